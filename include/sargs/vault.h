@@ -1,0 +1,254 @@
+/*
+ * sargs/vault.h - people and their data, encrypted per person.
+ *
+ * A vault is a directory:
+ *     <dir>/sargs.db               the data (SQLite by default): sealed values,
+ *                                  wrapped data keys, events, history, audit
+ *     <dir>/keys/master.key        master key (KEK), or SARGS_MASTER_KEY_FILE
+ *     <dir>/keys/index.key         blind-index key
+ *     <dir>/keys/erasures.log      erasure journal (see journal.h)
+ *     <dir>/keys/retired/ID.key    master keys replaced by a rotation, kept so
+ *                                  that older backups can still be restored
+ * The keys directory is kept apart from the data's backups.
+ *
+ * Every operation takes an actor (who, in which role, for which purpose) and
+ * records one audit entry in the same transaction: an operation whose audit
+ * write fails does not happen. Each call is one transaction unless the caller
+ * groups calls with sg_vault_begin()/sg_vault_commit().
+ *
+ * A handle is used by one thread at a time; open one per thread.
+ */
+#ifndef SARGS_VAULT_H
+#define SARGS_VAULT_H
+
+#include <stddef.h>
+
+#include "sargs/catalog.h"
+#include "sargs/clock.h"
+#include "sargs/err.h"
+#include "sargs/uuid.h"
+
+enum sg_subject_state {
+    SG_STATE_ACTIVE = 0,
+    SG_STATE_RESTRICTED = 1, /* Art. 18: kept, not used */
+    SG_STATE_HIDDEN = 2,     /* deactivated: invisible to all but the controller */
+    SG_STATE_ANONYMISED = 3, /* identifiers removed, key destroyed */
+    SG_STATE_ERASED = 4,     /* key destroyed, rows removed; only a tombstone is left */
+};
+
+/* "active", "restricted", ... */
+const char *sg_subject_state_name(int state);
+
+/* Who is acting, in which role, for which purpose. All three are required
+ * and go into the audit entry. */
+struct sg_actor {
+    const char *id;
+    const char *role;
+    const char *purpose;
+};
+
+struct sg_vault_opts {
+    const char *dir;                  /* vault directory (required) */
+    const char *master_key_file;      /* NULL: <dir>/keys/master.key */
+    const char *store;                /* NULL: <dir>/sargs.db (SQLite) */
+    const struct sg_clock *clock;     /* NULL: the system clock; else read at every
+                                       * operation, so it must outlive the vault */
+    const struct sg_catalog *catalog; /* NULL: the built-in categories */
+};
+
+struct sg_vault;
+
+/*
+ * Creates a vault: the directory (mode 0700), its keys (0600; an existing
+ * master key file is used, not replaced), the erasure journal and the
+ * database. SG_CONFLICT when a vault already exists there.
+ */
+enum sg_rc sg_vault_init(const struct sg_vault_opts *o, struct sg_err *err);
+
+/*
+ * Opens a vault and migrates its schema forward. SG_NOTFOUND when there is
+ * no vault, SG_CRYPTO when the master key is not the vault's (the message
+ * says so), SG_CONFLICT when the database is newer than this library.
+ * An interrupted key rotation is completed here.
+ */
+enum sg_rc sg_vault_open(const struct sg_vault_opts *o, struct sg_vault **out, struct sg_err *err);
+
+/* Closes the handle and wipes its keys. Accepts NULL. A transaction still
+ * open is rolled back. */
+void sg_vault_close(struct sg_vault *v);
+
+/* The vault's id (a UUID, as text). */
+const char *sg_vault_id(const struct sg_vault *v);
+
+/*
+ * Groups the following calls into one transaction (for batches: a bulk
+ * import commits once). If any call inside fails, the whole group is lost:
+ * sg_vault_commit() then rolls back and returns SG_CONFLICT.
+ */
+enum sg_rc sg_vault_begin(struct sg_vault *v, struct sg_err *err);
+enum sg_rc sg_vault_commit(struct sg_vault *v, struct sg_err *err);
+void sg_vault_rollback(struct sg_vault *v);
+
+/* ------------------------------------------------------------------ people */
+
+struct sg_field_in {
+    const char *category; /* id or alias */
+    const char *value;
+    size_t len;
+};
+
+struct sg_event_in {
+    const char *name; /* [a-z][a-z0-9_]*, at most 64 bytes */
+    sg_time at;
+};
+
+/*
+ * Adds a person with the given fields and dated events (the `created` event
+ * is always set to now; one given explicitly overrides it). Every value is
+ * checked before anything is written. `out` receives the new id.
+ * SG_INVALID for an unknown category, a repeated category, a malformed value
+ * or event; SG_TOOBIG for a value over the limit.
+ */
+enum sg_rc sg_subject_add(struct sg_vault *v, const struct sg_actor *who,
+                          const struct sg_field_in *fields, size_t nfields,
+                          const struct sg_event_in *events, size_t nevents, struct sg_uuid *out,
+                          struct sg_err *err);
+
+struct sg_field {
+    char *category;
+    char *value; /* NUL-terminated; `len` bytes */
+    size_t len;
+    sg_time changed;
+};
+
+struct sg_event {
+    char *name;
+    sg_time at;
+};
+
+struct sg_change {
+    char *category;
+    char *old_value; /* NULL when the field did not exist before */
+    size_t old_len;
+    char *reason;
+    char *actor;
+    sg_time at;
+};
+
+struct sg_subject {
+    struct sg_uuid id;
+    int state;
+    sg_time created;
+    sg_time changed;
+    struct sg_field *fields;
+    size_t nfields;
+    struct sg_event *events;
+    size_t nevents;
+    struct sg_change *history; /* only with SG_GET_HISTORY */
+    size_t nhistory;
+};
+
+#define SG_GET_HISTORY 1u
+
+/*
+ * Reads and decrypts a person. The caller frees the result with
+ * sg_subject_free(). SG_NOTFOUND for an unknown or erased person, SG_CRYPTO
+ * when a value fails to open (the message names the field).
+ */
+enum sg_rc sg_subject_get(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
+                          unsigned flags, struct sg_subject **out, struct sg_err *err);
+
+/* Wipes every value and frees. Accepts NULL. */
+void sg_subject_free(struct sg_subject *s);
+
+/*
+ * Finds the people whose blind-indexed field `category` equals `value` after
+ * normalisation. Up to `max` ids go to `ids`; `*n` gets how many matched in
+ * all (which may be more than `max`). SG_INVALID when the category is not
+ * indexed or the value is malformed.
+ */
+enum sg_rc sg_subject_find(struct sg_vault *v, const struct sg_actor *who, const char *category,
+                           const char *value, size_t len, struct sg_uuid *ids, size_t max,
+                           size_t *n, struct sg_err *err);
+
+/*
+ * Changes fields of a person (rectification), keeping the old value, the
+ * actor, the time and `reason` in the history. A field whose value does not
+ * change is left alone; `*changed` (may be NULL) gets how many changed.
+ * SG_CONFLICT for an erased or anonymised person.
+ */
+enum sg_rc sg_subject_update(struct sg_vault *v, const struct sg_actor *who,
+                             const struct sg_uuid *id, const struct sg_field_in *fields,
+                             size_t nfields, const char *reason, size_t *changed,
+                             struct sg_err *err);
+
+/* Records that event `name` happened at `at` (e.g. last_login). */
+enum sg_rc sg_subject_touch(struct sg_vault *v, const struct sg_actor *who,
+                            const struct sg_uuid *id, const char *name, sg_time at,
+                            struct sg_err *err);
+
+struct sg_subject_row {
+    struct sg_uuid id;
+    int state;
+    sg_time created;
+    sg_time changed;
+};
+
+/*
+ * Lists people in id order (creation order) after `after` (NULL: from the
+ * start), at most `limit`. `cb` returning nonzero stops early.
+ */
+enum sg_rc sg_subject_list(struct sg_vault *v, const struct sg_actor *who,
+                           const struct sg_uuid *after, size_t limit,
+                           int (*cb)(void *ctx, const struct sg_subject_row *row), void *ctx,
+                           struct sg_err *err);
+
+/*
+ * Erases a person: the data key is destroyed (crypto-shredding), every
+ * field, event and history entry removed, a tombstone kept, and the erasure
+ * journaled with the keys so that no restore brings the person back.
+ * SG_CONFLICT when already erased.
+ */
+enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
+                            const struct sg_uuid *id, struct sg_err *err);
+
+/* ------------------------------------------------------ keys and backups */
+
+struct sg_rotate_report {
+    size_t rewrapped;            /* data keys re-wrapped */
+    char old_id[17], new_id[17]; /* key fingerprints */
+};
+
+/*
+ * Replaces the master key: every data key is re-wrapped under a new one in
+ * one transaction (no field value is touched, so the cost follows the number
+ * of people, not the amount of data). The old key moves to keys/retired/ so
+ * that older backups stay restorable; deleting it there makes them
+ * unreadable. Crash-safe: an interrupted rotation is finished or undone by
+ * the next sg_vault_open().
+ */
+enum sg_rc sg_vault_rotate_key(struct sg_vault *v, const struct sg_actor *who,
+                               struct sg_rotate_report *rep, struct sg_err *err);
+
+/* A consistent online copy of the data into the new file `path` (never
+ * overwritten), without any key. */
+enum sg_rc sg_vault_backup(struct sg_vault *v, const struct sg_actor *who, const char *path,
+                           struct sg_err *err);
+
+struct sg_restore_report {
+    sg_time backup_taken; /* when the backup was made */
+    size_t reerased;      /* erasures re-applied */
+    size_t rewrapped;     /* data keys re-wrapped from a retired master key */
+};
+
+/*
+ * Replaces the vault's data with the backup at `path`, then re-applies every
+ * journaled erasure, so that nobody erased after the backup comes back. Works
+ * on a vault whose database is lost (only the keys directory is needed).
+ * SG_CONFLICT when the backup is of another vault; SG_NOTFOUND when the
+ * erasure journal is missing (restoring then would resurrect people).
+ */
+enum sg_rc sg_vault_restore(const struct sg_vault_opts *o, const struct sg_actor *who,
+                            const char *path, struct sg_restore_report *rep, struct sg_err *err);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * main.c - the `sargs` command: global options, dispatch, argument parsing.
+ */
+#include "cli.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: sargs [--dir DIR] [--now TIME] [--json] [--actor ID] [--purpose P] COMMAND ...\n"
+    "\n"
+    "Keeps personal data encrypted per person and enforces the data-protection policy.\n"
+    "\n"
+    "commands:\n"
+    "  init                                  create a vault in DIR\n"
+    "  subject add --field CAT=VALUE... [--event NAME=TIME...] [--stdin]\n"
+    "  subject show ID [--history]\n"
+    "  subject find CAT=VALUE                look up by a blind-indexed field\n"
+    "  subject update ID --field CAT=VALUE... --reason TEXT [--stdin]\n"
+    "  subject touch ID EVENT [--at TIME]    record a dated event (e.g. last_login)\n"
+    "  subject list [--limit N] [--after ID]\n"
+    "  subject erase ID                      destroy the person's key and data\n"
+    "  key rotate                            re-wrap every data key under a new master key\n"
+    "  backup FILE                           consistent copy of the data, without keys\n"
+    "  restore FILE                          restore it, re-applying later erasures\n"
+    "\n"
+    "global options (anywhere; environment in brackets):\n"
+    "  --dir DIR       vault directory [SARGS_DIR]\n"
+    "  --now TIME      the clock, RFC 3339 [SARGS_NOW]\n"
+    "  --json          machine output; errors as {\"error\":{\"code\",\"message\"}}\n"
+    "  --actor ID      who acts, for the audit trail [SARGS_ACTOR; default cli:USER]\n"
+    "  --purpose P     why, for the audit trail [SARGS_PURPOSE; default administration]\n"
+    "  --store URI     database [SARGS_STORE; default DIR/sargs.db]\n"
+    "master key file: SARGS_MASTER_KEY_FILE [default DIR/keys/master.key]\n"
+    "\n"
+    "exit codes: 0 ok, 2 usage, 3 not found, 4 invalid input, 5 denied, 6 conflict,\n"
+    "            10 internal or I/O\n";
+
+static int set_now(struct cli *c, const char *v, struct sg_err *err)
+{
+    sg_time t;
+    if (sg_time_parse(v, &t, err) != SG_OK) {
+        sg_err_prefix(err, "--now");
+        err->rc = SG_USAGE;
+        return -1;
+    }
+    sg_clock_init_fixed(&c->clock, t);
+    return 0;
+}
+
+/* Applies global option `name` with value `val`; 1 if it was one, 0 if not,
+ * -1 on a bad value. */
+static int global_opt(struct cli *c, const char *name, const char *val, struct sg_err *err)
+{
+    if (strcmp(name, "--dir") == 0)
+        c->dir = val;
+    else if (strcmp(name, "--store") == 0)
+        c->store = val;
+    else if (strcmp(name, "--actor") == 0)
+        c->actor.id = val;
+    else if (strcmp(name, "--purpose") == 0)
+        c->actor.purpose = val;
+    else if (strcmp(name, "--now") == 0)
+        return set_now(c, val, err) ? -1 : 1;
+    else
+        return 0;
+    return 1;
+}
+
+static int is_global_with_value(const char *name)
+{
+    return !strcmp(name, "--dir") || !strcmp(name, "--store") || !strcmp(name, "--actor") ||
+           !strcmp(name, "--purpose") || !strcmp(name, "--now");
+}
+
+static int opt_is(const char *spec_name, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(spec_name, name, n) == 0 && (spec_name[n] == '\0' || spec_name[n] == '=');
+}
+
+enum sg_rc cli_parse(struct cli *c, int argc, char **argv, const char *const *spec,
+                     struct cli_args *out, struct sg_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int only_pos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_pos || a[0] != '-' || a[1] == '\0') {
+            if (out->npos == CLI_MAX_ARGS)
+                return sg_err_set(err, SG_USAGE, "too many arguments");
+            out->pos[out->npos++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        /* --name=value or --name value */
+        char name[64];
+        const char *eq = strchr(a, '=');
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+        if (nl >= sizeof name)
+            return sg_err_set(err, SG_USAGE, "unknown option '%.40s'", a);
+        memcpy(name, a, nl);
+        name[nl] = '\0';
+        if (strcmp(name, "--json") == 0 && !eq) {
+            c->json = 1;
+            continue;
+        }
+        int global = is_global_with_value(name);
+        const char *canon = NULL;
+        for (const char *const *s = spec; !global && !canon && *s; s++)
+            if (opt_is(*s, name))
+                canon = *s;
+        if (!global && !canon)
+            return sg_err_set(err, SG_USAGE, "unknown option '%s'", name);
+        int takes = global || canon[strlen(canon) - 1] == '=';
+        const char *val = NULL;
+        if (takes) {
+            if (eq)
+                val = eq + 1;
+            else if (i + 1 < argc)
+                val = argv[++i];
+            else
+                return sg_err_set(err, SG_USAGE, "option '%s' needs a value", name);
+        } else if (eq) {
+            return sg_err_set(err, SG_USAGE, "option '%s' takes no value", name);
+        }
+        if (global) {
+            if (global_opt(c, name, val, err) < 0)
+                return SG_USAGE;
+            continue;
+        }
+        if (out->nopt == CLI_MAX_ARGS)
+            return sg_err_set(err, SG_USAGE, "too many options");
+        out->opt[out->nopt].name = canon;
+        out->opt[out->nopt++].val = val;
+    }
+    return SG_OK;
+}
+
+const char *cli_opt(const struct cli_args *a, const char *name)
+{
+    const char *v = NULL;
+    for (int i = 0; i < a->nopt; i++)
+        if (opt_is(a->opt[i].name, name))
+            v = a->opt[i].val;
+    return v;
+}
+
+int cli_flag(const struct cli_args *a, const char *name)
+{
+    for (int i = 0; i < a->nopt; i++)
+        if (opt_is(a->opt[i].name, name))
+            return 1;
+    return 0;
+}
+
+void cli_vault_opts(const struct cli *c, struct sg_vault_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->dir = c->dir;
+    o->store = c->store;
+    o->master_key_file = c->master_key_file;
+    o->clock = &c->clock;
+}
+
+enum sg_rc cli_open(struct cli *c, struct sg_vault **v, struct sg_err *err)
+{
+    if (!c->dir || !*c->dir)
+        return sg_err_set(err, SG_USAGE, "no vault directory: give --dir DIR or set SARGS_DIR");
+    struct sg_vault_opts o;
+    cli_vault_opts(c, &o);
+    return sg_vault_open(&o, v, err);
+}
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c;
+    struct sg_err err;
+    memset(&c, 0, sizeof c);
+    sg_err_clear(&err);
+    sg_clock_init_system(&c.clock);
+
+    c.dir = env("SARGS_DIR");
+    c.store = env("SARGS_STORE");
+    c.master_key_file = env("SARGS_MASTER_KEY_FILE");
+    const char *user = env("USER");
+    if (!user) {
+        struct passwd *pw = getpwuid(getuid());
+        user = pw ? pw->pw_name : "unknown";
+    }
+    snprintf(c.actor_buf, sizeof c.actor_buf, "cli:%s", user);
+    c.actor.id = env("SARGS_ACTOR") ? env("SARGS_ACTOR") : c.actor_buf;
+    c.actor.role = "operator";
+    c.actor.purpose = env("SARGS_PURPOSE") ? env("SARGS_PURPOSE") : "administration";
+
+    if (sg_crypto_init(&err) != SG_OK)
+        return cli_fail(&c, &err);
+    const char *now = env("SARGS_NOW");
+    if (now && set_now(&c, now, &err)) {
+        sg_err_prefix(&err, "SARGS_NOW");
+        return cli_fail(&c, &err);
+    }
+
+    /* Global options before the command: find where the command starts, then
+     * let the one parser apply them. */
+    int i = 1;
+    while (i < argc && argv[i][0] == '-') {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--version")) {
+            printf("sargs %s\n", SARGS_VERSION);
+            return 0;
+        }
+        i += (!strchr(a, '=') && is_global_with_value(a) && i + 1 < argc) ? 2 : 1;
+    }
+    static const char *const none[] = {NULL};
+    struct cli_args pre;
+    if (cli_parse(&c, i - 1, argv + 1, none, &pre, &err) != SG_OK) {
+        if (err.rc == SG_USAGE && strstr(err.msg, "unknown option"))
+            sg_err_prefix(&err, "before the command");
+        return cli_fail(&c, &err);
+    }
+    if (i >= argc) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[i];
+    int rest = argc - i - 1;
+    char **rv = argv + i + 1;
+    if (!strcmp(cmd, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "init"))
+        return cmd_init(&c, rest, rv);
+    if (!strcmp(cmd, "subject"))
+        return cmd_subject(&c, rest, rv);
+    if (!strcmp(cmd, "key"))
+        return cmd_key(&c, rest, rv);
+    if (!strcmp(cmd, "backup"))
+        return cmd_backup(&c, rest, rv);
+    if (!strcmp(cmd, "restore"))
+        return cmd_restore(&c, rest, rv);
+    sg_err_set(&err, SG_USAGE, "unknown command '%.40s' (see sargs --help)", cmd);
+    return cli_fail(&c, &err);
+}

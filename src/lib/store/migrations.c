@@ -1,0 +1,68 @@
+/*
+ * migrations.c - schema steps. Times are INTEGER microseconds since the
+ * epoch (UTC); ids are 16-byte UUIDv7 blobs; every personal value is a sealed
+ * blob (see sargs/crypto.h), never text.
+ */
+#include "migrations.h"
+#include "store.h"
+
+const struct sg_migration sg_migrations[] = {
+    {1, "vault",
+     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+     "CREATE TABLE subjects ("
+     "  id BLOB PRIMARY KEY,"
+     "  state INTEGER NOT NULL,"
+     "  created INTEGER NOT NULL,"
+     "  changed INTEGER NOT NULL,"
+     "  dek_version INTEGER NOT NULL,"
+     "  dek BLOB"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE fields ("
+     "  subject BLOB NOT NULL,"
+     "  category TEXT NOT NULL,"
+     "  sealed BLOB NOT NULL,"
+     "  bidx BLOB,"
+     "  kv INTEGER NOT NULL,"
+     "  changed INTEGER NOT NULL,"
+     "  PRIMARY KEY (subject, category)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX fields_bidx ON fields (category, bidx) WHERE bidx IS NOT NULL;"
+     "CREATE TABLE events ("
+     "  subject BLOB NOT NULL,"
+     "  name TEXT NOT NULL,"
+     "  at INTEGER NOT NULL,"
+     "  PRIMARY KEY (subject, name)"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE history ("
+     "  seq INTEGER PRIMARY KEY,"
+     "  subject BLOB NOT NULL,"
+     "  category TEXT NOT NULL,"
+     "  old BLOB,"
+     "  kv INTEGER NOT NULL,"
+     "  reason BLOB,"
+     "  actor TEXT NOT NULL,"
+     "  at INTEGER NOT NULL"
+     ");"
+     "CREATE INDEX history_subject ON history (subject, seq);"
+     "CREATE TABLE audit ("
+     "  seq INTEGER PRIMARY KEY,"
+     "  at INTEGER NOT NULL,"
+     "  actor TEXT NOT NULL,"
+     "  role TEXT NOT NULL,"
+     "  purpose TEXT NOT NULL,"
+     "  action TEXT NOT NULL,"
+     "  subject BLOB,"
+     "  result TEXT NOT NULL"
+     ");"
+     /* The plain audit table is append-only even for someone holding the
+      * database file: the verifiable log of the audit module replaces it. */
+     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+     "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;"
+     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+     "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be deleted'); END;"},
+};
+
+const int sg_migrations_count = (int)(sizeof sg_migrations / sizeof sg_migrations[0]);
+
+_Static_assert(sizeof sg_migrations / sizeof sg_migrations[0] == SG_SCHEMA_VERSION,
+               "one migration step per schema version");

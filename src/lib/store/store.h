@@ -1,0 +1,182 @@
+/*
+ * store.h - the storage interface of libsargs (internal to the library).
+ *
+ * A backend is a table of function pointers, one file per backend (as curl
+ * does for TLS): sqlite.c now, PostgreSQL next. No SQL exists outside these
+ * files. The interface speaks the domain (subjects, sealed fields, events,
+ * history, audit records), never tables; what crosses it is already sealed,
+ * so a backend never sees a clear value or a key.
+ *
+ * Transactions: begin() opens a write transaction (SQLite: BEGIN IMMEDIATE);
+ * every call between begin() and commit() is atomic. Transactions nest: a
+ * begin() inside one opens a savepoint, whose rollback() undoes only what was
+ * done since, so one failed operation in a batch does not sink the batch.
+ * Calls outside a transaction are not allowed except the read-only
+ * meta_get(), schema_version(), and open/close/backup/restore.
+ *
+ * Iteration is by callback; pointers handed to a callback are valid only
+ * during that call. A callback returning nonzero stops the iteration early
+ * (the iterating call still returns SG_OK).
+ */
+#ifndef SARGS_STORE_H
+#define SARGS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sargs/clock.h"
+#include "sargs/crypto.h"
+#include "sargs/err.h"
+#include "sargs/uuid.h"
+
+/* The schema version this binary writes; a newer one in a database is
+ * refused, an older one is migrated forward. */
+#define SG_SCHEMA_VERSION 1
+
+struct sg_store;
+
+struct sg_store_subject {
+    struct sg_uuid id;
+    int state; /* enum sg_subject_state */
+    sg_time created;
+    sg_time changed;
+    uint32_t dek_version;
+    int has_dek; /* 0 once erased or anonymised */
+    uint8_t wrapped_dek[SG_WRAPPED_DEK_BYTES];
+};
+
+struct sg_store_field {
+    const char *category;
+    const uint8_t *sealed;
+    size_t sealed_len;
+    const uint8_t *bidx;  /* SG_BIDX_BYTES, or NULL when not indexed */
+    uint32_t dek_version; /* the key version the value was sealed under */
+    sg_time changed;
+};
+
+struct sg_store_event {
+    const char *name;
+    sg_time at;
+};
+
+struct sg_store_history {
+    int64_t seq;
+    const char *category;
+    const uint8_t *old_sealed; /* NULL when the field was new */
+    size_t old_len;
+    uint32_t dek_version;
+    const uint8_t *reason_sealed;
+    size_t reason_len;
+    const char *actor;
+    sg_time at;
+};
+
+struct sg_store_audit {
+    sg_time at;
+    const char *actor;
+    const char *role;
+    const char *purpose;
+    const char *action;
+    const struct sg_uuid *subject; /* or NULL */
+    const char *result;            /* "ok", "denied", ... */
+};
+
+typedef int (*sg_subject_cb)(void *ctx, const struct sg_store_subject *s);
+typedef int (*sg_field_cb)(void *ctx, const struct sg_store_field *f);
+typedef int (*sg_event_cb)(void *ctx, const struct sg_store_event *e);
+typedef int (*sg_history_cb)(void *ctx, const struct sg_store_history *h);
+typedef int (*sg_id_cb)(void *ctx, const struct sg_uuid *id);
+
+struct sg_store_ops {
+    const char *name;
+    /* `where` is backend-specific (a file path for SQLite). Creates the
+     * database when `create` is set, otherwise SG_NOTFOUND when absent. */
+    enum sg_rc (*open)(const char *where, int create, struct sg_store **out, struct sg_err *err);
+    void (*close)(struct sg_store *s);
+
+    /* Brings the schema to SG_SCHEMA_VERSION; SG_CONFLICT when the database
+     * is newer than this binary. */
+    enum sg_rc (*migrate)(struct sg_store *s, sg_time now, struct sg_err *err);
+    enum sg_rc (*schema_version)(struct sg_store *s, int *version, struct sg_err *err);
+
+    enum sg_rc (*begin)(struct sg_store *s, struct sg_err *err);
+    enum sg_rc (*commit)(struct sg_store *s, struct sg_err *err);
+    void (*rollback)(struct sg_store *s);
+
+    /* Vault-wide settings (vault id, master-key fingerprint ...). meta_get:
+     * SG_NOTFOUND when unset; *out is malloc'd. */
+    enum sg_rc (*meta_get)(struct sg_store *s, const char *key, char **out, struct sg_err *err);
+    enum sg_rc (*meta_set)(struct sg_store *s, const char *key, const char *val,
+                           struct sg_err *err);
+
+    enum sg_rc (*subject_insert)(struct sg_store *s, const struct sg_store_subject *sub,
+                                 struct sg_err *err);
+    enum sg_rc (*subject_get)(struct sg_store *s, const struct sg_uuid *id,
+                              struct sg_store_subject *out, struct sg_err *err);
+    enum sg_rc (*subject_set_state)(struct sg_store *s, const struct sg_uuid *id, int state,
+                                    sg_time at, struct sg_err *err);
+    /* Subjects in id order after `after` (NULL: from the start), at most
+     * `limit` of them. */
+    enum sg_rc (*subject_list)(struct sg_store *s, const struct sg_uuid *after, size_t limit,
+                               sg_subject_cb cb, void *ctx, struct sg_err *err);
+    enum sg_rc (*subject_set_dek)(struct sg_store *s, const struct sg_uuid *id,
+                                  const uint8_t wrapped[SG_WRAPPED_DEK_BYTES], struct sg_err *err);
+    /* Crypto-shredding: drops the wrapped key, every field, event and history
+     * entry of the subject and leaves a tombstone row in state `state`. */
+    enum sg_rc (*subject_shred)(struct sg_store *s, const struct sg_uuid *id, int state, sg_time at,
+                                struct sg_err *err);
+
+    /* Inserts or replaces the value of one category. */
+    enum sg_rc (*field_put)(struct sg_store *s, const struct sg_uuid *id,
+                            const struct sg_store_field *f, struct sg_err *err);
+    enum sg_rc (*field_get)(struct sg_store *s, const struct sg_uuid *id, const char *category,
+                            sg_field_cb cb, void *ctx, struct sg_err *err);
+    enum sg_rc (*fields_each)(struct sg_store *s, const struct sg_uuid *id, sg_field_cb cb,
+                              void *ctx, struct sg_err *err);
+    /* Subjects whose indexed value of `category` has this blind index. */
+    enum sg_rc (*index_find)(struct sg_store *s, const char *category,
+                             const uint8_t bidx[SG_BIDX_BYTES], sg_id_cb cb, void *ctx,
+                             struct sg_err *err);
+
+    /* Sets the time of a dated event (the latest occurrence counts). */
+    enum sg_rc (*event_put)(struct sg_store *s, const struct sg_uuid *id, const char *name,
+                            sg_time at, struct sg_err *err);
+    enum sg_rc (*events_each)(struct sg_store *s, const struct sg_uuid *id, sg_event_cb cb,
+                              void *ctx, struct sg_err *err);
+
+    enum sg_rc (*history_append)(struct sg_store *s, const struct sg_uuid *id,
+                                 const struct sg_store_history *h, struct sg_err *err);
+    enum sg_rc (*history_each)(struct sg_store *s, const struct sg_uuid *id, sg_history_cb cb,
+                               void *ctx, struct sg_err *err);
+
+    enum sg_rc (*audit_append)(struct sg_store *s, const struct sg_store_audit *a,
+                               struct sg_err *err);
+    enum sg_rc (*audit_count)(struct sg_store *s, int64_t *n, struct sg_err *err);
+
+    /* A consistent copy of the whole database into a new file `path`, taken
+     * while others keep working. */
+    enum sg_rc (*backup)(struct sg_store *s, const char *path, struct sg_err *err);
+    /* Replaces the whole content of the database with the one of the
+     * database file `path`, atomically. */
+    enum sg_rc (*restore)(struct sg_store *s, const char *path, struct sg_err *err);
+};
+
+struct sg_store {
+    const struct sg_store_ops *ops;
+};
+
+extern const struct sg_store_ops sg_store_sqlite;
+
+/*
+ * Opens the store named by `uri`: "sqlite:PATH" or a plain path for SQLite.
+ * Later backends add their schemes here and only here.
+ */
+enum sg_rc sg_store_open(const char *uri, int create, struct sg_store **out, struct sg_err *err);
+
+static inline void sg_store_close(struct sg_store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+#endif

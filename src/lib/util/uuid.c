@@ -1,0 +1,101 @@
+/*
+ * uuid.c - UUIDv7 generation and text form.
+ */
+#include "sargs/uuid.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Per-thread generator state, so threads never share a lock for ids. */
+static _Thread_local uint64_t last_ms;
+static _Thread_local uint32_t counter;
+
+void sg_uuid_v7(sg_time now, struct sg_uuid *out)
+{
+    uint64_t ms = now > 0 ? (uint64_t)(now / 1000) : 0;
+    if (ms <= last_ms && last_ms) {
+        /* Same (or an earlier, fixed-clock) millisecond: count up so ids stay
+         * ordered; on counter overflow borrow the next millisecond. */
+        ms = last_ms;
+        if (++counter > 0xfff) {
+            ms++;
+            counter = randombytes_uniform(0x400);
+        }
+    } else {
+        /* Leave headroom above the start value for the counter. */
+        counter = randombytes_uniform(0x400);
+    }
+    last_ms = ms;
+
+    randombytes_buf(out->b + 8, 8);
+    for (int i = 0; i < 6; i++)
+        out->b[i] = (uint8_t)(ms >> (40 - 8 * i));
+    out->b[6] = (uint8_t)(0x70 | ((counter >> 8) & 0x0f));
+    out->b[7] = (uint8_t)(counter & 0xff);
+    out->b[8] = (uint8_t)(0x80 | (out->b[8] & 0x3f));
+}
+
+char *sg_uuid_format(const struct sg_uuid *u, char out[SG_UUID_STR_LEN + 1])
+{
+    static const char hx[] = "0123456789abcdef";
+    char *p = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *p++ = '-';
+        *p++ = hx[u->b[i] >> 4];
+        *p++ = hx[u->b[i] & 15];
+    }
+    *p = '\0';
+    return out;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+enum sg_rc sg_uuid_parse(const char *s, struct sg_uuid *out, struct sg_err *err)
+{
+    struct sg_uuid u;
+    int j = 0;
+    if (!s || strlen(s) != SG_UUID_STR_LEN)
+        goto bad;
+    for (int i = 0; i < SG_UUID_STR_LEN; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                goto bad;
+            continue;
+        }
+        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+        if (hi < 0 || lo < 0)
+            goto bad;
+        u.b[j++] = (uint8_t)(hi << 4 | lo);
+        i++;
+    }
+    *out = u;
+    return SG_OK;
+bad:
+    return sg_err_set(err, SG_INVALID,
+                      "not an id (expected a UUID such as "
+                      "01890a5d-ac96-774b-bcce-b302099a8057)");
+}
+
+sg_time sg_uuid_time(const struct sg_uuid *u)
+{
+    uint64_t ms = 0;
+    for (int i = 0; i < 6; i++)
+        ms = ms << 8 | u->b[i];
+    return (sg_time)ms * 1000;
+}
+
+int sg_uuid_equal(const struct sg_uuid *a, const struct sg_uuid *b)
+{
+    return memcmp(a->b, b->b, 16) == 0;
+}

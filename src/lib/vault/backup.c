@@ -1,0 +1,327 @@
+/*
+ * backup.c - backups of the data (never of the keys) and restores that
+ * re-apply every journaled erasure.
+ *
+ * A restore never exposes a person erased after the backup: the backup is
+ * copied aside, brought up to date there (schema, master key, erasures), and
+ * only then copied over the live database in one step. The journal is applied
+ * once more on the live database afterwards, for erasures made meanwhile.
+ */
+#include "vault_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RESTORE_TMP_SUFFIX ".restoring"
+
+enum sg_rc sg_vault_backup(struct sg_vault *v, const struct sg_actor *who, const char *path,
+                           struct sg_err *err)
+{
+    enum sg_rc rc;
+    if ((rc = sg_actor_check(who, err)))
+        return rc;
+    if (!path || !*path)
+        return sg_err_set(err, SG_INVALID, "no backup file given");
+    if (v->explicit_tx)
+        return sg_err_set(err, SG_CONFLICT, "a backup cannot run inside a transaction");
+    if ((rc = v->store->ops->backup(v->store, path, err)))
+        return rc;
+
+    /* Stamp the copy so that a restore can say how old it is. */
+    struct sg_store *b = NULL;
+    char ts[SG_TIME_STR_MAX];
+    sg_time now = sg_clock_now(v->clock);
+    if ((rc = sg_store_open(path, 0, &b, err)) || (rc = b->ops->begin(b, err)))
+        goto bad;
+    if ((rc = b->ops->meta_set(b, META_BACKUP_AT, sg_time_format(now, ts), err))) {
+        b->ops->rollback(b);
+        goto bad;
+    }
+    if ((rc = b->ops->commit(b, err)))
+        goto bad;
+    sg_store_close(b);
+    b = NULL;
+
+    size_t mark;
+    if ((rc = sg_op_begin(v, &mark, err)))
+        goto bad;
+    rc = sg_audit_record(v->store, who, now, "vault.backup", NULL, "ok", err);
+    if ((rc = sg_op_end(v, mark, rc, err)))
+        goto bad;
+    return SG_OK;
+bad:
+    sg_store_close(b);
+    unlink(path);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ restore */
+
+struct erased_set {
+    struct sg_uuid *ids;
+    size_t n, cap;
+    int oom;
+};
+
+/* Keeps the ids journaled as erased and not cancelled afterwards. */
+static int collect_erasure(void *ctx, const struct sg_journal_entry *e)
+{
+    struct erased_set *s = ctx;
+    if (e->kind == 'C') {
+        for (size_t i = s->n; i-- > 0;) {
+            if (sg_uuid_equal(&s->ids[i], &e->id)) {
+                s->ids[i] = s->ids[--s->n];
+                break;
+            }
+        }
+        return 0;
+    }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        struct sg_uuid *p = realloc(s->ids, cap * sizeof *p);
+        if (!p) {
+            s->oom = 1;
+            return 1;
+        }
+        s->ids = p;
+        s->cap = cap;
+    }
+    s->ids[s->n++] = e->id;
+    return 0;
+}
+
+static enum sg_rc read_erasures(const char *journal, char vault_id[37], struct erased_set *set,
+                                struct sg_err *err)
+{
+    set->n = 0;
+    set->oom = 0;
+    enum sg_rc rc = sg_journal_read(journal, vault_id, collect_erasure, set, err);
+    if (rc == SG_NOTFOUND)
+        return sg_err_set(err, SG_NOTFOUND,
+                          "erasure journal '%s' is missing; refusing to restore, as people "
+                          "erased after the backup would come back",
+                          journal);
+    if (!rc && set->oom)
+        return sg_err_set(err, SG_NOMEM, "out of memory reading the erasure journal");
+    return rc;
+}
+
+/* Shreds every journaled person still present in `s`; counts them. */
+static enum sg_rc apply_erasures(struct sg_store *s, const struct erased_set *set, sg_time now,
+                                 size_t *count, struct sg_err *err)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        struct sg_store_subject row;
+        enum sg_rc rc = s->ops->subject_get(s, &set->ids[i], &row, err);
+        if (rc == SG_NOTFOUND)
+            continue;
+        if (rc)
+            return rc;
+        if (row.state == SG_STATE_ERASED)
+            continue;
+        if ((rc = s->ops->subject_shred(s, &set->ids[i], SG_STATE_ERASED, now, err)))
+            return rc;
+        (*count)++;
+    }
+    return SG_OK;
+}
+
+/* Reads a meta value of a store into `out` (size `len`); "" when unset. */
+static enum sg_rc meta_copy(struct sg_store *s, const char *key, char *out, size_t len,
+                            struct sg_err *err)
+{
+    char *val = NULL;
+    enum sg_rc rc = s->ops->meta_get(s, key, &val, err);
+    out[0] = '\0';
+    if (rc == SG_NOTFOUND)
+        return SG_OK;
+    if (rc)
+        return rc;
+    snprintf(out, len, "%s", val);
+    free(val);
+    return SG_OK;
+}
+
+/* If the copy's data keys are wrapped under a retired master key, re-wraps
+ * them under the current one. */
+static enum sg_rc adopt_kek(struct sg_store *s, const struct sg_key *kek, const char *kek_path,
+                            size_t *rewrapped, struct sg_err *err)
+{
+    char id[SG_KEY_ID_HEX + 1];
+    enum sg_rc rc = meta_copy(s, META_KEK_ID, id, sizeof id, err);
+    if (rc)
+        return rc;
+    if (strcmp(id, kek->id) == 0)
+        return SG_OK;
+    char name[SG_KEY_ID_HEX + 16];
+    snprintf(name, sizeof name, SG_RETIRED_DIR "/%s.key", id);
+    const char *slash = strrchr(kek_path, '/');
+    char *dir = slash ? strndup(kek_path, (size_t)(slash - kek_path)) : strdup(".");
+    char *path = dir ? sg_path_join(dir, name) : NULL;
+    free(dir);
+    if (!path)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    struct sg_key *old = NULL;
+    rc = sg_key_load(path, SG_KEY_KEK, &old, err);
+    if (rc == SG_NOTFOUND)
+        rc = sg_err_set(err, SG_CRYPTO,
+                        "the backup's data keys are wrapped under master key %s, which is no "
+                        "longer kept (expected '%s')",
+                        id, path);
+    free(path);
+    if (!rc)
+        rc = sg_vault_rewrap_all(s, old, kek, rewrapped, err);
+    if (!rc)
+        rc = s->ops->meta_set(s, META_KEK_ID, kek->id, err);
+    sg_key_free(old);
+    return rc;
+}
+
+/* Removes a database file and the WAL files SQLite may leave beside it. */
+static void remove_db_files(const char *path)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+    char p[4096];
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++)
+        if ((size_t)snprintf(p, sizeof p, "%s%s", path, suffix[i]) < sizeof p)
+            unlink(p);
+}
+
+enum sg_rc sg_vault_restore(const struct sg_vault_opts *o, const struct sg_actor *who,
+                            const char *path, struct sg_restore_report *rep, struct sg_err *err)
+{
+    enum sg_rc rc;
+    struct sg_store *b = NULL, *t = NULL, *live = NULL;
+    struct sg_key *kek = NULL;
+    struct erased_set set = {0};
+    char *tmp = NULL, *live_uri = NULL, *keys = NULL;
+    char jid[37] = "", bid[64] = "", lid[64] = "", taken[SG_TIME_STR_MAX] = "";
+    size_t reerased = 0, rewrapped = 0;
+    struct sg_restore_report r = {0};
+
+    if ((rc = sg_actor_check(who, err)))
+        return rc;
+    if (!o || !o->dir || !*o->dir)
+        return sg_err_set(err, SG_INVALID, "no vault directory given");
+    if (!path || !*path)
+        return sg_err_set(err, SG_INVALID, "no backup file given");
+    struct sg_clock clock;
+    if (o->clock)
+        clock = *o->clock;
+    else
+        sg_clock_init_system(&clock);
+    sg_time now = sg_clock_now(&clock);
+
+    keys = sg_path_join(o->dir, SG_KEYS_DIR);
+    char *kek_path = NULL, *journal = NULL;
+    if (!keys)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    kek_path = o->master_key_file && *o->master_key_file ? strdup(o->master_key_file)
+                                                         : sg_path_join(keys, SG_MASTER_KEY_NAME);
+    journal = sg_path_join(keys, SG_JOURNAL_NAME);
+    live_uri = o->store && *o->store ? strdup(o->store) : sg_path_join(o->dir, SG_VAULT_DB_NAME);
+    tmp = sg_path_join(o->dir, SG_VAULT_DB_NAME RESTORE_TMP_SUFFIX);
+    if (!kek_path || !journal || !live_uri || !tmp) {
+        rc = sg_err_set(err, SG_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = sg_key_load(kek_path, SG_KEY_KEK, &kek, err)))
+        goto out;
+    if ((rc = read_erasures(journal, jid, &set, err)))
+        goto out;
+
+    /* The backup must be a sargs database of this very vault. */
+    if ((rc = sg_store_open(path, 0, &b, err)))
+        goto out;
+    int version = 0;
+    if ((rc = b->ops->schema_version(b, &version, err)))
+        goto out;
+    if (version > SG_SCHEMA_VERSION) {
+        rc = sg_err_set(err, SG_CONFLICT,
+                        "the backup's schema version %d is newer than this sargs supports (%d)",
+                        version, SG_SCHEMA_VERSION);
+        goto out;
+    }
+    if (version == 0 || (rc = meta_copy(b, META_VAULT_ID, bid, sizeof bid, err)) || !bid[0]) {
+        if (!rc)
+            rc = sg_err_set(err, SG_INVALID, "'%s' is not a sargs backup", path);
+        goto out;
+    }
+    if (strcmp(bid, jid) != 0) {
+        rc = sg_err_set(err, SG_CONFLICT, "the backup is of vault %s, but this is vault %s", bid,
+                        jid);
+        goto out;
+    }
+    if ((rc = meta_copy(b, META_BACKUP_AT, taken, sizeof taken, err)))
+        goto out;
+    if (taken[0])
+        sg_time_parse(taken, &r.backup_taken, NULL);
+
+    /* Bring a private copy up to date before anyone can see it. */
+    remove_db_files(tmp);
+    if ((rc = b->ops->backup(b, tmp, err)))
+        goto out;
+    sg_store_close(b);
+    b = NULL;
+    if ((rc = sg_store_open(tmp, 0, &t, err)) || (rc = t->ops->migrate(t, now, err)) ||
+        (rc = t->ops->begin(t, err)))
+        goto out;
+    if ((rc = adopt_kek(t, kek, kek_path, &rewrapped, err)) ||
+        (rc = apply_erasures(t, &set, now, &reerased, err))) {
+        t->ops->rollback(t);
+        goto out;
+    }
+    if ((rc = t->ops->commit(t, err)))
+        goto out;
+
+    /* The live database, if any, must be of the same vault. */
+    if ((rc = sg_store_open(live_uri, 1, &live, err)))
+        goto out;
+    int live_version = 0;
+    if ((rc = live->ops->schema_version(live, &live_version, err)))
+        goto out;
+    if (live_version > 0 && (rc = meta_copy(live, META_VAULT_ID, lid, sizeof lid, err)))
+        goto out;
+    if (lid[0] && strcmp(lid, jid) != 0) {
+        rc = sg_err_set(err, SG_CONFLICT, "the database in '%s' is of another vault (%s)", o->dir,
+                        lid);
+        goto out;
+    }
+    sg_store_close(t);
+    t = NULL;
+    if ((rc = live->ops->restore(live, tmp, err)))
+        goto out;
+
+    /* Erasures journaled while we worked, then the audit entry. */
+    if ((rc = read_erasures(journal, jid, &set, err)))
+        goto out;
+    if ((rc = live->ops->begin(live, err)))
+        goto out;
+    if ((rc = apply_erasures(live, &set, now, &reerased, err)) ||
+        (rc = sg_audit_record(live, who, now, "vault.restore", NULL, "ok", err))) {
+        live->ops->rollback(live);
+        goto out;
+    }
+    if ((rc = live->ops->commit(live, err)))
+        goto out;
+    r.reerased = reerased;
+    r.rewrapped = rewrapped;
+    if (rep)
+        *rep = r;
+out:
+    sg_store_close(b);
+    sg_store_close(t);
+    sg_store_close(live);
+    if (tmp)
+        remove_db_files(tmp);
+    sg_key_free(kek);
+    free(set.ids);
+    free(tmp);
+    free(live_uri);
+    free(keys);
+    free(kek_path);
+    free(journal);
+    return rc;
+}

@@ -1,0 +1,813 @@
+/*
+ * test_vault.c - people and their data end to end through the library:
+ * sealing per person, look-up, rectification with history, erasure, key
+ * rotation (with crash recovery), backup and restore, tampering, and bad
+ * input that must change nothing.
+ */
+#include "testutil.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+static char dir[64];
+static struct sg_clock clk;
+static struct sg_vault_opts opts;
+static const struct sg_actor who = {"tester", "operator", "testing"};
+
+static int setup(void **state)
+{
+    (void)state;
+    tu_mkdtemp(dir);
+    sg_time t;
+    assert_int_equal(sg_time_parse("2026-11-23T10:00:00Z", &t, NULL), SG_OK);
+    sg_clock_init_fixed(&clk, t);
+    memset(&opts, 0, sizeof opts);
+    opts.dir = dir;
+    opts.clock = &clk;
+    struct sg_err e;
+    if (sg_vault_init(&opts, &e) != SG_OK)
+        fail_msg("init: %s", e.msg);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_rmrf(dir);
+    return 0;
+}
+
+static struct sg_vault *vopen(void)
+{
+    struct sg_vault *v = NULL;
+    struct sg_err e;
+    if (sg_vault_open(&opts, &v, &e) != SG_OK)
+        fail_msg("open: %s", e.msg);
+    return v;
+}
+
+#define F(c, v)                                                                                    \
+    {                                                                                              \
+        c, v, sizeof(v) - 1                                                                        \
+    }
+
+static struct sg_uuid add_person(struct sg_vault *v, const char *email)
+{
+    struct sg_field_in f[] = {
+        F("name", "J\xc4\x81nis"),          F("surname", "B\xc4\x93rzi\xc5\x86\xc5\xa1"),
+        {"email", email, strlen(email)},    F("phone", "2912 3456"),
+        F("personal_code", "010190-12345"), F("country", "lv"),
+    };
+    struct sg_uuid id;
+    struct sg_err e;
+    if (sg_subject_add(v, &who, f, 6, NULL, 0, &id, &e) != SG_OK)
+        fail_msg("add: %s", e.msg);
+    return id;
+}
+
+static const char *field(const struct sg_subject *s, const char *cat)
+{
+    for (size_t i = 0; i < s->nfields; i++)
+        if (strcmp(s->fields[i].category, cat) == 0)
+            return s->fields[i].value;
+    return NULL;
+}
+
+static void db_path(char *out, size_t n)
+{
+    snprintf(out, n, "%s/sargs.db", dir);
+}
+
+static int64_t db_count(const char *sql)
+{
+    char p[128];
+    db_path(p, sizeof p);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void db_exec(const char *sql)
+{
+    char p[128];
+    db_path(p, sizeof p);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* A digest of everything in the database but the audit table: what "bad
+ * input changes nothing" compares. */
+static int64_t db_state(void)
+{
+    return db_count("SELECT (SELECT count(*) FROM subjects) * 1000000 + "
+                    "(SELECT count(*) FROM fields) * 10000 + (SELECT count(*) FROM events) * 100 "
+                    "+ (SELECT count(*) FROM history) + "
+                    "(SELECT coalesce(sum(length(sealed)), 0) FROM fields) * 1000000000");
+}
+
+static void test_init_layout(void **state)
+{
+    (void)state;
+    char p[160];
+    struct stat st;
+    static const char *files[] = {"keys/master.key", "keys/index.key", "keys/erasures.log",
+                                  "sargs.db"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(st.st_mode & 077, 0);
+    }
+    snprintf(p, sizeof p, "%s/keys", dir);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    struct sg_err e;
+    assert_int_equal(sg_vault_init(&opts, &e), SG_CONFLICT);
+    assert_non_null(strstr(e.msg, "already exists"));
+}
+
+static void test_add_get(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid id = add_person(v, "Janis.B@Example.LV");
+    struct sg_subject *s = NULL;
+    struct sg_err e;
+    assert_int_equal(sg_subject_get(v, &who, &id, 0, &s, &e), SG_OK);
+    assert_int_equal(s->nfields, 6);
+    assert_string_equal(field(s, "user.contact.email"), "Janis.B@Example.LV");
+    assert_string_equal(field(s, "user.contact.phone_number"), "+37129123456");
+    assert_string_equal(field(s, "user.name.last"), "B\xc4\x93rzi\xc5\x86\xc5\xa1");
+    assert_string_equal(field(s, "user.contact.address.country"), "LV");
+    assert_int_equal(s->state, SG_STATE_ACTIVE);
+    assert_int_equal(s->created, clk.at);
+    assert_int_equal(s->nevents, 1);
+    assert_string_equal(s->events[0].name, "created");
+    sg_subject_free(s);
+    sg_vault_close(v);
+
+    /* Nothing personal is on disk in clear. */
+    char p[128];
+    db_path(p, sizeof p);
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    static const char *needles[] = {"Example", "example", "29123456", "01019012345",
+                                    "J\xc4\x81nis"};
+    for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++)
+        assert_null(memmem(buf, n, needles[i], strlen(needles[i])));
+    /* One audit entry per operation (init, add, read). */
+    assert_int_equal(db_count("SELECT count(*) FROM audit"), 3);
+    assert_int_equal(db_count("SELECT count(*) FROM audit WHERE action = 'subject.read'"), 1);
+}
+
+static void test_find(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid a = add_person(v, "anna@example.lv");
+    struct sg_uuid b = add_person(v, "ANNA@example.lv"); /* same address, other person */
+    struct sg_uuid c = add_person(v, "other@example.lv");
+    (void)c;
+    struct sg_uuid ids[4];
+    size_t n = 0;
+    struct sg_err e;
+    assert_int_equal(sg_subject_find(v, &who, "email", " Anna@Example.lv ", 17, ids, 4, &n, &e),
+                     SG_OK);
+    assert_int_equal(n, 2);
+    assert_true(sg_uuid_equal(&ids[0], &a) || sg_uuid_equal(&ids[1], &a));
+    assert_true(sg_uuid_equal(&ids[0], &b) || sg_uuid_equal(&ids[1], &b));
+    /* Only `max` are copied, the count is complete. */
+    assert_int_equal(sg_subject_find(v, &who, "email", "anna@example.lv", 15, ids, 1, &n, &e),
+                     SG_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(sg_subject_find(v, &who, "phone", "+371 2912 3456", 14, ids, 4, &n, &e),
+                     SG_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(sg_subject_find(v, &who, "personal_code", "01019012345", 11, ids, 4, &n, &e),
+                     SG_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(sg_subject_find(v, &who, "email", "nobody@example.lv", 17, ids, 4, &n, &e),
+                     SG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(sg_subject_find(v, &who, "name", "x", 1, ids, 4, &n, &e), SG_INVALID);
+    assert_non_null(strstr(e.msg, "not indexed"));
+    assert_int_equal(sg_subject_find(v, &who, "nope", "x", 1, ids, 4, &n, &e), SG_INVALID);
+    assert_int_equal(sg_subject_find(v, &who, "email", "not-an-email", 12, ids, 4, &n, &e),
+                     SG_INVALID);
+    sg_vault_close(v);
+}
+
+static void test_update_history(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid id = add_person(v, "old@example.lv");
+    clk.at += SG_USEC_PER_DAY;
+    struct sg_field_in f[] = {F("email", "new@example.lv"), F("name", "J\xc4\x81nis")};
+    size_t changed = 9;
+    struct sg_err e;
+    assert_int_equal(sg_subject_update(v, &who, &id, f, 2, "person asked", &changed, &e), SG_OK);
+    assert_int_equal(changed, 1); /* the name did not change */
+    struct sg_subject *s;
+    assert_int_equal(sg_subject_get(v, &who, &id, SG_GET_HISTORY, &s, &e), SG_OK);
+    assert_string_equal(field(s, "user.contact.email"), "new@example.lv");
+    assert_int_equal(s->nhistory, 1);
+    assert_string_equal(s->history[0].category, "user.contact.email");
+    assert_string_equal(s->history[0].old_value, "old@example.lv");
+    assert_string_equal(s->history[0].reason, "person asked");
+    assert_string_equal(s->history[0].actor, "tester");
+    assert_int_equal(s->history[0].at, clk.at);
+    assert_int_equal(s->changed, clk.at);
+    sg_subject_free(s);
+    size_t n = 0;
+    struct sg_uuid ids[2];
+    assert_int_equal(sg_subject_find(v, &who, "email", "old@example.lv", 14, ids, 2, &n, &e),
+                     SG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(sg_subject_find(v, &who, "email", "new@example.lv", 14, ids, 2, &n, &e),
+                     SG_OK);
+    assert_int_equal(n, 1);
+    /* A new category is a change too, with no old value. */
+    struct sg_field_in lang[] = {F("language", "en")};
+    assert_int_equal(sg_subject_update(v, &who, &id, lang, 1, "added", &changed, &e), SG_OK);
+    assert_int_equal(changed, 1);
+    assert_int_equal(sg_subject_get(v, &who, &id, SG_GET_HISTORY, &s, &e), SG_OK);
+    assert_int_equal(s->nhistory, 2);
+    assert_null(s->history[1].old_value);
+    sg_subject_free(s);
+    /* Reasons are required and checked. */
+    assert_int_equal(sg_subject_update(v, &who, &id, f, 1, "", &changed, &e), SG_INVALID);
+    assert_int_equal(sg_subject_update(v, &who, &id, f, 1, "  ", &changed, &e), SG_INVALID);
+    assert_int_equal(sg_subject_update(v, &who, &id, f, 1, NULL, &changed, &e), SG_INVALID);
+    assert_int_equal(sg_subject_update(v, &who, &id, f, 1, "a\nb", &changed, &e), SG_INVALID);
+    assert_int_equal(sg_subject_update(v, &who, &id, f, 0, "x", &changed, &e), SG_INVALID);
+    sg_vault_close(v);
+}
+
+static void test_touch_list(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid id = add_person(v, "a@example.lv");
+    add_person(v, "b@example.lv");
+    add_person(v, "c@example.lv");
+    struct sg_err e;
+    assert_int_equal(sg_subject_touch(v, &who, &id, "last_login", 42, &e), SG_OK);
+    assert_int_equal(sg_subject_touch(v, &who, &id, "Last-Login", 42, &e), SG_INVALID);
+    assert_int_equal(sg_subject_touch(v, &who, &id, "", 42, &e), SG_INVALID);
+    struct sg_uuid ghost;
+    sg_uuid_v7(clk.at, &ghost);
+    assert_int_equal(sg_subject_touch(v, &who, &ghost, "last_login", 42, &e), SG_NOTFOUND);
+    struct sg_subject *s;
+    assert_int_equal(sg_subject_get(v, &who, &id, 0, &s, &e), SG_OK);
+    assert_int_equal(s->nevents, 2);
+    sg_subject_free(s);
+    sg_vault_close(v);
+}
+
+static int count_rows(void *ctx, const struct sg_subject_row *row)
+{
+    struct sg_uuid *last = ctx;
+    assert_true(memcmp(last->b, row->id.b, 16) < 0);
+    *last = row->id;
+    return 0;
+}
+
+static void test_list_pages(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_err e;
+    assert_int_equal(sg_vault_begin(v, &e), SG_OK);
+    for (int i = 0; i < 250; i++) {
+        char em[32];
+        snprintf(em, sizeof em, "p%d@example.lv", i);
+        add_person(v, em);
+    }
+    assert_int_equal(sg_vault_commit(v, &e), SG_OK);
+    struct sg_uuid last = {{0}};
+    int pages = 0;
+    for (;;) {
+        struct sg_uuid before = last;
+        assert_int_equal(sg_subject_list(v, &who, pages ? &last : NULL, 100, count_rows, &last, &e),
+                         SG_OK);
+        if (sg_uuid_equal(&before, &last))
+            break;
+        pages++;
+    }
+    assert_int_equal(pages, 3);
+    sg_vault_close(v);
+}
+
+static void test_erase(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid id = add_person(v, "gone@example.lv");
+    struct sg_uuid keep = add_person(v, "kept@example.lv");
+    struct sg_err e;
+    assert_int_equal(sg_subject_erase(v, &who, &id, &e), SG_OK);
+    struct sg_subject *s = NULL;
+    assert_int_equal(sg_subject_get(v, &who, &id, 0, &s, &e), SG_NOTFOUND);
+    assert_non_null(strstr(e.msg, "erased"));
+    assert_int_equal(sg_subject_erase(v, &who, &id, &e), SG_CONFLICT);
+    struct sg_uuid ids[2];
+    size_t n = 9;
+    assert_int_equal(sg_subject_find(v, &who, "email", "gone@example.lv", 15, ids, 2, &n, &e),
+                     SG_OK);
+    assert_int_equal(n, 0);
+    struct sg_field_in f[] = {F("name", "x")};
+    assert_int_equal(sg_subject_update(v, &who, &id, f, 1, "r", NULL, &e), SG_NOTFOUND);
+    assert_int_equal(sg_subject_touch(v, &who, &id, "last_login", 1, &e), SG_NOTFOUND);
+    assert_int_equal(sg_subject_get(v, &who, &keep, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    struct sg_uuid ghost;
+    sg_uuid_v7(clk.at, &ghost);
+    assert_int_equal(sg_subject_erase(v, &who, &ghost, &e), SG_NOTFOUND);
+    sg_vault_close(v);
+    /* Key gone, rows gone, tombstone kept, erasure journaled. */
+    assert_int_equal(db_count("SELECT count(*) FROM subjects WHERE dek IS NULL AND state = 4"), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM fields"), 6);
+    assert_int_equal(db_count("SELECT count(*) FROM events"), 1);
+    char p[160], line[256];
+    snprintf(p, sizeof p, "%s/keys/erasures.log", dir);
+    FILE *j = fopen(p, "r");
+    assert_non_null(j);
+    int erasures = 0;
+    char ids_s[SG_UUID_STR_LEN + 1];
+    sg_uuid_format(&id, ids_s);
+    while (fgets(line, sizeof line, j))
+        if (line[0] == 'E' && strstr(line, ids_s))
+            erasures++;
+    fclose(j);
+    assert_int_equal(erasures, 1);
+}
+
+static void test_bad_input_changes_nothing(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid id = add_person(v, "x@example.lv");
+    int64_t before = db_state();
+    int64_t audits = db_count("SELECT count(*) FROM audit");
+    struct sg_err e;
+    struct sg_uuid out;
+    char *big = malloc(70000);
+    memset(big, 'a', 70000);
+    struct {
+        struct sg_field_in f[2];
+        size_t n;
+        enum sg_rc want;
+    } bad[] = {
+        {{F("name", "ok"), F("nope", "x")}, 2, SG_INVALID},
+        {{F("name", "ok"), F("email", "broken")}, 2, SG_INVALID},
+        {{F("name", "ok"), F("phone", "12ab")}, 2, SG_INVALID},
+        {{F("name", "bad \xff utf8"), F("email", "a@b.lv")}, 2, SG_INVALID},
+        {{F("name", "ok"), {"surname", big, 70000}}, 2, SG_TOOBIG},
+        {{F("name", "a"), F("user.name.first", "b")}, 2, SG_INVALID},
+        {{{NULL, "x", 1}}, 1, SG_INVALID},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(sg_subject_add(v, &who, bad[i].f, bad[i].n, NULL, 0, &out, &e),
+                         bad[i].want);
+        assert_int_equal(sg_subject_update(v, &who, &id, bad[i].f, bad[i].n, "r", NULL, &e),
+                         bad[i].want);
+        /* Never the value in the message. */
+        assert_null(strstr(e.msg, "broken"));
+        assert_null(strstr(e.msg, "12ab"));
+    }
+    struct sg_event_in ev = {"Bad Name", 1};
+    struct sg_field_in ok[] = {F("name", "ok")};
+    assert_int_equal(sg_subject_add(v, &who, ok, 1, &ev, 1, &out, &e), SG_INVALID);
+    struct sg_actor nobody = {"", "operator", "testing"};
+    assert_int_equal(sg_subject_add(v, &nobody, ok, 1, NULL, 0, &out, &e), SG_INVALID);
+    struct sg_actor nopurpose = {"me", "operator", NULL};
+    assert_int_equal(sg_subject_add(v, &nopurpose, ok, 1, NULL, 0, &out, &e), SG_INVALID);
+    free(big);
+    sg_vault_close(v);
+    assert_int_equal(db_state(), before);
+    assert_int_equal(db_count("SELECT count(*) FROM audit"), audits);
+}
+
+static void test_tamper(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid a = add_person(v, "a@example.lv");
+    struct sg_uuid b = add_person(v, "b@example.lv");
+    sg_vault_close(v);
+    char ids[SG_UUID_STR_LEN + 1], sql[512];
+
+    /* A flipped byte in one value: detected and named, never skipped. */
+    sg_uuid_format(&a, ids);
+    db_exec("UPDATE fields SET sealed = substr(sealed, 1, 30) || "
+            "x'ff' || substr(sealed, 32) WHERE category = 'user.contact.email' AND "
+            "subject = (SELECT id FROM subjects ORDER BY id LIMIT 1)");
+    v = vopen();
+    struct sg_subject *s = NULL;
+    struct sg_err e;
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_CRYPTO);
+    assert_non_null(strstr(e.msg, "user.contact.email"));
+    assert_non_null(strstr(e.msg, ids));
+    assert_null(s);
+    sg_vault_close(v);
+
+    /* B's value moved into A's row: fails to open, as it is bound to B. */
+    snprintf(sql, sizeof sql,
+             "UPDATE fields SET sealed = (SELECT sealed FROM fields f2 WHERE f2.category = "
+             "'user.name.first' AND f2.subject = (SELECT id FROM subjects ORDER BY id DESC LIMIT "
+             "1)) WHERE category = 'user.name.first' AND subject = (SELECT id FROM subjects "
+             "ORDER BY id LIMIT 1)");
+    db_exec(sql);
+    /* And a value moved between two fields of the same person. */
+    db_exec("UPDATE fields SET sealed = (SELECT sealed FROM fields f2 WHERE f2.category = "
+            "'user.name.last' AND f2.subject = fields.subject) WHERE category = "
+            "'user.contact.address.country' AND subject = (SELECT id FROM subjects ORDER BY id "
+            "DESC LIMIT 1)");
+    v = vopen();
+    assert_int_equal(sg_subject_get(v, &who, &b, 0, &s, &e), SG_CRYPTO);
+    assert_non_null(strstr(e.msg, "user.contact.address.country"));
+    sg_vault_close(v);
+
+    /* A damaged wrapped key. */
+    db_exec("UPDATE subjects SET dek = x'00' || substr(dek, 2) WHERE id = (SELECT id FROM "
+            "subjects ORDER BY id DESC LIMIT 1)");
+    v = vopen();
+    assert_int_equal(sg_subject_get(v, &who, &b, 0, &s, &e), SG_CRYPTO);
+    sg_vault_close(v);
+}
+
+static void test_wrong_master_key(void **state)
+{
+    (void)state;
+    char other[160];
+    snprintf(other, sizeof other, "%s/other.key", dir);
+    struct sg_key *k;
+    assert_int_equal(sg_key_generate(&k, NULL), SG_OK);
+    assert_int_equal(sg_key_save(k, SG_KEY_KEK, other, NULL), SG_OK);
+    struct sg_vault_opts o = opts;
+    o.master_key_file = other;
+    struct sg_vault *v = NULL;
+    struct sg_err e;
+    assert_int_equal(sg_vault_open(&o, &v, &e), SG_CRYPTO);
+    assert_non_null(strstr(e.msg, "is not the key of this vault"));
+    assert_non_null(strstr(e.msg, k->id));
+    assert_null(v);
+    sg_key_free(k);
+    o.master_key_file = "/nonexistent/master.key";
+    assert_int_equal(sg_vault_open(&o, &v, &e), SG_NOTFOUND);
+    struct sg_vault_opts none = opts;
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/nothing-here", dir);
+    none.dir = missing;
+    assert_int_equal(sg_vault_open(&none, &v, &e), SG_NOTFOUND);
+    assert_non_null(strstr(e.msg, "sargs init"));
+}
+
+static void test_rotate(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid a = add_person(v, "a@example.lv");
+    add_person(v, "b@example.lv");
+    struct sg_uuid gone = add_person(v, "c@example.lv");
+    struct sg_err e;
+    assert_int_equal(sg_subject_erase(v, &who, &gone, &e), SG_OK);
+    int64_t fields_before = db_count("SELECT sum(length(sealed)) FROM fields");
+    struct sg_rotate_report rep;
+    assert_int_equal(sg_vault_rotate_key(v, &who, &rep, &e), SG_OK);
+    assert_int_equal(rep.rewrapped, 2);
+    assert_string_not_equal(rep.old_id, rep.new_id);
+    struct sg_subject *s;
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    sg_vault_close(v);
+    /* Field values were not touched: the cost does not follow the data. */
+    assert_int_equal(db_count("SELECT sum(length(sealed)) FROM fields"), fields_before);
+    char p[200];
+    snprintf(p, sizeof p, "%s/keys/retired/%s.key", dir, rep.old_id);
+    struct sg_key *old;
+    assert_int_equal(sg_key_load(p, SG_KEY_KEK, &old, &e), SG_OK);
+    assert_string_equal(old->id, rep.old_id);
+    sg_key_free(old);
+    v = vopen();
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    sg_vault_close(v);
+}
+
+static void test_rotate_crash_recovery(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid a = add_person(v, "a@example.lv");
+    struct sg_err e;
+    struct sg_rotate_report rep;
+    assert_int_equal(sg_vault_rotate_key(v, &who, &rep, &e), SG_OK);
+    sg_vault_close(v);
+    /* Simulate a crash after the commit, before the key file was replaced:
+     * the new key is still beside the old one. */
+    char cur[160], next[170], retired[200];
+    snprintf(cur, sizeof cur, "%s/keys/master.key", dir);
+    snprintf(next, sizeof next, "%s.next", cur);
+    snprintf(retired, sizeof retired, "%s/keys/retired/%s.key", dir, rep.old_id);
+    assert_int_equal(rename(cur, next), 0);
+    FILE *in = fopen(retired, "r"), *out = fopen(cur, "w");
+    int ch;
+    while ((ch = fgetc(in)) != EOF)
+        fputc(ch, out);
+    fclose(in);
+    fclose(out);
+    chmod(cur, 0600);
+    v = vopen(); /* finishes the rotation */
+    struct sg_subject *s;
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    sg_vault_close(v);
+    struct stat st;
+    assert_int_not_equal(stat(next, &st), 0);
+    struct sg_key *k;
+    assert_int_equal(sg_key_load(cur, SG_KEY_KEK, &k, &e), SG_OK);
+    assert_string_equal(k->id, rep.new_id);
+    sg_key_free(k);
+
+    /* A leftover new key from a rotation that never committed is dropped. */
+    assert_int_equal(sg_key_generate(&k, NULL), SG_OK);
+    assert_int_equal(sg_key_save(k, SG_KEY_KEK, next, NULL), SG_OK);
+    sg_key_free(k);
+    v = vopen();
+    sg_vault_close(v);
+    assert_int_not_equal(stat(next, &st), 0);
+}
+
+static void test_backup_restore(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid a = add_person(v, "a@example.lv");
+    struct sg_uuid b = add_person(v, "b@example.lv");
+    char bak[160];
+    snprintf(bak, sizeof bak, "%s/backup.db", dir);
+    struct sg_err e;
+    assert_int_equal(sg_vault_backup(v, &who, bak, &e), SG_OK);
+    assert_int_equal(sg_vault_backup(v, &who, bak, &e), SG_CONFLICT);
+    /* After the backup: b is erased, c is added. */
+    clk.at += 3600 * SG_USEC_PER_SEC;
+    assert_int_equal(sg_subject_erase(v, &who, &b, &e), SG_OK);
+    struct sg_uuid c = add_person(v, "c@example.lv");
+    sg_vault_close(v);
+
+    /* The backup holds no key and no clear value. */
+    FILE *f = fopen(bak, "rb");
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_null(memmem(buf, n, "example.lv", 10));
+    assert_null(memmem(buf, n, "sargs-key", 9));
+
+    struct sg_restore_report rep;
+    assert_int_equal(sg_vault_restore(&opts, &who, bak, &rep, &e), SG_OK);
+    assert_int_equal(rep.reerased, 1);
+    v = vopen();
+    struct sg_subject *s = NULL;
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    /* The person erased after the backup did not come back. */
+    assert_int_equal(sg_subject_get(v, &who, &b, 0, &s, &e), SG_NOTFOUND);
+    struct sg_uuid ids[2];
+    size_t found = 9;
+    assert_int_equal(sg_subject_find(v, &who, "email", "b@example.lv", 12, ids, 2, &found, &e),
+                     SG_OK);
+    assert_int_equal(found, 0);
+    /* The person added after the backup is gone: the backup is the state. */
+    assert_int_equal(sg_subject_get(v, &who, &c, 0, &s, &e), SG_NOTFOUND);
+    sg_vault_close(v);
+
+    /* The database lost entirely: only the keys directory and the backup. */
+    char db[160];
+    snprintf(db, sizeof db, "%s/sargs.db", dir);
+    assert_int_equal(unlink(db), 0);
+    snprintf(db, sizeof db, "%s/sargs.db-wal", dir);
+    unlink(db);
+    snprintf(db, sizeof db, "%s/sargs.db-shm", dir);
+    unlink(db);
+    assert_int_equal(sg_vault_restore(&opts, &who, bak, &rep, &e), SG_OK);
+    assert_int_equal(rep.reerased, 1);
+    v = vopen();
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    assert_int_equal(sg_subject_get(v, &who, &b, 0, &s, &e), SG_NOTFOUND);
+    sg_vault_close(v);
+}
+
+static void test_restore_after_rotation(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid a = add_person(v, "a@example.lv");
+    char bak[160];
+    snprintf(bak, sizeof bak, "%s/backup.db", dir);
+    struct sg_err e;
+    assert_int_equal(sg_vault_backup(v, &who, bak, &e), SG_OK);
+    struct sg_rotate_report rot;
+    assert_int_equal(sg_vault_rotate_key(v, &who, &rot, &e), SG_OK);
+    sg_vault_close(v);
+    struct sg_restore_report rep;
+    assert_int_equal(sg_vault_restore(&opts, &who, bak, &rep, &e), SG_OK);
+    assert_int_equal(rep.rewrapped, 1);
+    v = vopen();
+    struct sg_subject *s;
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    sg_vault_close(v);
+    /* With the retired key deleted, the old backup cannot be restored. */
+    char p[200];
+    snprintf(p, sizeof p, "%s/keys/retired/%s.key", dir, rot.old_id);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(sg_vault_restore(&opts, &who, bak, &rep, &e), SG_CRYPTO);
+    assert_non_null(strstr(e.msg, rot.old_id));
+    /* ...and the live data is untouched by the failed attempt. */
+    v = vopen();
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    sg_vault_close(v);
+}
+
+static void test_restore_refusals(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    add_person(v, "a@example.lv");
+    char bak[160];
+    snprintf(bak, sizeof bak, "%s/backup.db", dir);
+    struct sg_err e;
+    assert_int_equal(sg_vault_backup(v, &who, bak, &e), SG_OK);
+    sg_vault_close(v);
+    struct sg_restore_report rep;
+
+    /* A backup of another vault. */
+    char dir2[64];
+    tu_mkdtemp(dir2);
+    struct sg_vault_opts o2 = opts;
+    o2.dir = dir2;
+    assert_int_equal(sg_vault_init(&o2, &e), SG_OK);
+    assert_int_equal(sg_vault_restore(&o2, &who, bak, &rep, &e), SG_CONFLICT);
+    assert_non_null(strstr(e.msg, "vault"));
+    tu_rmrf(dir2);
+
+    /* Not a database at all. */
+    char junk[160];
+    snprintf(junk, sizeof junk, "%s/junk.db", dir);
+    FILE *f = fopen(junk, "w");
+    fputs("this is not a database, just text that is long enough to have a header......"
+          "...........................................................................",
+          f);
+    fclose(f);
+    assert_int_not_equal(sg_vault_restore(&opts, &who, junk, &rep, &e), SG_OK);
+    snprintf(junk, sizeof junk, "%s/none.db", dir);
+    assert_int_equal(sg_vault_restore(&opts, &who, junk, &rep, &e), SG_NOTFOUND);
+
+    /* Without the journal a restore could resurrect people: refused. */
+    char j[160], j2[170];
+    snprintf(j, sizeof j, "%s/keys/erasures.log", dir);
+    snprintf(j2, sizeof j2, "%s.away", j);
+    assert_int_equal(rename(j, j2), 0);
+    assert_int_equal(sg_vault_restore(&opts, &who, bak, &rep, &e), SG_NOTFOUND);
+    assert_non_null(strstr(e.msg, "journal"));
+    struct sg_vault *vv = NULL;
+    assert_int_equal(sg_vault_open(&opts, &vv, &e), SG_NOTFOUND);
+    assert_int_equal(rename(j2, j), 0);
+
+    /* A damaged journal line is not skipped. */
+    f = fopen(j, "a");
+    fputs("E 2026-11-23T10:00:00Z 01890a5d-ac96-774b-bcce-b302099a8057 0000000000000000\n", f);
+    fclose(f);
+    assert_int_equal(sg_vault_restore(&opts, &who, bak, &rep, &e), SG_CRYPTO);
+    assert_non_null(strstr(e.msg, "damaged"));
+}
+
+static void test_journal_torn_and_cancel(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid a = add_person(v, "a@example.lv");
+    char bak[160];
+    snprintf(bak, sizeof bak, "%s/backup.db", dir);
+    struct sg_err e;
+    assert_int_equal(sg_vault_backup(v, &who, bak, &e), SG_OK);
+    sg_vault_close(v);
+    char j[160], ids[SG_UUID_STR_LEN + 1];
+    snprintf(j, sizeof j, "%s/keys/erasures.log", dir);
+    sg_uuid_format(&a, ids);
+    /* A torn last line (crash mid-write, the erasure never committed). */
+    FILE *f = fopen(j, "a");
+    fprintf(f, "E 2026-11-23T10:00:00Z %s", ids);
+    fclose(f);
+    struct sg_restore_report rep;
+    assert_int_equal(sg_vault_restore(&opts, &who, bak, &rep, &e), SG_OK);
+    assert_int_equal(rep.reerased, 0);
+    v = vopen();
+    struct sg_subject *s;
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    sg_vault_close(v);
+}
+
+static void test_batch(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_err e;
+    assert_int_equal(sg_vault_begin(v, &e), SG_OK);
+    assert_int_equal(sg_vault_begin(v, &e), SG_CONFLICT);
+    struct sg_uuid a = add_person(v, "a@example.lv");
+    struct sg_uuid b = add_person(v, "b@example.lv");
+    assert_int_equal(sg_subject_erase(v, &who, &b, &e), SG_OK);
+    /* A failing call inside the batch leaves the rest of it alone. */
+    struct sg_uuid ghost;
+    sg_uuid_v7(clk.at, &ghost);
+    assert_int_equal(sg_subject_erase(v, &who, &ghost, &e), SG_NOTFOUND);
+    assert_int_equal(sg_subject_erase(v, &who, &b, &e), SG_CONFLICT);
+    struct sg_rotate_report rep;
+    assert_int_equal(sg_vault_rotate_key(v, &who, &rep, &e), SG_CONFLICT);
+    assert_int_equal(sg_vault_commit(v, &e), SG_OK);
+    assert_int_equal(sg_vault_commit(v, &e), SG_CONFLICT);
+    struct sg_subject *s;
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    assert_int_equal(sg_subject_get(v, &who, &b, 0, &s, &e), SG_NOTFOUND);
+    /* A rolled-back batch leaves nothing, not even a journal line. */
+    int64_t before = db_state();
+    assert_int_equal(sg_vault_begin(v, &e), SG_OK);
+    add_person(v, "c@example.lv");
+    assert_int_equal(sg_subject_erase(v, &who, &a, &e), SG_OK);
+    sg_vault_rollback(v);
+    assert_int_equal(db_state(), before);
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    sg_vault_close(v);
+    char j[160], line[256];
+    snprintf(j, sizeof j, "%s/keys/erasures.log", dir);
+    FILE *f = fopen(j, "r");
+    int lines = 0;
+    while (fgets(line, sizeof line, f))
+        lines += line[0] == 'E';
+    fclose(f);
+    assert_int_equal(lines, 1);
+}
+
+static void test_audit_failure_stops_operation(void **state)
+{
+    (void)state;
+    /* If the audit entry cannot be written, the operation does not happen. */
+    db_exec("CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
+            "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END");
+    struct sg_vault *v = vopen();
+    int64_t before = db_state();
+    struct sg_field_in f[] = {F("name", "x")};
+    struct sg_uuid id;
+    struct sg_err e;
+    assert_int_not_equal(sg_subject_add(v, &who, f, 1, NULL, 0, &id, &e), SG_OK);
+    assert_non_null(strstr(e.msg, "audit"));
+    sg_vault_close(v);
+    assert_int_equal(db_state(), before);
+}
+
+int main(void)
+{
+    assert_int_equal(sg_crypto_init(NULL), SG_OK);
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_init_layout),
+        T(test_add_get),
+        T(test_find),
+        T(test_update_history),
+        T(test_touch_list),
+        T(test_list_pages),
+        T(test_erase),
+        T(test_bad_input_changes_nothing),
+        T(test_tamper),
+        T(test_wrong_master_key),
+        T(test_rotate),
+        T(test_rotate_crash_recovery),
+        T(test_backup_restore),
+        T(test_restore_after_rotation),
+        T(test_restore_refusals),
+        T(test_journal_torn_and_cancel),
+        T(test_batch),
+        T(test_audit_failure_stops_operation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

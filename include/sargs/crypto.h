@@ -18,7 +18,7 @@
  *   sealed value = 0x01 | nonce[24] | XChaCha20-Poly1305(value)[len+16]
  *                  AD = 0x01 | "sargs/field" | subject id[16] | u32be(dek version)
  *                       | field id (UTF-8, to the end)
- *   blind index  = BLAKE2b-256(key = index key, category id | 0x00 | normalised value)
+ *   blind index  = BLAKE2b-128(key = index key, category id | 0x00 | normalised value)
  */
 #ifndef SARGS_CRYPTO_H
 #define SARGS_CRYPTO_H
@@ -35,7 +35,7 @@
 #define SG_TAG_BYTES         16
 #define SG_WRAPPED_DEK_BYTES (1 + SG_NONCE_BYTES + SG_KEY_BYTES + SG_TAG_BYTES)
 #define SG_SEAL_OVERHEAD     (1 + SG_NONCE_BYTES + SG_TAG_BYTES)
-#define SG_BIDX_BYTES        32
+#define SG_BIDX_BYTES        16
 
 /* Must be called once before any other function of libsargs; safe to call
  * again. SG_INTERNAL when libsodium cannot start. */
@@ -80,8 +80,11 @@ int sg_key_equal(const struct sg_key *a, const struct sg_key *b);
 
 /* ---------------------------------------------------------------- data keys */
 
-/* Wraps `dek` for subject `sid` and version `version` under `kek`. */
-void sg_dek_wrap(const struct sg_key *kek, const uint8_t dek[SG_KEY_BYTES],
+struct sg_nonce;
+
+/* Wraps `dek` for subject `sid` and version `version` under `kek`, with a
+ * nonce from `ng` (see sg_nonce). */
+void sg_dek_wrap(struct sg_nonce *ng, const struct sg_key *kek, const uint8_t dek[SG_KEY_BYTES],
                  const struct sg_uuid *sid, uint32_t version, uint8_t out[SG_WRAPPED_DEK_BYTES]);
 
 /* Unwraps into `dek_out` (SG_KEY_BYTES, caller's guarded memory). SG_CRYPTO
@@ -103,6 +106,22 @@ struct sg_nonce {
     uint64_t counter;
 };
 void sg_nonce_init(struct sg_nonce *n);
+
+/*
+ * Random bytes for new data keys, drawn from the kernel in bulk (one
+ * getrandom() per 4 KiB rather than one per person) and kept in guarded
+ * memory; each byte is wiped from the pool as it is handed out. One per
+ * thread, like sg_nonce.
+ */
+struct sg_rand_pool {
+    uint8_t *buf; /* sodium_malloc'd */
+    size_t pos;
+};
+enum sg_rc sg_rand_pool_init(struct sg_rand_pool *p, struct sg_err *err);
+/* Copies `n` (at most 256) fresh random bytes to `out`. */
+void sg_rand_pool_take(struct sg_rand_pool *p, uint8_t *out, size_t n);
+/* Wipes and frees the pool. Accepts a pool never initialised (zeroed). */
+void sg_rand_pool_release(struct sg_rand_pool *p);
 
 /*
  * Seals `len` bytes of `pt` for field `field` of subject `sid` into `out`,
@@ -127,7 +146,7 @@ enum sg_rc sg_open(const uint8_t dek[SG_KEY_BYTES], const struct sg_uuid *sid, u
 
 /* ----------------------------------------------------------- blind index */
 
-/* Keyed BLAKE2b-256 of an already normalised value within a category. */
+/* Keyed BLAKE2b-128 of an already normalised value within a category. */
 void sg_bidx(const struct sg_key *index_key, const char *category, const char *value, size_t len,
              uint8_t out[SG_BIDX_BYTES]);
 

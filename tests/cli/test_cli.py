@@ -5,6 +5,7 @@ import os
 import shutil
 import sqlite3
 import stat
+import uuid
 
 PERSON = [
     "name=Jānis", "surname=Bērziņš", "email=Janis.B@Example.LV", "phone=2912 3456",
@@ -226,17 +227,40 @@ def test_wrong_master_key(vault, tmp_path):
     vault.ok("subject", "show", sid)
 
 
+def flip_value(record, code, offset=30):
+    """Flips a bit inside the sealed value of category `code` in a record
+    (format in src/lib/vault/record.h)."""
+    rec = bytearray(record)
+    pos = 1
+    while pos < len(rec):
+        c = int.from_bytes(rec[pos:pos + 2], "big")
+        flags = rec[pos + 2]
+        pos += 15 + (16 if flags & 1 else 0)
+        n = int.from_bytes(rec[pos:pos + 4], "big")
+        pos += 4
+        if c == code:
+            rec[pos + offset] ^= 1
+            return bytes(rec)
+        pos += n
+    raise AssertionError("category not in record")
+
+
 def test_corrupted_ciphertext(vault):
     sid = vault.add(*PERSON)
+    other = vault.add("name=Other", "phone=29999999")
     con = sqlite3.connect(vault.db())
-    con.execute("UPDATE fields SET sealed = substr(sealed, 1, 40) || x'00' || substr(sealed, 42) "
-                "WHERE category = 'user.contact.phone_number'")
+    code = con.execute("SELECT code FROM categories WHERE id = 'user.contact.phone_number'").fetchone()[0]
+    key = uuid.UUID(sid).bytes
+    (rec,) = con.execute("SELECT record FROM subjects WHERE id = ?", (key,)).fetchone()
+    con.execute("UPDATE subjects SET record = ? WHERE id = ?", (flip_value(rec, code), key))
     con.commit()
     con.close()
     r = vault.run("subject", "show", sid)
     assert r.code == 10
     assert "user.contact.phone_number" in r.err and "failed authentication" in r.err
+    assert sid in r.err
     assert r.out == ""
+    vault.ok("subject", "show", other)
     # Other people are unaffected; the look-up still works (it needs no decryption).
     vault.ok("subject", "find", "phone=29123456")
 

@@ -96,18 +96,6 @@ static int count_subjects(void *ctx, const struct sg_store_subject *s)
     return 0;
 }
 
-struct fields_seen {
-    int n;
-    char cats[8][64];
-};
-
-static int see_field(void *ctx, const struct sg_store_field *f)
-{
-    struct fields_seen *fs = ctx;
-    snprintf(fs->cats[fs->n++], 64, "%s", f->category);
-    return 0;
-}
-
 static int see_id(void *ctx, const struct sg_uuid *id)
 {
     (void)id;
@@ -130,6 +118,41 @@ static int see_history(void *ctx, const struct sg_store_history *h)
     return 0;
 }
 
+struct cats {
+    int n;
+    int codes[8];
+    char ids[8][64];
+};
+
+static int see_category(void *ctx, int code, const char *id)
+{
+    struct cats *c = ctx;
+    c->codes[c->n] = code;
+    snprintf(c->ids[c->n++], 64, "%s", id);
+    return 0;
+}
+
+static void test_categories(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    int a = 0, b = 0, a2 = 0;
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->category_add(s, "user.contact.email", &a, &e), SG_OK);
+    assert_int_equal(s->ops->category_add(s, "user.name.first", &b, &e), SG_OK);
+    assert_int_equal(s->ops->category_add(s, "user.contact.email", &a2, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_true(a > 0 && b > 0 && a != b);
+    assert_int_equal(a, a2);
+    struct cats c = {0};
+    assert_int_equal(s->ops->category_each(s, see_category, &c, &e), SG_OK);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.codes[0], a);
+    assert_string_equal(c.ids[0], "user.contact.email");
+    sg_store_close(s);
+}
+
 static void test_calls(void **state)
 {
     (void)state;
@@ -142,20 +165,23 @@ static void test_calls(void **state)
     sub.dek_version = 1;
     sub.has_dek = 1;
     memset(sub.wrapped_dek, 0xab, sizeof sub.wrapped_dek);
+    const uint8_t rec[] = "opaque record bytes";
+    struct sg_buf back;
+    sg_buf_init(&back, 1 << 20);
 
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->subject_insert(s, &sub, &e), SG_OK);
-    assert_int_equal(s->ops->subject_insert(s, &sub, &e), SG_CONFLICT);
-    uint8_t sealed[40], bidx[SG_BIDX_BYTES];
-    memset(sealed, 1, sizeof sealed);
+    assert_int_equal(s->ops->subject_insert(s, &sub, rec, sizeof rec, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &sub, rec, sizeof rec, &e), SG_CONFLICT);
+    uint8_t bidx[SG_BIDX_BYTES], other[SG_BIDX_BYTES];
     memset(bidx, 2, sizeof bidx);
-    struct sg_store_field f = {"user.contact.email", sealed, sizeof sealed, bidx, 1, 6};
-    struct sg_store_field g = {"user.name.first", sealed, sizeof sealed, NULL, 1, 6};
-    assert_int_equal(s->ops->field_put(s, &sub.id, &f, &e), SG_OK);
-    assert_int_equal(s->ops->field_put(s, &sub.id, &g, &e), SG_OK);
-    assert_int_equal(s->ops->field_put(s, &sub.id, &f, &e), SG_OK); /* replaces */
+    memset(other, 3, sizeof other);
+    assert_int_equal(s->ops->index_put(s, 1, bidx, &sub.id, &e), SG_OK);
+    assert_int_equal(s->ops->index_put(s, 1, bidx, &sub.id, &e), SG_OK); /* idempotent */
+    assert_int_equal(s->ops->index_put(s, 2, other, &sub.id, &e), SG_OK);
     assert_int_equal(s->ops->event_put(s, &sub.id, "last_login", 10, &e), SG_OK);
     assert_int_equal(s->ops->event_put(s, &sub.id, "last_login", 20, &e), SG_OK);
+    uint8_t sealed[40];
+    memset(sealed, 1, sizeof sealed);
     struct sg_store_history h = {0, "user.name.first", sealed, sizeof sealed, 1, NULL,
                                  0, "tester",          7};
     assert_int_equal(s->ops->history_append(s, &sub.id, &h, &e), SG_OK);
@@ -170,18 +196,21 @@ static void test_calls(void **state)
     assert_int_equal(s->ops->meta_get(s, "nope", &mv, &e), SG_NOTFOUND);
 
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->subject_get(s, &sub.id, &got, &e), SG_OK);
+    assert_int_equal(s->ops->subject_get(s, &sub.id, &got, &back, &e), SG_OK);
     assert_int_equal(got.has_dek, 1);
     assert_memory_equal(got.wrapped_dek, sub.wrapped_dek, sizeof got.wrapped_dek);
-    struct fields_seen fs = {0};
-    assert_int_equal(s->ops->fields_each(s, &sub.id, see_field, &fs, &e), SG_OK);
-    assert_int_equal(fs.n, 2);
-    assert_string_equal(fs.cats[0], "user.contact.email");
+    assert_int_equal(back.len, sizeof rec);
+    assert_memory_equal(back.ptr, rec, sizeof rec);
+    const uint8_t rec2[] = "another";
+    assert_int_equal(s->ops->subject_put_record(s, &sub.id, rec2, sizeof rec2, 9, &e), SG_OK);
+    assert_int_equal(s->ops->subject_get(s, &sub.id, &got, &back, &e), SG_OK);
+    assert_memory_equal(back.ptr, rec2, sizeof rec2);
+    assert_int_equal(got.changed, 9);
     int n = 0;
-    assert_int_equal(s->ops->index_find(s, "user.contact.email", bidx, see_id, &n, &e), SG_OK);
+    assert_int_equal(s->ops->index_find(s, 1, bidx, see_id, &n, &e), SG_OK);
     assert_int_equal(n, 1);
     n = 0;
-    assert_int_equal(s->ops->index_find(s, "user.name.first", bidx, see_id, &n, &e), SG_OK);
+    assert_int_equal(s->ops->index_find(s, 2, bidx, see_id, &n, &e), SG_OK);
     assert_int_equal(n, 0);
     sg_time at = 0;
     assert_int_equal(s->ops->events_each(s, &sub.id, see_event, &at, &e), SG_OK);
@@ -190,26 +219,30 @@ static void test_calls(void **state)
     assert_int_equal(s->ops->history_each(s, &sub.id, see_history, &n, &e), SG_OK);
     assert_int_equal(n, 1);
 
-    /* Shredding leaves only the tombstone. */
+    /* Shredding leaves only the tombstone (the index is the caller's job). */
+    assert_int_equal(s->ops->index_del(s, 1, bidx, &sub.id, &e), SG_OK);
+    assert_int_equal(s->ops->index_del(s, 2, other, &sub.id, &e), SG_OK);
     assert_int_equal(s->ops->subject_shred(s, &sub.id, 4, 30, &e), SG_OK);
-    assert_int_equal(s->ops->subject_get(s, &sub.id, &got, &e), SG_OK);
+    assert_int_equal(s->ops->subject_get(s, &sub.id, &got, &back, &e), SG_OK);
     assert_int_equal(got.has_dek, 0);
     assert_int_equal(got.state, 4);
     assert_int_equal(got.changed, 30);
-    fs.n = 0;
-    assert_int_equal(s->ops->fields_each(s, &sub.id, see_field, &fs, &e), SG_OK);
-    assert_int_equal(fs.n, 0);
+    assert_int_equal(back.len, 0);
     n = 0;
-    assert_int_equal(s->ops->index_find(s, "user.contact.email", bidx, see_id, &n, &e), SG_OK);
+    assert_int_equal(s->ops->index_find(s, 1, bidx, see_id, &n, &e), SG_OK);
     assert_int_equal(n, 0);
     n = 0;
     assert_int_equal(s->ops->history_each(s, &sub.id, see_history, &n, &e), SG_OK);
     assert_int_equal(n, 0);
-    struct sg_uuid other;
-    sg_uuid_v7(1000000, &other);
-    assert_int_equal(s->ops->subject_get(s, &other, &got, &e), SG_NOTFOUND);
+    at = 0;
+    assert_int_equal(s->ops->events_each(s, &sub.id, see_event, &at, &e), SG_OK);
+    assert_int_equal(at, 0);
+    struct sg_uuid ghost;
+    sg_uuid_v7(1000000, &ghost);
+    assert_int_equal(s->ops->subject_get(s, &ghost, &got, NULL, &e), SG_NOTFOUND);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_INTERNAL);
+    sg_buf_release(&back);
     sg_store_close(s);
 }
 
@@ -222,9 +255,9 @@ static void test_nested(void **state)
     sg_uuid_v7(1000, &a.id);
     sg_uuid_v7(1000, &b.id);
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->subject_insert(s, &a, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &a, NULL, 0, &e), SG_OK);
     assert_int_equal(s->ops->begin(s, &e), SG_OK); /* savepoint */
-    assert_int_equal(s->ops->subject_insert(s, &b, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &b, NULL, 0, &e), SG_OK);
     s->ops->rollback(s); /* undoes b only */
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     int n = 0;
@@ -269,14 +302,14 @@ static void test_backup_restore(void **state)
     sg_uuid_v7(1000, &a.id);
     sg_uuid_v7(1000, &b.id);
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->subject_insert(s, &a, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &a, NULL, 0, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     char bak[160];
     snprintf(bak, sizeof bak, "%s/backup.db", dir);
     assert_int_equal(s->ops->backup(s, bak, &e), SG_OK);
     assert_int_equal(s->ops->backup(s, bak, &e), SG_CONFLICT); /* never overwrites */
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->subject_insert(s, &b, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &b, NULL, 0, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     assert_int_equal(s->ops->restore(s, bak, &e), SG_OK);
     int n = 0;
@@ -296,6 +329,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_categories, setup, teardown),
         cmocka_unit_test_setup_teardown(test_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),

@@ -9,6 +9,8 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "../../src/lib/vault/record.h"
+
 static char dir[64];
 static struct sg_clock clk;
 static struct sg_vault_opts opts;
@@ -110,9 +112,10 @@ static void db_exec(const char *sql)
 static int64_t db_state(void)
 {
     return db_count("SELECT (SELECT count(*) FROM subjects) * 1000000 + "
-                    "(SELECT count(*) FROM fields) * 10000 + (SELECT count(*) FROM events) * 100 "
+                    "(SELECT count(*) FROM lookup) * 10000 + (SELECT count(*) FROM events) * 100 "
                     "+ (SELECT count(*) FROM history) + "
-                    "(SELECT coalesce(sum(length(sealed)), 0) FROM fields) * 1000000000");
+                    "(SELECT coalesce(sum(length(record)), 0) FROM subjects) * 1000000000 + "
+                    "(SELECT coalesce(sum(changed), 0) FROM subjects)");
 }
 
 static void test_init_layout(void **state)
@@ -152,6 +155,7 @@ static void test_add_get(void **state)
     assert_int_equal(s->created, clk.at);
     assert_int_equal(s->nevents, 1);
     assert_string_equal(s->events[0].name, "created");
+    assert_int_equal(s->events[0].at, clk.at);
     sg_subject_free(s);
     sg_vault_close(v);
 
@@ -267,6 +271,7 @@ static void test_touch_list(void **state)
     assert_int_equal(sg_subject_touch(v, &who, &id, "last_login", 42, &e), SG_OK);
     assert_int_equal(sg_subject_touch(v, &who, &id, "Last-Login", 42, &e), SG_INVALID);
     assert_int_equal(sg_subject_touch(v, &who, &id, "", 42, &e), SG_INVALID);
+    assert_int_equal(sg_subject_touch(v, &who, &id, "created", 42, &e), SG_INVALID);
     struct sg_uuid ghost;
     sg_uuid_v7(clk.at, &ghost);
     assert_int_equal(sg_subject_touch(v, &who, &ghost, "last_login", 42, &e), SG_NOTFOUND);
@@ -283,6 +288,23 @@ static int count_rows(void *ctx, const struct sg_subject_row *row)
     assert_true(memcmp(last->b, row->id.b, 16) < 0);
     *last = row->id;
     return 0;
+}
+
+static void test_created_imported(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_field_in f[] = {F("name", "A")};
+    struct sg_event_in ev[] = {{"created", 1000 * SG_USEC_PER_SEC}, {"confirmed", 7}};
+    struct sg_uuid id;
+    struct sg_err e;
+    assert_int_equal(sg_subject_add(v, &who, f, 1, ev, 2, &id, &e), SG_OK);
+    struct sg_subject *s;
+    assert_int_equal(sg_subject_get(v, &who, &id, 0, &s, &e), SG_OK);
+    assert_int_equal(s->created, 1000 * SG_USEC_PER_SEC);
+    assert_int_equal(s->nevents, 2);
+    sg_subject_free(s);
+    sg_vault_close(v);
 }
 
 static void test_list_pages(void **state)
@@ -337,10 +359,12 @@ static void test_erase(void **state)
     sg_uuid_v7(clk.at, &ghost);
     assert_int_equal(sg_subject_erase(v, &who, &ghost, &e), SG_NOTFOUND);
     sg_vault_close(v);
-    /* Key gone, rows gone, tombstone kept, erasure journaled. */
-    assert_int_equal(db_count("SELECT count(*) FROM subjects WHERE dek IS NULL AND state = 4"), 1);
-    assert_int_equal(db_count("SELECT count(*) FROM fields"), 6);
-    assert_int_equal(db_count("SELECT count(*) FROM events"), 1);
+    /* Key, record and look-up entries gone, tombstone kept, erasure journaled. */
+    assert_int_equal(db_count("SELECT count(*) FROM subjects WHERE dek IS NULL AND record IS "
+                              "NULL AND state = 4"),
+                     1);
+    assert_int_equal(db_count("SELECT count(*) FROM subjects WHERE record IS NOT NULL"), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM lookup"), 3);
     char p[160], line[256];
     snprintf(p, sizeof p, "%s/keys/erasures.log", dir);
     FILE *j = fopen(p, "r");
@@ -401,20 +425,201 @@ static void test_bad_input_changes_nothing(void **state)
     assert_int_equal(db_count("SELECT count(*) FROM audit"), audits);
 }
 
+/* Reads subject `id`'s record, lets `edit` change the parsed entries (which
+ * point into `rec` or into `other`, another person's record), writes it back. */
+static void tamper(const struct sg_uuid *id, const struct sg_uuid *other,
+                   void (*edit)(struct sg_rec_entry *e, size_t n, struct sg_rec_entry *o,
+                                size_t no))
+{
+    char p[128];
+    db_path(p, sizeof p);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    uint8_t rec[4096], orec[4096];
+    size_t len = 0, olen = 0;
+    const struct sg_uuid *ids[2] = {id, other};
+    uint8_t *bufs[2] = {rec, orec};
+    size_t *lens[2] = {&len, &olen};
+    for (int k = 0; k < 2 && ids[k]; k++) {
+        assert_int_equal(
+            sqlite3_prepare_v2(db, "SELECT record FROM subjects WHERE id = ?1", -1, &st, NULL),
+            SQLITE_OK);
+        sqlite3_bind_blob(st, 1, ids[k]->b, 16, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        *lens[k] = (size_t)sqlite3_column_bytes(st, 0);
+        assert_true(*lens[k] <= sizeof rec);
+        memcpy(bufs[k], sqlite3_column_blob(st, 0), *lens[k]);
+        sqlite3_finalize(st);
+    }
+    struct sg_rec_entry e[16], o[16];
+    size_t n = 0, no = 0;
+    assert_int_equal(sg_record_parse(rec, len, e, 16, &n, NULL), SG_OK);
+    if (other)
+        assert_int_equal(sg_record_parse(orec, olen, o, 16, &no, NULL), SG_OK);
+    edit(e, n, o, no);
+    struct sg_buf out;
+    sg_buf_init(&out, 1 << 20);
+    /* Without the person's key the tag cannot be forged: keep the old one,
+     * so that what is tested is each value's own authentication. */
+    static const uint8_t zero[SG_KEY_BYTES];
+    assert_int_equal(sg_record_encode(e, n, zero, id, &out, NULL), SG_OK);
+    memcpy(out.ptr + out.len - SG_RECORD_TAG_BYTES, rec + len - SG_RECORD_TAG_BYTES,
+           SG_RECORD_TAG_BYTES);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "UPDATE subjects SET record = ?2 WHERE id = ?1", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_blob(st, 1, id->b, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, out.ptr, (int)out.len, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    sg_buf_release(&out);
+}
+
+static int code_of(const char *cat)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT code FROM categories WHERE id = '%s'", cat);
+    return (int)db_count(sql);
+}
+
+static uint8_t flipped[512];
+static int email_code, first_code, last_code, country_code;
+
+static void flip_email(struct sg_rec_entry *e, size_t n, struct sg_rec_entry *o, size_t no)
+{
+    (void)o;
+    (void)no;
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].code != email_code)
+            continue;
+        memcpy(flipped, e[i].sealed, e[i].sealed_len);
+        flipped[30] ^= 0x01;
+        e[i].sealed = flipped;
+    }
+}
+
+static void move_from_other(struct sg_rec_entry *e, size_t n, struct sg_rec_entry *o, size_t no)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < no; j++)
+            if (e[i].code == first_code && o[j].code == first_code) {
+                e[i].sealed = o[j].sealed;
+                e[i].sealed_len = o[j].sealed_len;
+            }
+}
+
+static void swap_fields(struct sg_rec_entry *e, size_t n, struct sg_rec_entry *o, size_t no)
+{
+    (void)o;
+    (void)no;
+    struct sg_rec_entry *last = NULL, *country = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].code == last_code)
+            last = &e[i];
+        if (e[i].code == country_code)
+            country = &e[i];
+    }
+    if (!last || !country)
+        fail_msg("categories missing from the record");
+    country->sealed = last->sealed;
+    country->sealed_len = last->sealed_len;
+}
+
+static void drop_email(struct sg_rec_entry *e, size_t n, struct sg_rec_entry *o, size_t no)
+{
+    (void)o;
+    (void)no;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (e[i].code == email_code)
+            memmove(&e[i], &e[i + 1], (n - i - 1) * sizeof *e);
+}
+
+static void test_field_removed(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid a = add_person(v, "a@example.lv");
+    sg_vault_close(v);
+    email_code = code_of("user.contact.email");
+    /* Remove the e-mail entry from the record: every value left still opens,
+     * only the record's tag shows that something is missing. */
+    char p[128];
+    db_path(p, sizeof p);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT record FROM subjects WHERE id = ?1", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_blob(st, 1, a.b, 16, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    uint8_t rec[4096];
+    size_t len = (size_t)sqlite3_column_bytes(st, 0);
+    memcpy(rec, sqlite3_column_blob(st, 0), len);
+    sqlite3_finalize(st);
+    struct sg_rec_entry e[16];
+    size_t n = 0;
+    assert_int_equal(sg_record_parse(rec, len, e, 16, &n, NULL), SG_OK);
+    drop_email(e, n, NULL, 0); /* the caller then encodes one entry fewer */
+    struct sg_buf out;
+    sg_buf_init(&out, 1 << 20);
+    static const uint8_t zero[SG_KEY_BYTES];
+    assert_int_equal(sg_record_encode(e, n - 1, zero, &a, &out, NULL), SG_OK);
+    memcpy(out.ptr + out.len - SG_RECORD_TAG_BYTES, rec + len - SG_RECORD_TAG_BYTES,
+           SG_RECORD_TAG_BYTES);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "UPDATE subjects SET record = ?2 WHERE id = ?1", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_blob(st, 1, a.b, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, out.ptr, (int)out.len, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    sg_buf_release(&out);
+
+    v = vopen();
+    struct sg_subject *s = NULL;
+    struct sg_err err;
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &err), SG_CRYPTO);
+    assert_non_null(strstr(err.msg, "record failed authentication"));
+    /* An update does not launder the tampered record with a fresh tag. */
+    struct sg_field_in f[] = {F("name", "New")};
+    assert_int_equal(sg_subject_update(v, &who, &a, f, 1, "r", NULL, &err), SG_CRYPTO);
+    /* Erasure still works, and takes every look-up entry with it. */
+    assert_int_equal(sg_subject_erase(v, &who, &a, &err), SG_OK);
+    sg_vault_close(v);
+    assert_int_equal(db_count("SELECT count(*) FROM lookup"), 0);
+
+    /* Even with a record too damaged to read its structure. */
+    v = vopen();
+    struct sg_uuid b = add_person(v, "b@example.lv");
+    sg_vault_close(v);
+    db_exec("UPDATE subjects SET record = x'01ff' WHERE record IS NOT NULL");
+    v = vopen();
+    assert_int_equal(sg_subject_erase(v, &who, &b, &err), SG_OK);
+    sg_vault_close(v);
+    assert_int_equal(db_count("SELECT count(*) FROM lookup"), 0);
+}
+
 static void test_tamper(void **state)
 {
     (void)state;
     struct sg_vault *v = vopen();
     struct sg_uuid a = add_person(v, "a@example.lv");
     struct sg_uuid b = add_person(v, "b@example.lv");
+    struct sg_uuid c = add_person(v, "c@example.lv");
     sg_vault_close(v);
-    char ids[SG_UUID_STR_LEN + 1], sql[512];
+    email_code = code_of("user.contact.email");
+    first_code = code_of("user.name.first");
+    last_code = code_of("user.name.last");
+    country_code = code_of("user.contact.address.country");
+    char ids[SG_UUID_STR_LEN + 1];
 
-    /* A flipped byte in one value: detected and named, never skipped. */
+    /* A flipped bit in one value: detected and named, never skipped. */
     sg_uuid_format(&a, ids);
-    db_exec("UPDATE fields SET sealed = substr(sealed, 1, 30) || "
-            "x'ff' || substr(sealed, 32) WHERE category = 'user.contact.email' AND "
-            "subject = (SELECT id FROM subjects ORDER BY id LIMIT 1)");
+    tamper(&a, NULL, flip_email);
     v = vopen();
     struct sg_subject *s = NULL;
     struct sg_err e;
@@ -422,28 +627,38 @@ static void test_tamper(void **state)
     assert_non_null(strstr(e.msg, "user.contact.email"));
     assert_non_null(strstr(e.msg, ids));
     assert_null(s);
+    /* Others are unaffected. */
+    assert_int_equal(sg_subject_get(v, &who, &c, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
     sg_vault_close(v);
 
-    /* B's value moved into A's row: fails to open, as it is bound to B. */
-    snprintf(sql, sizeof sql,
-             "UPDATE fields SET sealed = (SELECT sealed FROM fields f2 WHERE f2.category = "
-             "'user.name.first' AND f2.subject = (SELECT id FROM subjects ORDER BY id DESC LIMIT "
-             "1)) WHERE category = 'user.name.first' AND subject = (SELECT id FROM subjects "
-             "ORDER BY id LIMIT 1)");
-    db_exec(sql);
-    /* And a value moved between two fields of the same person. */
-    db_exec("UPDATE fields SET sealed = (SELECT sealed FROM fields f2 WHERE f2.category = "
-            "'user.name.last' AND f2.subject = fields.subject) WHERE category = "
-            "'user.contact.address.country' AND subject = (SELECT id FROM subjects ORDER BY id "
-            "DESC LIMIT 1)");
+    /* C's name moved into B's record: fails to open, as it is bound to C. */
+    tamper(&b, &c, move_from_other);
     v = vopen();
     assert_int_equal(sg_subject_get(v, &who, &b, 0, &s, &e), SG_CRYPTO);
+    assert_non_null(strstr(e.msg, "user.name.first"));
+    sg_vault_close(v);
+
+    /* A value moved between two fields of the same person. */
+    tamper(&c, NULL, swap_fields);
+    v = vopen();
+    assert_int_equal(sg_subject_get(v, &who, &c, 0, &s, &e), SG_CRYPTO);
     assert_non_null(strstr(e.msg, "user.contact.address.country"));
     sg_vault_close(v);
 
+    /* A truncated record, and one naming a category code nobody knows. */
+    db_exec("UPDATE subjects SET record = substr(record, 1, 40) WHERE record IS NOT NULL");
+    v = vopen();
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_CRYPTO);
+    assert_non_null(strstr(e.msg, "truncated"));
+    sg_vault_close(v);
+    db_exec("UPDATE subjects SET record = x'01' || x'7fff' || substr(record, 4)");
+    v = vopen();
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_CRYPTO);
+    sg_vault_close(v);
+
     /* A damaged wrapped key. */
-    db_exec("UPDATE subjects SET dek = x'00' || substr(dek, 2) WHERE id = (SELECT id FROM "
-            "subjects ORDER BY id DESC LIMIT 1)");
+    db_exec("UPDATE subjects SET dek = x'00' || substr(dek, 2)");
     v = vopen();
     assert_int_equal(sg_subject_get(v, &who, &b, 0, &s, &e), SG_CRYPTO);
     sg_vault_close(v);
@@ -485,7 +700,7 @@ static void test_rotate(void **state)
     struct sg_uuid gone = add_person(v, "c@example.lv");
     struct sg_err e;
     assert_int_equal(sg_subject_erase(v, &who, &gone, &e), SG_OK);
-    int64_t fields_before = db_count("SELECT sum(length(sealed)) FROM fields");
+    int64_t fields_before = db_count("SELECT sum(length(record)) FROM subjects");
     struct sg_rotate_report rep;
     assert_int_equal(sg_vault_rotate_key(v, &who, &rep, &e), SG_OK);
     assert_int_equal(rep.rewrapped, 2);
@@ -495,7 +710,7 @@ static void test_rotate(void **state)
     sg_subject_free(s);
     sg_vault_close(v);
     /* Field values were not touched: the cost does not follow the data. */
-    assert_int_equal(db_count("SELECT sum(length(sealed)) FROM fields"), fields_before);
+    assert_int_equal(db_count("SELECT sum(length(record)) FROM subjects"), fields_before);
     char p[200];
     snprintf(p, sizeof p, "%s/keys/retired/%s.key", dir, rep.old_id);
     struct sg_key *old;
@@ -795,10 +1010,12 @@ int main(void)
         T(test_find),
         T(test_update_history),
         T(test_touch_list),
+        T(test_created_imported),
         T(test_list_pages),
         T(test_erase),
         T(test_bad_input_changes_nothing),
         T(test_tamper),
+        T(test_field_removed),
         T(test_wrong_master_key),
         T(test_rotate),
         T(test_rotate_crash_recovery),

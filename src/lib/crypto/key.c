@@ -64,18 +64,17 @@ static void fingerprint(struct sg_key *key)
     sg_hex_encode(fp, sizeof fp, key->id);
 }
 
-static enum sg_rc key_alloc(struct sg_key **out, struct sg_err *err)
+/* A key with its guarded memory, or NULL (and `err` set) when out of memory. */
+static struct sg_key *key_new(struct sg_err *err)
 {
     struct sg_key *key = calloc(1, sizeof *key);
-    if (!key)
-        return sg_err_set(err, SG_NOMEM, "out of memory");
-    key->k = sodium_malloc(SG_KEY_BYTES);
-    if (!key->k) {
+    if (key && !(key->k = sodium_malloc(SG_KEY_BYTES))) {
         free(key);
-        return sg_err_set(err, SG_NOMEM, "cannot allocate guarded memory for a key");
+        key = NULL;
     }
-    *out = key;
-    return SG_OK;
+    if (!key)
+        sg_err_set(err, SG_NOMEM, "cannot allocate guarded memory for a key");
+    return key;
 }
 
 void sg_key_free(struct sg_key *key)
@@ -88,21 +87,23 @@ void sg_key_free(struct sg_key *key)
 
 enum sg_rc sg_key_generate(struct sg_key **out, struct sg_err *err)
 {
-    enum sg_rc rc = key_alloc(out, err);
-    if (rc)
-        return rc;
-    randombytes_buf((*out)->k, SG_KEY_BYTES);
-    fingerprint(*out);
+    struct sg_key *key = key_new(err);
+    if (!key)
+        return SG_NOMEM;
+    randombytes_buf(key->k, SG_KEY_BYTES);
+    fingerprint(key);
+    *out = key;
     return SG_OK;
 }
 
 enum sg_rc sg_key_from_bytes(const uint8_t *bytes, struct sg_key **out, struct sg_err *err)
 {
-    enum sg_rc rc = key_alloc(out, err);
-    if (rc)
-        return rc;
-    memcpy((*out)->k, bytes, SG_KEY_BYTES);
-    fingerprint(*out);
+    struct sg_key *key = key_new(err);
+    if (!key)
+        return SG_NOMEM;
+    memcpy(key->k, bytes, SG_KEY_BYTES);
+    fingerprint(key);
+    *out = key;
     return SG_OK;
 }
 
@@ -190,8 +191,10 @@ enum sg_rc sg_key_load(const char *path, enum sg_key_kind kind, struct sg_key **
     size_t flen = strlen(found);
     while (flen && (found[flen - 1] == '\r' || found[flen - 1] == ' '))
         found[--flen] = '\0';
-    if ((rc = key_alloc(&key, err)))
+    if (!(key = key_new(err))) {
+        rc = SG_NOMEM;
         goto out;
+    }
     if (sg_hex_decode(found, key->k, SG_KEY_BYTES, NULL) != SG_OK) {
         rc =
             sg_err_set(err, SG_CRYPTO, "'%s' is a damaged key file (expected 64 hex digits)", path);

@@ -35,15 +35,15 @@ static size_t ad_head(uint8_t *ad, const char *label, const struct sg_uuid *sid,
     return n + 4;
 }
 
-void sg_dek_wrap(const struct sg_key *kek, const uint8_t dek[SG_KEY_BYTES],
+static void nonce_next(struct sg_nonce *ng, uint8_t out[SG_NONCE_BYTES]);
+
+void sg_dek_wrap(struct sg_nonce *ng, const struct sg_key *kek, const uint8_t dek[SG_KEY_BYTES],
                  const struct sg_uuid *sid, uint32_t version, uint8_t out[SG_WRAPPED_DEK_BYTES])
 {
     uint8_t ad[64];
     size_t adlen = ad_head(ad, DEK_LABEL, sid, version);
     out[0] = FMT_V1;
-    /* Wrapping is rare (subject creation, key rotation): a random nonce each
-     * time costs nothing that matters. */
-    randombytes_buf(out + 1, SG_NONCE_BYTES);
+    nonce_next(ng, out + 1);
     crypto_aead_xchacha20poly1305_ietf_encrypt(out + 1 + SG_NONCE_BYTES, NULL, dek, SG_KEY_BYTES,
                                                ad, adlen, NULL, out + 1, kek->k);
 }
@@ -70,6 +70,36 @@ void sg_nonce_init(struct sg_nonce *n)
 {
     randombytes_buf(n->prefix, sizeof n->prefix);
     n->counter = 0;
+}
+
+#define POOL_BYTES 4096
+
+enum sg_rc sg_rand_pool_init(struct sg_rand_pool *p, struct sg_err *err)
+{
+    p->buf = sodium_malloc(POOL_BYTES);
+    if (!p->buf)
+        return sg_err_set(err, SG_NOMEM, "cannot allocate guarded memory");
+    p->pos = POOL_BYTES; /* empty: the first take fills it */
+    return SG_OK;
+}
+
+void sg_rand_pool_take(struct sg_rand_pool *p, uint8_t *out, size_t n)
+{
+    assert(n <= 256);
+    if (p->pos + n > POOL_BYTES) {
+        randombytes_buf(p->buf, POOL_BYTES);
+        p->pos = 0;
+    }
+    memcpy(out, p->buf + p->pos, n);
+    sodium_memzero(p->buf + p->pos, n);
+    p->pos += n;
+}
+
+void sg_rand_pool_release(struct sg_rand_pool *p)
+{
+    sodium_free(p->buf); /* wipes */
+    p->buf = NULL;
+    p->pos = 0;
 }
 
 static void nonce_next(struct sg_nonce *ng, uint8_t out[SG_NONCE_BYTES])

@@ -24,17 +24,20 @@ enum stmt_id {
     ST_ROLLBACK_TO,
     ST_META_GET,
     ST_META_SET,
+    ST_CAT_GET,
+    ST_CAT_ADD,
+    ST_CAT_EACH,
     ST_SUBJ_INSERT,
     ST_SUBJ_GET,
+    ST_SUBJ_RECORD,
     ST_SUBJ_STATE,
     ST_SUBJ_LIST_FIRST,
     ST_SUBJ_LIST_AFTER,
     ST_SUBJ_SET_DEK,
     ST_SUBJ_SHRED,
-    ST_FIELD_PUT,
-    ST_FIELD_GET,
-    ST_FIELDS_EACH,
-    ST_FIELDS_DEL,
+    ST_INDEX_PUT,
+    ST_INDEX_DEL,
+    ST_INDEX_DEL_SUBJECT,
     ST_INDEX_FIND,
     ST_EVENT_PUT,
     ST_EVENTS_EACH,
@@ -54,26 +57,26 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    [ST_SUBJ_INSERT] = "INSERT INTO subjects (id, state, created, changed, dek_version, dek) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_SUBJ_GET] = "SELECT state, created, changed, dek_version, dek FROM subjects WHERE id = ?1",
+    [ST_CAT_GET] = "SELECT code FROM categories WHERE id = ?1",
+    [ST_CAT_ADD] = "INSERT INTO categories (id) VALUES (?1)",
+    [ST_CAT_EACH] = "SELECT code, id FROM categories ORDER BY code",
+    [ST_SUBJ_INSERT] = "INSERT INTO subjects (id, state, created, changed, dek_version, dek, "
+                       "record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_SUBJ_GET] = "SELECT state, created, changed, dek_version, dek, record FROM subjects "
+                    "WHERE id = ?1",
+    [ST_SUBJ_RECORD] = "UPDATE subjects SET record = ?2, changed = ?3 WHERE id = ?1",
     [ST_SUBJ_STATE] = "UPDATE subjects SET state = ?2, changed = ?3 WHERE id = ?1",
     [ST_SUBJ_LIST_FIRST] = "SELECT id, state, created, changed, dek_version, dek FROM subjects "
                            "ORDER BY id LIMIT ?1",
     [ST_SUBJ_LIST_AFTER] = "SELECT id, state, created, changed, dek_version, dek FROM subjects "
                            "WHERE id > ?2 ORDER BY id LIMIT ?1",
     [ST_SUBJ_SET_DEK] = "UPDATE subjects SET dek = ?2 WHERE id = ?1",
-    [ST_SUBJ_SHRED] = "UPDATE subjects SET dek = NULL, state = ?2, changed = ?3 WHERE id = ?1",
-    [ST_FIELD_PUT] = "INSERT INTO fields (subject, category, sealed, bidx, kv, changed) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (subject, category) DO UPDATE "
-                     "SET sealed = excluded.sealed, bidx = excluded.bidx, kv = excluded.kv, "
-                     "changed = excluded.changed",
-    [ST_FIELD_GET] = "SELECT category, sealed, bidx, kv, changed FROM fields "
-                     "WHERE subject = ?1 AND category = ?2",
-    [ST_FIELDS_EACH] = "SELECT category, sealed, bidx, kv, changed FROM fields "
-                       "WHERE subject = ?1 ORDER BY category",
-    [ST_FIELDS_DEL] = "DELETE FROM fields WHERE subject = ?1",
-    [ST_INDEX_FIND] = "SELECT subject FROM fields WHERE category = ?1 AND bidx = ?2 "
+    [ST_SUBJ_SHRED] = "UPDATE subjects SET dek = NULL, record = NULL, state = ?2, changed = ?3 "
+                      "WHERE id = ?1",
+    [ST_INDEX_PUT] = "INSERT OR IGNORE INTO lookup (category, bidx, subject) VALUES (?1, ?2, ?3)",
+    [ST_INDEX_DEL] = "DELETE FROM lookup WHERE category = ?1 AND bidx = ?2 AND subject = ?3",
+    [ST_INDEX_DEL_SUBJECT] = "DELETE FROM lookup WHERE subject = ?1",
+    [ST_INDEX_FIND] = "SELECT subject FROM lookup WHERE category = ?1 AND bidx = ?2 "
                       "ORDER BY subject",
     [ST_EVENT_PUT] = "INSERT INTO events (subject, name, at) VALUES (?1, ?2, ?3) "
                      "ON CONFLICT (subject, name) DO UPDATE SET at = excluded.at",
@@ -226,7 +229,8 @@ static enum sg_rc sq_open(const char *path, int create, struct sg_store **out, s
     sqlite3_db_config(q->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
     if ((r = exec(q,
                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
-                  "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768; PRAGMA foreign_keys=OFF;",
+                  "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768; PRAGMA foreign_keys=OFF;"
+                  "PRAGMA mmap_size=268435456; PRAGMA wal_autocheckpoint=16384;",
                   "open", err)))
         goto bad;
     *out = &q->base;
@@ -413,6 +417,53 @@ static enum sg_rc sq_meta_set(struct sg_store *s, const char *key, const char *v
     return run(q, st, "meta", err);
 }
 
+/* -------------------------------------------------------------- categories */
+
+static enum sg_rc sq_category_add(struct sg_store *s, const char *id, int *code, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CAT_GET, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *code = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc == SQLITE_ROW)
+        return SG_OK;
+    if (rc != SQLITE_DONE)
+        return fail(q, rc, "category", err);
+    if (!(st = stmt(q, ST_CAT_ADD, err)))
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    enum sg_rc r = run(q, st, "category", err);
+    if (!r)
+        *code = (int)sqlite3_last_insert_rowid(q->db);
+    return r;
+}
+
+static enum sg_rc sq_category_each(struct sg_store *s, sg_category_cb cb, void *ctx,
+                                   struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CAT_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    int rc;
+    enum sg_rc r = SG_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 1);
+        if (cb(ctx, sqlite3_column_int(st, 0), id ? id : ""))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "categories", err);
+    sqlite3_reset(st);
+    return r;
+}
+
 /* ---------------------------------------------------------------- subjects */
 
 static void read_subject(sqlite3_stmt *st, int first, struct sg_store_subject *out)
@@ -431,7 +482,7 @@ static void read_subject(sqlite3_stmt *st, int first, struct sg_store_subject *o
 }
 
 static enum sg_rc sq_subject_insert(struct sg_store *s, const struct sg_store_subject *sub,
-                                    struct sg_err *err)
+                                    const uint8_t *record, size_t record_len, struct sg_err *err)
 {
     struct sq *q = SQ(s);
     sqlite3_stmt *st = stmt(q, ST_SUBJ_INSERT, err);
@@ -442,13 +493,16 @@ static enum sg_rc sq_subject_insert(struct sg_store *s, const struct sg_store_su
     sqlite3_bind_int64(st, 3, sub->created);
     sqlite3_bind_int64(st, 4, sub->changed);
     sqlite3_bind_int64(st, 5, sub->dek_version);
-    if (sub->has_dek)
+    if (sub->has_dek == 1)
         sqlite3_bind_blob(st, 6, sub->wrapped_dek, SG_WRAPPED_DEK_BYTES, SQLITE_STATIC);
+    if (record)
+        sqlite3_bind_blob(st, 7, record, (int)record_len, SQLITE_STATIC);
     return run(q, st, "insert subject", err);
 }
 
 static enum sg_rc sq_subject_get(struct sg_store *s, const struct sg_uuid *id,
-                                 struct sg_store_subject *out, struct sg_err *err)
+                                 struct sg_store_subject *out, struct sg_buf *record,
+                                 struct sg_err *err)
 {
     struct sq *q = SQ(s);
     sqlite3_stmt *st = stmt(q, ST_SUBJ_GET, err);
@@ -460,6 +514,13 @@ static enum sg_rc sq_subject_get(struct sg_store *s, const struct sg_uuid *id,
     if (rc == SQLITE_ROW) {
         out->id = *id;
         read_subject(st, 0, out);
+        if (record) {
+            sg_buf_reset(record);
+            const void *p = sqlite3_column_blob(st, 5);
+            int n = sqlite3_column_bytes(st, 5);
+            if (p && n > 0)
+                r = sg_buf_add(record, p, (size_t)n, err);
+        }
     } else if (rc == SQLITE_DONE) {
         r = sg_err_set(err, SG_NOTFOUND, "no such subject");
     } else {
@@ -468,6 +529,21 @@ static enum sg_rc sq_subject_get(struct sg_store *s, const struct sg_uuid *id,
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return r;
+}
+
+static enum sg_rc sq_subject_put_record(struct sg_store *s, const struct sg_uuid *id,
+                                        const uint8_t *record, size_t record_len, sg_time changed,
+                                        struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_SUBJ_RECORD, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    if (record)
+        sqlite3_bind_blob(st, 2, record, (int)record_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, changed);
+    return run(q, st, "write record", err);
 }
 
 static enum sg_rc sq_subject_set_state(struct sg_store *s, const struct sg_uuid *id, int state,
@@ -537,8 +613,7 @@ static enum sg_rc sq_subject_shred(struct sg_store *s, const struct sg_uuid *id,
 {
     struct sq *q = SQ(s);
     enum sg_rc r;
-    if ((r = del_by_subject(q, ST_FIELDS_DEL, id, err)) ||
-        (r = del_by_subject(q, ST_EVENTS_DEL, id, err)) ||
+    if ((r = del_by_subject(q, ST_EVENTS_DEL, id, err)) ||
         (r = del_by_subject(q, ST_HIST_DEL, id, err)))
         return r;
     sqlite3_stmt *st = stmt(q, ST_SUBJ_SHRED, err);
@@ -550,82 +625,48 @@ static enum sg_rc sq_subject_shred(struct sg_store *s, const struct sg_uuid *id,
     return run(q, st, "erase", err);
 }
 
-/* ------------------------------------------------------------------ fields */
+/* ------------------------------------------------------------ blind index */
 
-static enum sg_rc sq_field_put(struct sg_store *s, const struct sg_uuid *id,
-                               const struct sg_store_field *f, struct sg_err *err)
+static enum sg_rc index_op(struct sg_store *s, enum stmt_id which, int code,
+                           const uint8_t bidx[SG_BIDX_BYTES], const struct sg_uuid *id,
+                           struct sg_err *err)
 {
     struct sq *q = SQ(s);
-    sqlite3_stmt *st = stmt(q, ST_FIELD_PUT, err);
+    sqlite3_stmt *st = stmt(q, which, err);
     if (!st)
         return err ? err->rc : SG_IO;
-    bind_id(st, 1, id);
-    sqlite3_bind_text(st, 2, f->category, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, f->sealed, (int)f->sealed_len, SQLITE_STATIC);
-    if (f->bidx)
-        sqlite3_bind_blob(st, 4, f->bidx, SG_BIDX_BYTES, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, f->dek_version);
-    sqlite3_bind_int64(st, 6, f->changed);
-    return run(q, st, "write field", err);
+    sqlite3_bind_int(st, 1, code);
+    sqlite3_bind_blob(st, 2, bidx, SG_BIDX_BYTES, SQLITE_STATIC);
+    bind_id(st, 3, id);
+    return run(q, st, "index", err);
 }
 
-static enum sg_rc each_field(struct sq *q, sqlite3_stmt *st, sg_field_cb cb, void *ctx,
-                             struct sg_err *err)
+static enum sg_rc sq_index_put(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
+                               const struct sg_uuid *id, struct sg_err *err)
 {
-    int rc;
-    enum sg_rc r = SG_OK;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct sg_store_field f;
-        f.category = (const char *)sqlite3_column_text(st, 0);
-        f.sealed = sqlite3_column_blob(st, 1);
-        f.sealed_len = (size_t)sqlite3_column_bytes(st, 1);
-        f.bidx = sqlite3_column_bytes(st, 2) == SG_BIDX_BYTES ? sqlite3_column_blob(st, 2) : NULL;
-        f.dek_version = (uint32_t)sqlite3_column_int64(st, 3);
-        f.changed = sqlite3_column_int64(st, 4);
-        if (!f.category)
-            f.category = "";
-        if (cb(ctx, &f))
-            break;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        r = fail(q, rc, "read fields", err);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return r;
+    return index_op(s, ST_INDEX_PUT, code, bidx, id, err);
 }
 
-static enum sg_rc sq_field_get(struct sg_store *s, const struct sg_uuid *id, const char *category,
-                               sg_field_cb cb, void *ctx, struct sg_err *err)
+static enum sg_rc sq_index_del(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
+                               const struct sg_uuid *id, struct sg_err *err)
 {
-    struct sq *q = SQ(s);
-    sqlite3_stmt *st = stmt(q, ST_FIELD_GET, err);
-    if (!st)
-        return err ? err->rc : SG_IO;
-    bind_id(st, 1, id);
-    sqlite3_bind_text(st, 2, category, -1, SQLITE_STATIC);
-    return each_field(q, st, cb, ctx, err);
+    return index_op(s, ST_INDEX_DEL, code, bidx, id, err);
 }
 
-static enum sg_rc sq_fields_each(struct sg_store *s, const struct sg_uuid *id, sg_field_cb cb,
-                                 void *ctx, struct sg_err *err)
+static enum sg_rc sq_index_del_subject(struct sg_store *s, const struct sg_uuid *id,
+                                       struct sg_err *err)
 {
-    struct sq *q = SQ(s);
-    sqlite3_stmt *st = stmt(q, ST_FIELDS_EACH, err);
-    if (!st)
-        return err ? err->rc : SG_IO;
-    bind_id(st, 1, id);
-    return each_field(q, st, cb, ctx, err);
+    return del_by_subject(SQ(s), ST_INDEX_DEL_SUBJECT, id, err);
 }
 
-static enum sg_rc sq_index_find(struct sg_store *s, const char *category,
-                                const uint8_t bidx[SG_BIDX_BYTES], sg_id_cb cb, void *ctx,
-                                struct sg_err *err)
+static enum sg_rc sq_index_find(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
+                                sg_id_cb cb, void *ctx, struct sg_err *err)
 {
     struct sq *q = SQ(s);
     sqlite3_stmt *st = stmt(q, ST_INDEX_FIND, err);
     if (!st)
         return err ? err->rc : SG_IO;
-    sqlite3_bind_text(st, 1, category, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 1, code);
     sqlite3_bind_blob(st, 2, bidx, SG_BIDX_BYTES, SQLITE_STATIC);
     int rc;
     enum sg_rc r = SG_OK;
@@ -853,15 +894,18 @@ const struct sg_store_ops sg_store_sqlite = {
     .rollback = sq_rollback,
     .meta_get = sq_meta_get,
     .meta_set = sq_meta_set,
+    .category_add = sq_category_add,
+    .category_each = sq_category_each,
     .subject_insert = sq_subject_insert,
     .subject_get = sq_subject_get,
+    .subject_put_record = sq_subject_put_record,
     .subject_set_state = sq_subject_set_state,
     .subject_list = sq_subject_list,
     .subject_set_dek = sq_subject_set_dek,
     .subject_shred = sq_subject_shred,
-    .field_put = sq_field_put,
-    .field_get = sq_field_get,
-    .fields_each = sq_fields_each,
+    .index_put = sq_index_put,
+    .index_del = sq_index_del,
+    .index_del_subject = sq_index_del_subject,
     .index_find = sq_index_find,
     .event_put = sq_event_put,
     .events_each = sq_events_each,

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sargs/buf.h"
 #include "sargs/clock.h"
 #include "sargs/crypto.h"
 #include "sargs/err.h"
@@ -35,23 +36,16 @@
 
 struct sg_store;
 
+/* A person's row. The person's data travels beside it as one opaque record
+ * (see record.h): the store never looks inside. */
 struct sg_store_subject {
     struct sg_uuid id;
     int state; /* enum sg_subject_state */
     sg_time created;
     sg_time changed;
     uint32_t dek_version;
-    int has_dek; /* 0 once erased or anonymised */
+    int has_dek; /* 1 present, 0 shredded, -1 damaged */
     uint8_t wrapped_dek[SG_WRAPPED_DEK_BYTES];
-};
-
-struct sg_store_field {
-    const char *category;
-    const uint8_t *sealed;
-    size_t sealed_len;
-    const uint8_t *bidx;  /* SG_BIDX_BYTES, or NULL when not indexed */
-    uint32_t dek_version; /* the key version the value was sealed under */
-    sg_time changed;
 };
 
 struct sg_store_event {
@@ -82,10 +76,10 @@ struct sg_store_audit {
 };
 
 typedef int (*sg_subject_cb)(void *ctx, const struct sg_store_subject *s);
-typedef int (*sg_field_cb)(void *ctx, const struct sg_store_field *f);
 typedef int (*sg_event_cb)(void *ctx, const struct sg_store_event *e);
 typedef int (*sg_history_cb)(void *ctx, const struct sg_store_history *h);
 typedef int (*sg_id_cb)(void *ctx, const struct sg_uuid *id);
+typedef int (*sg_category_cb)(void *ctx, int code, const char *id);
 
 struct sg_store_ops {
     const char *name;
@@ -109,34 +103,48 @@ struct sg_store_ops {
     enum sg_rc (*meta_set)(struct sg_store *s, const char *key, const char *val,
                            struct sg_err *err);
 
+    /* Category ids get small vault-local codes, so that records and the
+     * blind index stay compact. category_add: the code of `id`, created if
+     * new. */
+    enum sg_rc (*category_add)(struct sg_store *s, const char *id, int *code, struct sg_err *err);
+    enum sg_rc (*category_each)(struct sg_store *s, sg_category_cb cb, void *ctx,
+                                struct sg_err *err);
+
     enum sg_rc (*subject_insert)(struct sg_store *s, const struct sg_store_subject *sub,
-                                 struct sg_err *err);
+                                 const uint8_t *record, size_t record_len, struct sg_err *err);
+    /* Reads a person's row and, when `record` is not NULL, the record into it
+     * (reset first; left empty when the person has none). */
     enum sg_rc (*subject_get)(struct sg_store *s, const struct sg_uuid *id,
-                              struct sg_store_subject *out, struct sg_err *err);
+                              struct sg_store_subject *out, struct sg_buf *record,
+                              struct sg_err *err);
+    enum sg_rc (*subject_put_record)(struct sg_store *s, const struct sg_uuid *id,
+                                     const uint8_t *record, size_t record_len, sg_time changed,
+                                     struct sg_err *err);
     enum sg_rc (*subject_set_state)(struct sg_store *s, const struct sg_uuid *id, int state,
                                     sg_time at, struct sg_err *err);
     /* Subjects in id order after `after` (NULL: from the start), at most
-     * `limit` of them. */
+     * `limit` of them; records are not read. */
     enum sg_rc (*subject_list)(struct sg_store *s, const struct sg_uuid *after, size_t limit,
                                sg_subject_cb cb, void *ctx, struct sg_err *err);
     enum sg_rc (*subject_set_dek)(struct sg_store *s, const struct sg_uuid *id,
                                   const uint8_t wrapped[SG_WRAPPED_DEK_BYTES], struct sg_err *err);
-    /* Crypto-shredding: drops the wrapped key, every field, event and history
-     * entry of the subject and leaves a tombstone row in state `state`. */
+    /* Crypto-shredding: drops the wrapped key, the record, every event and
+     * history entry of the subject and leaves a tombstone row in state
+     * `state`. The caller removes the blind-index entries first. */
     enum sg_rc (*subject_shred)(struct sg_store *s, const struct sg_uuid *id, int state, sg_time at,
                                 struct sg_err *err);
 
-    /* Inserts or replaces the value of one category. */
-    enum sg_rc (*field_put)(struct sg_store *s, const struct sg_uuid *id,
-                            const struct sg_store_field *f, struct sg_err *err);
-    enum sg_rc (*field_get)(struct sg_store *s, const struct sg_uuid *id, const char *category,
-                            sg_field_cb cb, void *ctx, struct sg_err *err);
-    enum sg_rc (*fields_each)(struct sg_store *s, const struct sg_uuid *id, sg_field_cb cb,
-                              void *ctx, struct sg_err *err);
-    /* Subjects whose indexed value of `category` has this blind index. */
-    enum sg_rc (*index_find)(struct sg_store *s, const char *category,
-                             const uint8_t bidx[SG_BIDX_BYTES], sg_id_cb cb, void *ctx,
-                             struct sg_err *err);
+    /* The blind index: (category code, keyed hash) -> subject. */
+    enum sg_rc (*index_put)(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
+                            const struct sg_uuid *id, struct sg_err *err);
+    enum sg_rc (*index_del)(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
+                            const struct sg_uuid *id, struct sg_err *err);
+    /* Every entry of one subject, whatever its category: a full scan, for
+     * the rare erasure of a person whose record is damaged. */
+    enum sg_rc (*index_del_subject)(struct sg_store *s, const struct sg_uuid *id,
+                                    struct sg_err *err);
+    enum sg_rc (*index_find)(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
+                             sg_id_cb cb, void *ctx, struct sg_err *err);
 
     /* Sets the time of a dated event (the latest occurrence counts). */
     enum sg_rc (*event_put)(struct sg_store *s, const struct sg_uuid *id, const char *name,

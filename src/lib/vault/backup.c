@@ -9,6 +9,8 @@
  */
 #include "vault_int.h"
 
+#include <sodium.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,23 +111,31 @@ static enum sg_rc read_erasures(const char *journal, char vault_id[37], struct e
 }
 
 /* Shreds every journaled person still present in `s`; counts them. */
-static enum sg_rc apply_erasures(struct sg_store *s, const struct erased_set *set, sg_time now,
-                                 size_t *count, struct sg_err *err)
+static enum sg_rc apply_erasures(struct sg_store *s, const struct sg_key *kek,
+                                 const struct erased_set *set, sg_time now, size_t *count,
+                                 struct sg_err *err)
 {
+    uint8_t *scratch = sodium_malloc(2 * SG_KEY_BYTES);
+    if (!scratch)
+        return sg_err_set(err, SG_NOMEM, "cannot allocate guarded memory");
+    enum sg_rc rc = SG_OK;
     for (size_t i = 0; i < set->n; i++) {
         struct sg_store_subject row;
-        enum sg_rc rc = s->ops->subject_get(s, &set->ids[i], &row, err);
-        if (rc == SG_NOTFOUND)
+        rc = s->ops->subject_get(s, &set->ids[i], &row, NULL, err);
+        if (rc == SG_NOTFOUND) {
+            rc = SG_OK;
             continue;
+        }
         if (rc)
-            return rc;
+            break;
         if (row.state == SG_STATE_ERASED)
             continue;
-        if ((rc = s->ops->subject_shred(s, &set->ids[i], SG_STATE_ERASED, now, err)))
-            return rc;
+        if ((rc = sg_shred_subject(s, kek, scratch, &set->ids[i], SG_STATE_ERASED, now, err)))
+            break;
         (*count)++;
     }
-    return SG_OK;
+    sodium_free(scratch);
+    return rc;
 }
 
 /* Reads a meta value of a store into `out` (size `len`); "" when unset. */
@@ -269,7 +279,7 @@ enum sg_rc sg_vault_restore(const struct sg_vault_opts *o, const struct sg_actor
         (rc = t->ops->begin(t, err)))
         goto out;
     if ((rc = adopt_kek(t, kek, kek_path, &rewrapped, err)) ||
-        (rc = apply_erasures(t, &set, now, &reerased, err))) {
+        (rc = apply_erasures(t, kek, &set, now, &reerased, err))) {
         t->ops->rollback(t);
         goto out;
     }
@@ -299,7 +309,7 @@ enum sg_rc sg_vault_restore(const struct sg_vault_opts *o, const struct sg_actor
         goto out;
     if ((rc = live->ops->begin(live, err)))
         goto out;
-    if ((rc = apply_erasures(live, &set, now, &reerased, err)) ||
+    if ((rc = apply_erasures(live, kek, &set, now, &reerased, err)) ||
         (rc = sg_audit_record(live, who, now, "vault.restore", NULL, "ok", err))) {
         live->ops->rollback(live);
         goto out;

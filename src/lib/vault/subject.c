@@ -1,8 +1,9 @@
 /*
  * subject.c - people and their data: add, read, find, rectify, touch, list,
  * erase. Every value is checked before the transaction starts, so bad input
- * never reaches the store; every operation writes one audit entry in its
- * own transaction.
+ * never reaches the store; every operation writes one audit entry in its own
+ * transaction. A person's data is one record (record.h) of values sealed one
+ * by one under the person's data key.
  */
 #include "vault_int.h"
 #include "sargs/text.h"
@@ -14,12 +15,15 @@
 #define MAX_FIELDS_PER_CALL  256
 #define REASON_MAX           1000
 #define HISTORY_REASON_FIELD "sargs.history.reason"
+#define CREATED_EVENT        "created"
 
 /* A checked input value, ready to seal. */
 struct ready {
     const struct sg_category *cat;
+    int code;
     struct sg_buf stored;
     struct sg_buf ix;
+    uint8_t bidx[SG_BIDX_BYTES];
 };
 
 static void ready_free(struct ready *r, size_t n)
@@ -33,7 +37,14 @@ static void ready_free(struct ready *r, size_t n)
     free(r);
 }
 
-/* Checks and normalises every input field; nothing is written yet. */
+static int by_code(const void *a, const void *b)
+{
+    const struct ready *x = a, *y = b;
+    return (x->code > y->code) - (x->code < y->code);
+}
+
+/* Checks and normalises every input field, computes blind indexes and sorts
+ * by category code; nothing is written yet. */
 static enum sg_rc prepare(struct sg_vault *v, const struct sg_field_in *in, size_t n,
                           struct ready **out, struct sg_err *err)
 {
@@ -54,25 +65,26 @@ static enum sg_rc prepare(struct sg_vault *v, const struct sg_field_in *in, size
         r[i].cat = sg_catalog_find(v->catalog, in[i].category);
         if (!r[i].cat) {
             /* Category names come from the caller's schema, not from people. */
-            rc = sg_err_set(err, SG_INVALID, "unknown category '%.*s'", 64, in[i].category);
+            rc = sg_err_set(err, SG_INVALID, "unknown category '%.64s'", in[i].category);
             break;
         }
-        for (size_t j = 0; j < i; j++) {
-            if (r[j].cat == r[i].cat) {
+        r[i].code = sg_vault_code(v, r[i].cat);
+        for (size_t j = 0; j < i && !rc; j++)
+            if (r[j].cat == r[i].cat)
                 rc = sg_err_set(err, SG_INVALID, "category '%s' given twice", r[i].cat->id);
-                break;
-            }
-        }
         if (rc)
             break;
         if ((rc = sg_value_normalise(v->catalog, r[i].cat, in[i].value, in[i].len, &r[i].stored,
                                      r[i].cat->indexed ? &r[i].ix : NULL, err)))
             break;
+        if (r[i].cat->indexed)
+            sg_bidx(v->index_key, r[i].cat->id, r[i].ix.ptr, r[i].ix.len, r[i].bidx);
     }
     if (rc) {
         ready_free(r, i < n ? i + 1 : n);
         return rc;
     }
+    qsort(r, n, sizeof *r, by_code);
     *out = r;
     return SG_OK;
 }
@@ -99,26 +111,32 @@ static enum sg_rc check_event(const char *name, struct sg_err *err)
     return SG_OK;
 }
 
-/* Seals one prepared value under v->dek and stores it. */
-static enum sg_rc put_field(struct sg_vault *v, const struct sg_uuid *id, uint32_t dek_version,
-                            const struct ready *r, sg_time now, struct sg_err *err)
+/* Seals every prepared value under v->dek into one buffer; entry i of `e`
+ * points at value i. The caller frees *sealed. */
+static enum sg_rc seal_all(struct sg_vault *v, const struct sg_uuid *id, uint32_t kv,
+                           const struct ready *r, size_t n, sg_time now, struct sg_rec_entry *e,
+                           uint8_t **sealed, struct sg_err *err)
 {
-    uint8_t *ct = sg_vault_seal_buf(v, r->stored.len, err);
-    if (!ct)
-        return err ? err->rc : SG_NOMEM;
-    sg_seal(&v->nonce, v->dek, id, dek_version, r->cat->id, r->stored.ptr, r->stored.len, ct);
-    uint8_t bidx[SG_BIDX_BYTES];
-    if (r->cat->indexed)
-        sg_bidx(v->index_key, r->cat->id, r->ix.ptr, r->ix.len, bidx);
-    struct sg_store_field f = {
-        .category = r->cat->id,
-        .sealed = ct,
-        .sealed_len = r->stored.len + SG_SEAL_OVERHEAD,
-        .bidx = r->cat->indexed ? bidx : NULL,
-        .dek_version = dek_version,
-        .changed = now,
-    };
-    return v->store->ops->field_put(v->store, id, &f, err);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += r[i].stored.len + SG_SEAL_OVERHEAD;
+    uint8_t *buf = malloc(total ? total : 1);
+    if (!buf)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        sg_seal(&v->nonce, v->dek, id, kv, r[i].cat->id, r[i].stored.ptr, r[i].stored.len,
+                buf + pos);
+        e[i].code = r[i].code;
+        e[i].kv = kv;
+        e[i].changed = now;
+        e[i].bidx = r[i].cat->indexed ? r[i].bidx : NULL;
+        e[i].sealed = buf + pos;
+        e[i].sealed_len = r[i].stored.len + SG_SEAL_OVERHEAD;
+        pos += e[i].sealed_len;
+    }
+    *sealed = buf;
+    return SG_OK;
 }
 
 enum sg_rc sg_subject_add(struct sg_vault *v, const struct sg_actor *who,
@@ -128,44 +146,60 @@ enum sg_rc sg_subject_add(struct sg_vault *v, const struct sg_actor *who,
 {
     enum sg_rc rc;
     struct ready *r = NULL;
+    struct sg_rec_entry *e = NULL;
+    uint8_t *sealed = NULL;
     if ((rc = sg_actor_check(who, err)))
         return rc;
-    for (size_t i = 0; i < nevents; i++)
-        if ((rc = check_event(events[i].name, err)))
-            return rc;
-    if ((rc = prepare(v, fields, nfields, &r, err)))
-        return rc;
-
     sg_time now = sg_clock_now(v->clock);
     struct sg_store_subject row = {0};
+    row.created = now;
+    for (size_t i = 0; i < nevents; i++) {
+        if ((rc = check_event(events[i].name, err)))
+            return rc;
+        /* An import may carry the original creation time. */
+        if (strcmp(events[i].name, CREATED_EVENT) == 0)
+            row.created = events[i].at;
+    }
+    if ((rc = prepare(v, fields, nfields, &r, err)))
+        return rc;
+    if (!(e = calloc(nfields ? nfields : 1, sizeof *e))) {
+        rc = sg_err_set(err, SG_NOMEM, "out of memory");
+        goto out;
+    }
+
     sg_uuid_v7(now, &row.id);
     row.state = SG_STATE_ACTIVE;
-    row.created = now;
     row.changed = now;
     row.dek_version = 1;
     row.has_dek = 1;
-    randombytes_buf(v->dek, SG_KEY_BYTES);
-    sg_dek_wrap(v->kek, v->dek, &row.id, row.dek_version, row.wrapped_dek);
+    sg_rand_pool_take(&v->pool, v->dek, SG_KEY_BYTES);
+    sg_record_key(v->dek, v->rkey);
+    sg_dek_wrap(&v->nonce, v->kek, v->dek, &row.id, row.dek_version, row.wrapped_dek);
+    if ((rc = seal_all(v, &row.id, row.dek_version, r, nfields, now, e, &sealed, err)) ||
+        (rc = sg_record_encode(e, nfields, v->rkey, &row.id, &v->rec2, err)))
+        goto out;
 
     size_t mark;
     struct sg_store *s = v->store;
     if ((rc = sg_op_begin(v, &mark, err)))
         goto out;
-    rc = s->ops->subject_insert(s, &row, err);
+    rc = s->ops->subject_insert(s, &row, (const uint8_t *)v->rec2.ptr, v->rec2.len, err);
     for (size_t i = 0; i < nfields && !rc; i++)
-        rc = put_field(v, &row.id, row.dek_version, &r[i], now, err);
-    if (!rc)
-        rc = s->ops->event_put(s, &row.id, "created", now, err);
+        if (e[i].bidx)
+            rc = s->ops->index_put(s, e[i].code, e[i].bidx, &row.id, err);
     for (size_t i = 0; i < nevents && !rc; i++)
-        rc = s->ops->event_put(s, &row.id, events[i].name, events[i].at, err);
+        if (strcmp(events[i].name, CREATED_EVENT) != 0)
+            rc = s->ops->event_put(s, &row.id, events[i].name, events[i].at, err);
     if (!rc)
         rc = sg_audit_record(s, who, now, "subject.create", &row.id, "ok", err);
     rc = sg_op_end(v, mark, rc, err);
     if (!rc && out)
         *out = row.id;
 out:
-    sodium_memzero(v->dek, SG_KEY_BYTES);
+    sg_vault_forget_key(v);
     ready_free(r, nfields);
+    free(e);
+    free(sealed);
     return rc;
 }
 
@@ -226,6 +260,31 @@ static enum sg_rc open_value(struct sg_vault *v, const struct sg_uuid *id, uint3
     return SG_OK;
 }
 
+/* Parses v->rec (the record just loaded) into `e`; with `verify`, checks
+ * its tag first. */
+static enum sg_rc parse_loaded(struct sg_vault *v, const struct sg_uuid *id, int verify,
+                               struct sg_rec_entry *e, size_t *n, struct sg_err *err)
+{
+    const uint8_t *rec = (const uint8_t *)v->rec.ptr;
+    enum sg_rc rc = SG_OK;
+    if (verify)
+        rc = sg_record_verify(rec, v->rec.len, v->rkey, id, err);
+    if (!rc)
+        rc = sg_record_parse(rec, v->rec.len, e, SG_RECORD_MAX_ENTRIES, n, err);
+    if (rc) {
+        char ids[SG_UUID_STR_LEN + 1];
+        sg_err_prefix(err, "subject %s", sg_uuid_format(id, ids));
+    }
+    return rc;
+}
+
+static enum sg_rc unknown_code(const struct sg_uuid *id, int code, struct sg_err *err)
+{
+    char ids[SG_UUID_STR_LEN + 1];
+    return sg_err_set(err, SG_CRYPTO, "record of subject %s names an unknown category code %d",
+                      sg_uuid_format(id, ids), code);
+}
+
 struct read_ctx {
     struct sg_vault *v;
     struct sg_subject *s;
@@ -234,37 +293,8 @@ struct read_ctx {
     struct sg_err *err;
 };
 
-static int read_field(void *ctx, const struct sg_store_field *f)
+static int add_event(struct read_ctx *c, const char *name, sg_time at)
 {
-    struct read_ctx *c = ctx;
-    struct sg_subject *s = c->s;
-    if (s->nfields == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 8;
-        struct sg_field *p = realloc(s->fields, cap * sizeof *p);
-        if (!p) {
-            c->rc = sg_err_set(c->err, SG_NOMEM, "out of memory");
-            return 1;
-        }
-        s->fields = p;
-        c->cap = cap;
-    }
-    struct sg_field *out = &s->fields[s->nfields];
-    memset(out, 0, sizeof *out);
-    out->category = strdup(f->category);
-    if (!out->category) {
-        c->rc = sg_err_set(c->err, SG_NOMEM, "out of memory");
-        return 1;
-    }
-    out->changed = f->changed;
-    s->nfields++;
-    c->rc = open_value(c->v, &s->id, f->dek_version, f->category, f->sealed, f->sealed_len,
-                       &out->value, &out->len, c->err);
-    return c->rc != SG_OK;
-}
-
-static int read_event(void *ctx, const struct sg_store_event *e)
-{
-    struct read_ctx *c = ctx;
     struct sg_subject *s = c->s;
     if (s->nevents == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 8;
@@ -276,14 +306,19 @@ static int read_event(void *ctx, const struct sg_store_event *e)
         s->events = p;
         c->cap = cap;
     }
-    s->events[s->nevents].name = strdup(e->name);
-    s->events[s->nevents].at = e->at;
+    s->events[s->nevents].name = strdup(name);
+    s->events[s->nevents].at = at;
     if (!s->events[s->nevents].name) {
         c->rc = sg_err_set(c->err, SG_NOMEM, "out of memory");
         return 1;
     }
     s->nevents++;
     return 0;
+}
+
+static int read_event(void *ctx, const struct sg_store_event *e)
+{
+    return add_event(ctx, e->name, e->at);
 }
 
 static int read_change(void *ctx, const struct sg_store_history *h)
@@ -322,6 +357,38 @@ static int read_change(void *ctx, const struct sg_store_history *h)
     return 0;
 }
 
+/* Decrypts every field of the loaded record into s->fields. */
+static enum sg_rc open_fields(struct sg_vault *v, struct sg_subject *s, struct sg_err *err)
+{
+    struct sg_rec_entry *e = malloc(SG_RECORD_MAX_ENTRIES * sizeof *e);
+    size_t n = 0;
+    if (!e)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    /* Each value first, so that damage is reported with the field it hit;
+     * then the tag, which catches what no single value shows. */
+    enum sg_rc rc = parse_loaded(v, &s->id, 0, e, &n, err);
+    if (!rc && n && !(s->fields = calloc(n, sizeof *s->fields)))
+        rc = sg_err_set(err, SG_NOMEM, "out of memory");
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *cat = sg_vault_code_id(v, e[i].code);
+        if (!cat) {
+            rc = unknown_code(&s->id, e[i].code, err);
+            break;
+        }
+        struct sg_field *f = &s->fields[s->nfields++];
+        f->changed = e[i].changed;
+        if (!(f->category = strdup(cat)))
+            rc = sg_err_set(err, SG_NOMEM, "out of memory");
+        else
+            rc = open_value(v, &s->id, e[i].kv, cat, e[i].sealed, e[i].sealed_len, &f->value,
+                            &f->len, err);
+    }
+    if (!rc)
+        rc = parse_loaded(v, &s->id, 1, e, &n, err);
+    free(e);
+    return rc;
+}
+
 enum sg_rc sg_subject_get(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
                           unsigned flags, struct sg_subject **out, struct sg_err *err)
 {
@@ -344,11 +411,13 @@ enum sg_rc sg_subject_get(struct sg_vault *v, const struct sg_actor *who, const 
     s->state = row.state;
     s->created = row.created;
     s->changed = row.changed;
-    if ((rc = st->ops->fields_each(st, id, read_field, &c, err)) || (rc = c.rc))
+    if ((rc = open_fields(v, s, err)))
         goto end;
-    c.cap = 0;
-    if ((rc = st->ops->events_each(st, id, read_event, &c, err)) || (rc = c.rc))
+    if (add_event(&c, CREATED_EVENT, row.created) ||
+        (rc = st->ops->events_each(st, id, read_event, &c, err)) || (rc = c.rc)) {
+        rc = rc ? rc : c.rc;
         goto end;
+    }
     c.cap = 0;
     if ((flags & SG_GET_HISTORY) &&
         ((rc = st->ops->history_each(st, id, read_change, &c, err)) || (rc = c.rc)))
@@ -357,7 +426,7 @@ enum sg_rc sg_subject_get(struct sg_vault *v, const struct sg_actor *who, const 
 end:
     rc = sg_op_end(v, mark, rc, err);
 out:
-    sodium_memzero(v->dek, SG_KEY_BYTES);
+    sg_vault_forget_key(v);
     if (rc) {
         sg_subject_free(s);
         return rc;
@@ -391,7 +460,7 @@ enum sg_rc sg_subject_find(struct sg_vault *v, const struct sg_actor *who, const
         return rc;
     const struct sg_category *cat = category ? sg_catalog_find(v->catalog, category) : NULL;
     if (!cat)
-        return sg_err_set(err, SG_INVALID, "unknown category '%.*s'", 64, category ? category : "");
+        return sg_err_set(err, SG_INVALID, "unknown category '%.64s'", category ? category : "");
     if (!cat->indexed)
         return sg_err_set(err, SG_INVALID, "category '%s' is not indexed for look-up", cat->id);
     struct sg_buf ix;
@@ -411,7 +480,7 @@ enum sg_rc sg_subject_find(struct sg_vault *v, const struct sg_actor *who, const
     sg_time now = sg_clock_now(v->clock);
     if ((rc = sg_op_begin(v, &mark, err)))
         return rc;
-    rc = s->ops->index_find(s, cat->id, bidx, found_id, &c, err);
+    rc = s->ops->index_find(s, sg_vault_code(v, cat), bidx, found_id, &c, err);
     /* One audit entry per person found, so that each person's access
      * history shows the look-up; one without a subject when none matched. */
     if (!rc && c.n == 0)
@@ -425,28 +494,6 @@ enum sg_rc sg_subject_find(struct sg_vault *v, const struct sg_actor *who, const
 }
 
 /* ------------------------------------------------------------ rectification */
-
-struct old_ctx {
-    int found;
-    uint8_t *sealed;
-    size_t len;
-    uint32_t version;
-};
-
-static int keep_old(void *ctx, const struct sg_store_field *f)
-{
-    struct old_ctx *c = ctx;
-    c->sealed = malloc(f->sealed_len ? f->sealed_len : 1);
-    if (c->sealed) {
-        memcpy(c->sealed, f->sealed, f->sealed_len);
-        c->len = f->sealed_len;
-        c->version = f->dek_version;
-        c->found = 1;
-    } else {
-        c->found = -1;
-    }
-    return 1;
-}
 
 static enum sg_rc check_reason(const char *reason, struct sg_err *err)
 {
@@ -463,64 +510,114 @@ static enum sg_rc check_reason(const char *reason, struct sg_err *err)
     for (i = 0; i < n; i++)
         if ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
             return sg_err_set(err, SG_INVALID,
-                              "reason must be one line without control "
-                              "characters");
+                              "reason must be one line without control characters");
     return SG_OK;
 }
 
-/* Rectifies one field: history first (old value, reason), then the new value. */
-static enum sg_rc update_one(struct sg_vault *v, const struct sg_actor *who,
-                             const struct sg_uuid *id, const struct sg_store_subject *row,
-                             const struct ready *r, const char *reason, sg_time now, int *changed,
+/* Whether the sealed old value opens to exactly the new stored form. */
+static enum sg_rc same_value(struct sg_vault *v, const struct sg_uuid *id, const char *cat,
+                             const struct sg_rec_entry *old, const struct ready *r, int *same,
                              struct sg_err *err)
 {
-    struct sg_store *s = v->store;
-    struct old_ctx old = {0};
-    enum sg_rc rc = s->ops->field_get(s, id, r->cat->id, keep_old, &old, err);
+    char *prev = NULL;
+    size_t plen = 0;
+    enum sg_rc rc =
+        open_value(v, id, old->kv, cat, old->sealed, old->sealed_len, &prev, &plen, err);
     if (rc)
         return rc;
-    if (old.found < 0)
-        return sg_err_set(err, SG_NOMEM, "out of memory");
-    *changed = 0;
-    if (old.found) {
-        char *prev = NULL;
-        size_t plen = 0;
-        rc = open_value(v, id, old.version, r->cat->id, old.sealed, old.len, &prev, &plen, err);
-        if (rc)
-            goto out;
-        int same = plen == r->stored.len && memcmp(prev, r->stored.ptr, plen) == 0;
-        sodium_memzero(prev, plen);
-        free(prev);
-        if (same)
-            goto out;
-    }
+    *same = plen == r->stored.len && memcmp(prev, r->stored.ptr, plen) == 0;
+    sodium_memzero(prev, plen);
+    free(prev);
+    return SG_OK;
+}
+
+/* Records one change in the history: the old value (still sealed) and the
+ * reason, sealed under the person's key too. */
+static enum sg_rc keep_history(struct sg_vault *v, const struct sg_actor *who,
+                               const struct sg_uuid *id, uint32_t kv, const char *cat,
+                               const struct sg_rec_entry *old, const char *reason, sg_time now,
+                               struct sg_err *err)
+{
     size_t rlen = strlen(reason);
     uint8_t *rs = malloc(rlen + SG_SEAL_OVERHEAD);
-    if (!rs) {
-        rc = sg_err_set(err, SG_NOMEM, "out of memory");
-        goto out;
-    }
+    if (!rs)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
     /* NEEDSWORK: a subject has one data key for life (version 1); when
      * per-subject re-keying comes, history must re-seal old values with it. */
-    sg_seal(&v->nonce, v->dek, id, row->dek_version, HISTORY_REASON_FIELD, reason, rlen, rs);
+    sg_seal(&v->nonce, v->dek, id, kv, HISTORY_REASON_FIELD, reason, rlen, rs);
     struct sg_store_history h = {
-        .category = r->cat->id,
-        .old_sealed = old.found ? old.sealed : NULL,
-        .old_len = old.len,
-        .dek_version = row->dek_version,
+        .category = cat,
+        .old_sealed = old ? old->sealed : NULL,
+        .old_len = old ? old->sealed_len : 0,
+        .dek_version = kv,
         .reason_sealed = rs,
         .reason_len = rlen + SG_SEAL_OVERHEAD,
         .actor = who->id,
         .at = now,
     };
-    rc = s->ops->history_append(s, id, &h, err);
+    enum sg_rc rc = v->store->ops->history_append(v->store, id, &h, err);
     free(rs);
-    if (!rc)
-        rc = put_field(v, id, row->dek_version, r, now, err);
-    if (!rc)
-        *changed = 1;
+    return rc;
+}
+
+/* Merges the new values into the loaded record: history first, then the
+ * blind index, then the record itself. `*changed` counts real changes. */
+static enum sg_rc rectify(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
+                          const struct sg_store_subject *row, struct ready *r, size_t nr,
+                          const char *reason, sg_time now, size_t *changed, struct sg_err *err)
+{
+    struct sg_store *s = v->store;
+    struct sg_rec_entry *old = malloc(SG_RECORD_MAX_ENTRIES * sizeof *old);
+    struct sg_rec_entry *merged = malloc((SG_RECORD_MAX_ENTRIES + nr) * sizeof *merged);
+    struct sg_rec_entry *fresh = calloc(nr ? nr : 1, sizeof *fresh);
+    uint8_t *sealed = NULL;
+    size_t nold = 0, nm = 0, i = 0, j = 0;
+    enum sg_rc rc = SG_OK;
+    *changed = 0;
+    if (!old || !merged || !fresh) {
+        rc = sg_err_set(err, SG_NOMEM, "out of memory");
+        goto out;
+    }
+    /* Verified before anything is re-tagged: an update must never launder a
+     * record someone tampered with. */
+    if ((rc = parse_loaded(v, id, 1, old, &nold, err)) ||
+        (rc = seal_all(v, id, row->dek_version, r, nr, now, fresh, &sealed, err)))
+        goto out;
+    /* Both lists are sorted by code: merge them. */
+    while (i < nold || j < nr) {
+        if (j == nr || (i < nold && old[i].code < fresh[j].code)) {
+            merged[nm++] = old[i++];
+            continue;
+        }
+        const struct sg_rec_entry *prev =
+            (i < nold && old[i].code == fresh[j].code) ? &old[i++] : NULL;
+        int same = 0;
+        if (prev && (rc = same_value(v, id, r[j].cat->id, prev, &r[j], &same, err)))
+            goto out;
+        if (same) {
+            merged[nm++] = *prev;
+            j++;
+            continue;
+        }
+        if ((rc = keep_history(v, who, id, row->dek_version, r[j].cat->id, prev, reason, now, err)))
+            goto out;
+        if (prev && prev->bidx && (rc = s->ops->index_del(s, prev->code, prev->bidx, id, err)))
+            goto out;
+        if (fresh[j].bidx && (rc = s->ops->index_put(s, fresh[j].code, fresh[j].bidx, id, err)))
+            goto out;
+        merged[nm++] = fresh[j++];
+        (*changed)++;
+    }
+    if (*changed) {
+        if ((rc = sg_record_encode(merged, nm, v->rkey, id, &v->rec2, err)))
+            goto out;
+        rc = s->ops->subject_put_record(s, id, (const uint8_t *)v->rec2.ptr, v->rec2.len, now, err);
+    }
 out:
-    free(old.sealed);
+    free(old);
+    free(merged);
+    free(fresh);
+    free(sealed);
     return rc;
 }
 
@@ -538,26 +635,21 @@ enum sg_rc sg_subject_update(struct sg_vault *v, const struct sg_actor *who,
     if ((rc = prepare(v, fields, nfields, &r, err)))
         return rc;
     size_t mark, count = 0;
-    struct sg_store *s = v->store;
     struct sg_store_subject row;
     sg_time now = sg_clock_now(v->clock);
     if ((rc = sg_op_begin(v, &mark, err)))
         goto out;
     rc = sg_vault_load_subject(v, id, &row, 1, err);
-    for (size_t i = 0; i < nfields && !rc; i++) {
-        int ch = 0;
-        rc = update_one(v, who, id, &row, &r[i], reason, now, &ch, err);
-        count += (size_t)ch;
-    }
-    if (!rc && count)
-        rc = s->ops->subject_set_state(s, id, row.state, now, err);
     if (!rc)
-        rc = sg_audit_record(s, who, now, "subject.update", id, count ? "ok" : "unchanged", err);
+        rc = rectify(v, who, id, &row, r, nfields, reason, now, &count, err);
+    if (!rc)
+        rc = sg_audit_record(v->store, who, now, "subject.update", id, count ? "ok" : "unchanged",
+                             err);
     rc = sg_op_end(v, mark, rc, err);
     if (!rc && changed)
         *changed = count;
 out:
-    sodium_memzero(v->dek, SG_KEY_BYTES);
+    sg_vault_forget_key(v);
     ready_free(r, nfields);
     return rc;
 }
@@ -571,6 +663,8 @@ enum sg_rc sg_subject_touch(struct sg_vault *v, const struct sg_actor *who,
     enum sg_rc rc;
     if ((rc = sg_actor_check(who, err)) || (rc = check_event(name, err)))
         return rc;
+    if (strcmp(name, CREATED_EVENT) == 0)
+        return sg_err_set(err, SG_INVALID, "the 'created' event is fixed when a person is added");
     size_t mark;
     struct sg_store *s = v->store;
     struct sg_store_subject row;
@@ -620,6 +714,59 @@ enum sg_rc sg_subject_list(struct sg_vault *v, const struct sg_actor *who,
 
 /* ------------------------------------------------------------------ erasure */
 
+/* Whether the record can be trusted to list the person's blind-index
+ * entries: its tag checks out under the person's own key. */
+static int record_trusted(const struct sg_key *kek, uint8_t *scratch, const struct sg_uuid *id,
+                          const struct sg_store_subject *row, const struct sg_buf *rec)
+{
+    if (row->has_dek != 1)
+        return 0;
+    uint8_t *dek = scratch, *rkey = scratch + SG_KEY_BYTES;
+    int ok = sg_dek_unwrap(kek, row->wrapped_dek, SG_WRAPPED_DEK_BYTES, id, row->dek_version, dek,
+                           NULL) == SG_OK;
+    if (ok) {
+        sg_record_key(dek, rkey);
+        ok = sg_record_verify((const uint8_t *)rec->ptr, rec->len, rkey, id, NULL) == SG_OK;
+    }
+    sodium_memzero(scratch, 2 * SG_KEY_BYTES);
+    return ok;
+}
+
+enum sg_rc sg_shred_subject(struct sg_store *s, const struct sg_key *kek, uint8_t *scratch,
+                            const struct sg_uuid *id, int state, sg_time at, struct sg_err *err)
+{
+    struct sg_buf rec;
+    struct sg_store_subject row;
+    struct sg_rec_entry *e = malloc(SG_RECORD_MAX_ENTRIES * sizeof *e);
+    size_t n = 0;
+    enum sg_rc rc;
+    if (!e)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    sg_buf_init(&rec, SIZE_MAX / 2);
+    rc = s->ops->subject_get(s, id, &row, &rec, err);
+    /* The blind index holds no value, but it proves that a value existed:
+     * its entries go with the person. They are found through the record when
+     * its tag proves it complete; a tampered or damaged record must not stop
+     * an erasure nor leave an entry behind, so then every entry of the
+     * person is looked for instead. */
+    if (!rc) {
+        if (record_trusted(kek, scratch, id, &row, &rec) &&
+            sg_record_parse((const uint8_t *)rec.ptr, rec.len, e, SG_RECORD_MAX_ENTRIES, &n,
+                            NULL) == SG_OK) {
+            for (size_t i = 0; i < n && !rc; i++)
+                if (e[i].bidx)
+                    rc = s->ops->index_del(s, e[i].code, e[i].bidx, id, err);
+        } else {
+            rc = s->ops->index_del_subject(s, id, err);
+        }
+    }
+    if (!rc)
+        rc = s->ops->subject_shred(s, id, state, at, err);
+    sg_buf_release(&rec);
+    free(e);
+    return rc;
+}
+
 enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
                             const struct sg_uuid *id, struct sg_err *err)
 {
@@ -630,18 +777,16 @@ enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
     struct sg_store *s = v->store;
     struct sg_store_subject row;
     sg_time now = sg_clock_now(v->clock);
+    char ids[SG_UUID_STR_LEN + 1];
     if ((rc = sg_op_begin(v, &mark, err)))
         return rc;
-    rc = s->ops->subject_get(s, id, &row, err);
-    if (rc == SG_NOTFOUND) {
-        char ids[SG_UUID_STR_LEN + 1];
+    rc = s->ops->subject_get(s, id, &row, NULL, err);
+    if (rc == SG_NOTFOUND)
         rc = sg_err_set(err, SG_NOTFOUND, "subject %s not found", sg_uuid_format(id, ids));
-    } else if (!rc && row.state == SG_STATE_ERASED) {
-        char ids[SG_UUID_STR_LEN + 1];
+    else if (!rc && row.state == SG_STATE_ERASED)
         rc = sg_err_set(err, SG_CONFLICT, "subject %s is already erased", sg_uuid_format(id, ids));
-    }
     if (!rc)
-        rc = s->ops->subject_shred(s, id, SG_STATE_ERASED, now, err);
+        rc = sg_shred_subject(s, v->kek, v->scratch, id, SG_STATE_ERASED, now, err);
     if (!rc)
         rc = sg_op_journal(v, 'E', id, err);
     if (!rc)

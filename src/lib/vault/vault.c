@@ -113,8 +113,15 @@ static struct sg_vault *vault_alloc(const struct sg_vault_opts *o)
     sg_clock_init_system(&v->system_clock);
     v->clock = o && o->clock ? o->clock : &v->system_clock;
     sg_nonce_init(&v->nonce);
+    sg_buf_init(&v->rec, SIZE_MAX / 2);
+    sg_buf_init(&v->rec2, SIZE_MAX / 2);
     v->dek = sodium_malloc(SG_KEY_BYTES);
-    if (!v->dek) {
+    v->rkey = sodium_malloc(SG_KEY_BYTES);
+    v->scratch = sodium_malloc(2 * SG_KEY_BYTES);
+    if (!v->dek || !v->rkey || !v->scratch || sg_rand_pool_init(&v->pool, NULL)) {
+        sodium_free(v->dek);
+        sodium_free(v->rkey);
+        sodium_free(v->scratch);
         free(v);
         return NULL;
     }
@@ -131,7 +138,15 @@ void sg_vault_close(struct sg_vault *v)
     sg_key_free(v->kek);
     sg_key_free(v->index_key);
     sodium_free(v->dek);
-    free(v->seal);
+    sodium_free(v->rkey);
+    sodium_free(v->scratch);
+    sg_rand_pool_release(&v->pool);
+    sg_buf_release(&v->rec);
+    sg_buf_release(&v->rec2);
+    for (int i = 0; i < v->ncodes; i++)
+        free(v->code_id[i]);
+    free(v->code_id);
+    free(v->cat_code);
     free(v->pending);
     free(v->dir);
     free(v->kek_path);
@@ -295,6 +310,69 @@ out:
     return rc;
 }
 
+static int keep_code(void *ctx, int code, const char *id)
+{
+    struct sg_vault *v = ctx;
+    if (code <= 0 || code >= v->ncodes || v->code_id[code])
+        return 0;
+    v->code_id[code] = strdup(id);
+    return 0;
+}
+
+static int max_code(void *ctx, int code, const char *id)
+{
+    (void)id;
+    int *m = ctx;
+    if (code > *m)
+        *m = code;
+    return 0;
+}
+
+/* Gives every category of the catalog a code (new ones are registered in
+ * the database) and loads the code of every category the database knows,
+ * including ones a later policy dropped, so that old records still read. */
+static enum sg_rc load_categories(struct sg_vault *v, struct sg_err *err)
+{
+    struct sg_store *s = v->store;
+    enum sg_rc rc;
+    v->cat_code = calloc(v->catalog->n ? v->catalog->n : 1, sizeof *v->cat_code);
+    if (!v->cat_code)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    if ((rc = s->ops->begin(s, err)))
+        return rc;
+    for (size_t i = 0; i < v->catalog->n && !rc; i++)
+        rc = s->ops->category_add(s, v->catalog->cats[i].id, &v->cat_code[i], err);
+    if (rc) {
+        s->ops->rollback(s);
+        return rc;
+    }
+    if ((rc = s->ops->commit(s, err)))
+        return rc;
+    int max = 0;
+    if ((rc = s->ops->category_each(s, max_code, &max, err)))
+        return rc;
+    if (max > 0xffff)
+        return sg_err_set(err, SG_IO, "too many categories in the database");
+    v->ncodes = max + 1;
+    v->code_id = calloc((size_t)v->ncodes, sizeof *v->code_id);
+    if (!v->code_id)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    /* Codes are never reused; a code missing from the table stays NULL and a
+     * record naming it is reported as damaged. */
+    return s->ops->category_each(s, keep_code, v, err);
+}
+
+int sg_vault_code(const struct sg_vault *v, const struct sg_category *c)
+{
+    size_t i = (size_t)(c - v->catalog->cats);
+    return i < v->catalog->n ? v->cat_code[i] : 0;
+}
+
+const char *sg_vault_code_id(const struct sg_vault *v, int code)
+{
+    return code > 0 && code < v->ncodes ? v->code_id[code] : NULL;
+}
+
 enum sg_rc sg_vault_open(const struct sg_vault_opts *o, struct sg_vault **out, struct sg_err *err)
 {
     enum sg_rc rc;
@@ -321,6 +399,8 @@ enum sg_rc sg_vault_open(const struct sg_vault_opts *o, struct sg_vault **out, s
     free(vid);
     if ((rc = sg_key_load(v->kek_path, SG_KEY_KEK, &v->kek, err)) || (rc = check_kek(v, err)) ||
         (rc = sg_key_load(v->index_path, SG_KEY_INDEX, &v->index_key, err)))
+        goto bad;
+    if ((rc = load_categories(v, err)))
         goto bad;
     if (access(v->journal_path, W_OK) != 0) {
         rc = sg_err_set(err, SG_NOTFOUND,
@@ -425,26 +505,11 @@ void sg_vault_rollback(struct sg_vault *v)
     v->npending = 0;
 }
 
-uint8_t *sg_vault_seal_buf(struct sg_vault *v, size_t len, struct sg_err *err)
-{
-    size_t need = len + SG_SEAL_OVERHEAD;
-    if (need > v->seal_cap) {
-        uint8_t *p = realloc(v->seal, need);
-        if (!p) {
-            sg_err_set(err, SG_NOMEM, "out of memory");
-            return NULL;
-        }
-        v->seal = p;
-        v->seal_cap = need;
-    }
-    return v->seal;
-}
-
 enum sg_rc sg_vault_load_subject(struct sg_vault *v, const struct sg_uuid *id,
                                  struct sg_store_subject *row, int need_key, struct sg_err *err)
 {
     char ids[SG_UUID_STR_LEN + 1];
-    enum sg_rc rc = v->store->ops->subject_get(v->store, id, row, err);
+    enum sg_rc rc = v->store->ops->subject_get(v->store, id, row, &v->rec, err);
     if (rc == SG_NOTFOUND)
         return sg_err_set(err, SG_NOTFOUND, "subject %s not found", sg_uuid_format(id, ids));
     if (rc)
@@ -462,8 +527,15 @@ enum sg_rc sg_vault_load_subject(struct sg_vault *v, const struct sg_uuid *id,
     rc = sg_dek_unwrap(v->kek, row->wrapped_dek, SG_WRAPPED_DEK_BYTES, id, row->dek_version, v->dek,
                        err);
     if (rc)
-        sg_err_prefix(err, "subject %s", sg_uuid_format(id, ids));
-    return rc;
+        return sg_err_prefix(err, "subject %s", sg_uuid_format(id, ids));
+    sg_record_key(v->dek, v->rkey);
+    return SG_OK;
+}
+
+void sg_vault_forget_key(struct sg_vault *v)
+{
+    sodium_memzero(v->dek, SG_KEY_BYTES);
+    sodium_memzero(v->rkey, SG_KEY_BYTES);
 }
 
 /* ------------------------------------------------------------ key rotation */
@@ -492,8 +564,10 @@ enum sg_rc sg_vault_rewrap_all(struct sg_store *store, const struct sg_key *from
         return sg_err_set(err, SG_NOMEM, "out of memory");
     }
     struct sg_uuid after;
+    struct sg_nonce ng;
     int have_after = 0;
     *count = 0;
+    sg_nonce_init(&ng);
     for (;;) {
         b->n = 0;
         size_t cap = sizeof b->rows / sizeof b->rows[0];
@@ -513,7 +587,7 @@ enum sg_rc sg_vault_rewrap_all(struct sg_store *store, const struct sg_key *from
                 sg_err_prefix(err, "subject %s", sg_uuid_format(&r->id, ids));
                 break;
             }
-            sg_dek_wrap(to, dek, &r->id, r->dek_version, wrapped);
+            sg_dek_wrap(&ng, to, dek, &r->id, r->dek_version, wrapped);
             rc = store->ops->subject_set_dek(store, &r->id, wrapped, err);
             (*count)++;
         }

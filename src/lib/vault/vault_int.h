@@ -11,6 +11,7 @@
 #include "../audit/audit.h"
 #include "../store/store.h"
 #include "journal.h"
+#include "record.h"
 
 #define SG_VAULT_DB_NAME   "sargs.db"
 #define SG_KEYS_DIR        "keys"
@@ -38,10 +39,19 @@ struct sg_vault {
     const struct sg_catalog *catalog;
     char vault_id[SG_UUID_STR_LEN + 1];
 
+    /* Category codes: cat_code[i] is the code of catalog->cats[i];
+     * code_id[code] the category id of any code the database knows. */
+    int *cat_code;
+    char **code_id;
+    int ncodes; /* entries in code_id (codes are 1..ncodes-1) */
+
     struct sg_nonce nonce;
-    uint8_t *dek;  /* SG_KEY_BYTES of guarded scratch for one operation */
-    uint8_t *seal; /* scratch for sealed values (ciphertext only) */
-    size_t seal_cap;
+    struct sg_rand_pool pool;
+    uint8_t *dek;       /* SG_KEY_BYTES of guarded scratch for one operation */
+    uint8_t *rkey;      /* the record key derived from it (record.h) */
+    uint8_t *scratch;   /* 2 * SG_KEY_BYTES guarded, for erasure */
+    struct sg_buf rec;  /* scratch: the record read (ciphertext only) */
+    struct sg_buf rec2; /* scratch: the record written */
 
     int explicit_tx;                  /* inside sg_vault_begin() */
     struct sg_journal_entry *pending; /* erasures to journal before commit */
@@ -50,6 +60,9 @@ struct sg_vault {
 
 /* Paths: malloc'd "a/b". */
 char *sg_path_join(const char *a, const char *b);
+
+/* Wipes v->dek and v->rkey at the end of an operation. */
+void sg_vault_forget_key(struct sg_vault *v);
 
 /* The operation's transaction: opens one (or a savepoint inside the caller's
  * group) and ends it with the operation's result; returns that result. */
@@ -60,13 +73,23 @@ enum sg_rc sg_op_end(struct sg_vault *v, size_t mark, enum sg_rc rc, struct sg_e
 enum sg_rc sg_op_journal(struct sg_vault *v, char kind, const struct sg_uuid *id,
                          struct sg_err *err);
 
-/* Scratch space for one sealed value of `len` plaintext bytes. */
-uint8_t *sg_vault_seal_buf(struct sg_vault *v, size_t len, struct sg_err *err);
+/* The code of a catalog category, and the category id of a code (NULL when
+ * the database does not know it). */
+int sg_vault_code(const struct sg_vault *v, const struct sg_category *c);
+const char *sg_vault_code_id(const struct sg_vault *v, int code);
 
-/* Loads the subject's row and unwraps its data key into v->dek. SG_NOTFOUND
- * when absent or erased (so say the message), SG_CONFLICT when anonymised. */
+/* Loads the subject's row and record (into v->rec) and, with `need_key`,
+ * unwraps its data key into v->dek and derives v->rkey. SG_NOTFOUND when absent or erased (so
+ * says the message), SG_CONFLICT when anonymised and a key was needed. */
 enum sg_rc sg_vault_load_subject(struct sg_vault *v, const struct sg_uuid *id,
                                  struct sg_store_subject *row, int need_key, struct sg_err *err);
+
+/* Crypto-shreds a subject in `s`: its blind-index entries (found through its
+ * record, authenticated with `kek`, or by a scan when the record cannot be
+ * trusted), key, record, events and history go; a tombstone in `state` stays.
+ * `scratch` is 2 * SG_KEY_BYTES of guarded memory, wiped before return. */
+enum sg_rc sg_shred_subject(struct sg_store *s, const struct sg_key *kek, uint8_t *scratch,
+                            const struct sg_uuid *id, int state, sg_time at, struct sg_err *err);
 
 /* Re-wraps every data key sealed under `from` with `to` (inside a transaction). */
 enum sg_rc sg_vault_rewrap_all(struct sg_store *store, const struct sg_key *from,

@@ -3,7 +3,9 @@
  *
  * A step is applied once, in order, inside one transaction, and recorded in
  * the table schema_migrations. Steps are never edited once released: a
- * change to the schema is a new step.
+ * change to the schema is a new step. Every step has a text for each
+ * backend, and both describe the same tables and columns, so that a database
+ * can move between the backends (backup on one, restore on the other).
  */
 #ifndef SARGS_MIGRATIONS_H
 #define SARGS_MIGRATIONS_H
@@ -11,10 +13,32 @@
 struct sg_migration {
     int version;
     const char *name;
-    const char *sqlite; /* statements for SQLite */
+    const char *sqlite;   /* statements for SQLite */
+    const char *postgres; /* the same schema for PostgreSQL */
 };
 
 extern const struct sg_migration sg_migrations[];
 extern const int sg_migrations_count;
+
+/*
+ * The tables of the current schema (SG_SCHEMA_VERSION) and their columns,
+ * for copying a whole database from one backend to the other (a PostgreSQL
+ * backup is a SQLite file of the same schema, see pg.c). A step that changes
+ * a table changes its entry here too. Column types:
+ *   'i' integer (SQLite INTEGER, PostgreSQL integer or bigint)
+ *   't' text
+ *   'b' bytes (BLOB, bytea)
+ *   'u' an id (a 16-byte BLOB in SQLite, uuid in PostgreSQL)
+ * `serial` names the column numbered by the database, if any.
+ */
+struct sg_table {
+    const char *name;
+    const char *columns; /* "a, b, c" */
+    const char *types;   /* one letter per column */
+    const char *serial;
+};
+
+extern const struct sg_table sg_tables[];
+extern const int sg_tables_count;
 
 #endif

@@ -2,7 +2,7 @@
  * store.h - the storage interface of libsargs (internal to the library).
  *
  * A backend is a table of function pointers, one file per backend (as curl
- * does for TLS): sqlite.c now, PostgreSQL next. No SQL exists outside these
+ * does for TLS): sqlite.c, pg.c. No SQL exists outside these
  * files. The interface speaks the domain (subjects, sealed fields, events,
  * history, audit records), never tables; what crosses it is already sealed,
  * so a backend never sees a clear value or a key.
@@ -13,6 +13,18 @@
  * done since, so one failed operation in a batch does not sink the batch.
  * Calls outside a transaction are not allowed except the read-only
  * meta_get(), schema_version(), and open/close/backup/restore.
+ *
+ * A backend may send a write ahead without waiting for its answer
+ * (PostgreSQL pipelines them, as round trips dominate): a write's failure
+ * is then reported by the next call that waits - a read, or the commit()
+ * that ends the savepoint or transaction. A failed commit() has undone its
+ * savepoint or transaction. So a caller treats any failure inside a
+ * savepoint as the failure of the whole savepoint, as the vault does.
+ *
+ * SG_UNAVAILABLE means the database is away or busy: the transaction is
+ * lost and the caller may try again; the handle reconnects by itself at
+ * the next transaction. From commit() it may also mean that whether the
+ * transaction committed is unknown (the connection broke during COMMIT).
  *
  * Iteration is by callback; pointers handed to a callback are valid only
  * during that call. A callback returning nonzero stops the iteration early
@@ -162,10 +174,11 @@ struct sg_store_ops {
     enum sg_rc (*audit_count)(struct sg_store *s, int64_t *n, struct sg_err *err);
 
     /* A consistent copy of the whole database into a new file `path`, taken
-     * while others keep working. */
+     * while others keep working. Whatever the backend, the file is a SQLite
+     * database of the sargs schema: one backup format for both. */
     enum sg_rc (*backup)(struct sg_store *s, const char *path, struct sg_err *err);
     /* Replaces the whole content of the database with the one of the
-     * database file `path`, atomically. */
+     * database file `path` (such a SQLite file), atomically. */
     enum sg_rc (*restore)(struct sg_store *s, const char *path, struct sg_err *err);
 };
 
@@ -174,10 +187,12 @@ struct sg_store {
 };
 
 extern const struct sg_store_ops sg_store_sqlite;
+extern const struct sg_store_ops sg_store_postgres;
 
 /*
- * Opens the store named by `uri`: "sqlite:PATH" or a plain path for SQLite.
- * Later backends add their schemes here and only here.
+ * Opens the store named by `uri`: "sqlite:PATH" or a plain path for SQLite;
+ * "postgres://..." or "postgresql://..." (a libpq connection URI) for
+ * PostgreSQL. Backends add their schemes here and only here.
  */
 enum sg_rc sg_store_open(const char *uri, int create, struct sg_store **out, struct sg_err *err);
 

@@ -1,0 +1,1597 @@
+/*
+ * pg.c - the PostgreSQL store backend (several nodes on one database).
+ *
+ * Address: any libpq connection URI, "postgres://user:pw@host:port/db?...".
+ * The tables live in the first schema of the role's search_path (an
+ * operator may give "?options=-csearch_path%3Dsargs").
+ *
+ * One connection per handle, used by one thread at a time. Statements are
+ * prepared once per connection (again after a reconnection), with typed
+ * binary parameters and binary results: ids travel as 16 raw bytes (uuid),
+ * sealed values as raw bytea, never as escaped text.
+ *
+ * Round trips, not the server, bound PostgreSQL writes from one client, so
+ * the connection stays in libpq's pipeline mode: a write whose only answer
+ * is "done" is sent and not waited for; the answers are read at the next
+ * point where the caller needs one - a read, or the commit() or rollback()
+ * that ends the savepoint or transaction (store.h says so). One vault
+ * operation is therefore about one round trip, however many rows it writes.
+ *
+ * Isolation: READ COMMITTED. Every vault operation reads and rewrites one
+ * person; subject_get() locks that person's row (FOR NO KEY UPDATE), so two
+ * nodes changing the same person queue on the row as SQLite's single writer
+ * would make them, while work on different people runs in parallel. The
+ * rest is upserts (index, events, meta, categories) that are correct at
+ * this level; REPEATABLE READ or SERIALIZABLE would only add serialization
+ * failures for the caller to retry. backup() uses one REPEATABLE READ,
+ * READ ONLY snapshot.
+ *
+ * The server going away: the operation under way fails with SG_UNAVAILABLE
+ * and its transaction is lost as a whole (PostgreSQL rolls it back); the
+ * handle then refuses every call until the caller's rollback() or commit()
+ * closes the transaction, and the next transaction connects again. Messages
+ * name host, port and database, never the password.
+ */
+#include "migrations.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Type oids of the parameters (pg_type.h is server-side only). */
+#define OID_BYTEA 17
+#define OID_INT8  20
+#define OID_INT4  23
+#define OID_TEXT  25
+#define OID_UUID  2950
+
+/* Any constant will do; it only has to be the same in every sargs. */
+#define MIGRATE_LOCK "7365727473" /* "sargs" read as a number */
+
+/* Answers not yet read; past this the pipeline is drained early. */
+#define QUEUE_MAX 64
+
+enum stmt_id {
+    ST_META_GET,
+    ST_META_SET,
+    ST_CAT_GET,
+    ST_CAT_ADD,
+    ST_CAT_EACH,
+    ST_SUBJ_INSERT,
+    ST_SUBJ_GET,
+    ST_SUBJ_RECORD,
+    ST_SUBJ_STATE,
+    ST_SUBJ_LIST_FIRST,
+    ST_SUBJ_LIST_AFTER,
+    ST_SUBJ_SET_DEK,
+    ST_SUBJ_SHRED,
+    ST_INDEX_PUT,
+    ST_INDEX_DEL,
+    ST_INDEX_DEL_SUBJECT,
+    ST_INDEX_FIND,
+    ST_EVENT_PUT,
+    ST_EVENTS_EACH,
+    ST_EVENTS_DEL,
+    ST_HIST_APPEND,
+    ST_HIST_EACH,
+    ST_HIST_DEL,
+    ST_AUDIT_APPEND,
+    ST_AUDIT_COUNT,
+    ST_COUNT
+};
+
+#define MAX_PARAMS 8
+
+static const struct {
+    const char *sql;
+    int n;
+    unsigned types[MAX_PARAMS];
+} stmts[ST_COUNT] = {
+    [ST_META_GET] = {"SELECT value FROM meta WHERE key = $1", 1, {OID_TEXT}},
+    [ST_META_SET] = {"INSERT INTO meta (key, value) VALUES ($1, $2) "
+                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     2,
+                     {OID_TEXT, OID_TEXT}},
+    [ST_CAT_GET] = {"SELECT code FROM categories WHERE id = $1", 1, {OID_TEXT}},
+    [ST_CAT_ADD] = {"INSERT INTO categories (id) VALUES ($1) ON CONFLICT (id) DO NOTHING "
+                    "RETURNING code",
+                    1,
+                    {OID_TEXT}},
+    [ST_CAT_EACH] = {"SELECT code, id FROM categories ORDER BY code", 0, {0}},
+    [ST_SUBJ_INSERT] = {"INSERT INTO subjects (id, state, created, changed, dek_version, dek, "
+                        "record) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        7,
+                        {OID_UUID, OID_INT4, OID_INT8, OID_INT8, OID_INT8, OID_BYTEA, OID_BYTEA}},
+    /* The row lock: see the top of the file. */
+    [ST_SUBJ_GET] = {"SELECT state, created, changed, dek_version, dek, record FROM subjects "
+                     "WHERE id = $1 FOR NO KEY UPDATE",
+                     1,
+                     {OID_UUID}},
+    [ST_SUBJ_RECORD] = {"UPDATE subjects SET record = $2, changed = $3 WHERE id = $1",
+                        3,
+                        {OID_UUID, OID_BYTEA, OID_INT8}},
+    [ST_SUBJ_STATE] = {"UPDATE subjects SET state = $2, changed = $3 WHERE id = $1",
+                       3,
+                       {OID_UUID, OID_INT4, OID_INT8}},
+    [ST_SUBJ_LIST_FIRST] = {"SELECT id, state, created, changed, dek_version, dek FROM subjects "
+                            "ORDER BY id LIMIT $1",
+                            1,
+                            {OID_INT8}},
+    [ST_SUBJ_LIST_AFTER] = {"SELECT id, state, created, changed, dek_version, dek FROM subjects "
+                            "WHERE id > $2 ORDER BY id LIMIT $1",
+                            2,
+                            {OID_INT8, OID_UUID}},
+    [ST_SUBJ_SET_DEK] = {"UPDATE subjects SET dek = $2 WHERE id = $1", 2, {OID_UUID, OID_BYTEA}},
+    [ST_SUBJ_SHRED] = {"UPDATE subjects SET dek = NULL, record = NULL, state = $2, changed = $3 "
+                       "WHERE id = $1",
+                       3,
+                       {OID_UUID, OID_INT4, OID_INT8}},
+    [ST_INDEX_PUT] = {"INSERT INTO lookup (category, bidx, subject) VALUES ($1, $2, $3) "
+                      "ON CONFLICT DO NOTHING",
+                      3,
+                      {OID_INT4, OID_BYTEA, OID_UUID}},
+    [ST_INDEX_DEL] = {"DELETE FROM lookup WHERE category = $1 AND bidx = $2 AND subject = $3",
+                      3,
+                      {OID_INT4, OID_BYTEA, OID_UUID}},
+    [ST_INDEX_DEL_SUBJECT] = {"DELETE FROM lookup WHERE subject = $1", 1, {OID_UUID}},
+    [ST_INDEX_FIND] = {"SELECT subject FROM lookup WHERE category = $1 AND bidx = $2 "
+                       "ORDER BY subject",
+                       2,
+                       {OID_INT4, OID_BYTEA}},
+    [ST_EVENT_PUT] = {"INSERT INTO events (subject, name, at) VALUES ($1, $2, $3) "
+                      "ON CONFLICT (subject, name) DO UPDATE SET at = excluded.at",
+                      3,
+                      {OID_UUID, OID_TEXT, OID_INT8}},
+    [ST_EVENTS_EACH] = {"SELECT name, at FROM events WHERE subject = $1 ORDER BY name",
+                        1,
+                        {OID_UUID}},
+    [ST_EVENTS_DEL] = {"DELETE FROM events WHERE subject = $1", 1, {OID_UUID}},
+    [ST_HIST_APPEND] = {"INSERT INTO history (subject, category, old, kv, reason, actor, at) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        7,
+                        {OID_UUID, OID_TEXT, OID_BYTEA, OID_INT8, OID_BYTEA, OID_TEXT, OID_INT8}},
+    [ST_HIST_EACH] = {"SELECT seq, category, old, kv, reason, actor, at FROM history "
+                      "WHERE subject = $1 ORDER BY seq",
+                      1,
+                      {OID_UUID}},
+    [ST_HIST_DEL] = {"DELETE FROM history WHERE subject = $1", 1, {OID_UUID}},
+    [ST_AUDIT_APPEND] = {"INSERT INTO audit (at, actor, role, purpose, action, subject, result) "
+                         "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                         7,
+                         {OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_UUID, OID_TEXT}},
+    [ST_AUDIT_COUNT] = {"SELECT count(*) FROM audit", 0, {0}},
+};
+
+/* One answer still to read: what it was, for the message, and which
+ * statement it prepares (-1 when it is not a PREPARE). */
+struct pending {
+    const char *what;
+    int prepares;
+};
+
+struct pg {
+    struct sg_store base;
+    PGconn *conn;
+    char *uri;      /* holds the password: wiped when freed */
+    char *password; /* to scrub from messages, belt and braces */
+    char where[160];
+    int depth;    /* 1 = transaction, more = savepoints */
+    int lost;     /* the connection went away inside the open transaction */
+    int pipeline; /* the connection is in pipeline mode */
+    char prepared[ST_COUNT];
+    struct pending q[QUEUE_MAX];
+    int nq;
+};
+
+static struct pg *PG(struct sg_store *s)
+{
+    return (struct pg *)s;
+}
+
+/* ---------------------------------------------------------------- errors */
+
+/* Removes every copy of the password from a message (libpq does not put it
+ * in its messages; this makes sure of it). */
+static void scrub(const struct pg *p, struct sg_err *err)
+{
+    if (!err || !p || !p->password || !*p->password)
+        return;
+    size_t n = strlen(p->password);
+    char *at;
+    while ((at = strstr(err->msg, p->password)) != NULL) {
+        memset(at, '*', 3);
+        memmove(at + 3, at + n, strlen(at + n) + 1);
+    }
+}
+
+/* The first line of a libpq message, without its "ERROR:  " style prefix. */
+static void first_line(const char *msg, char *out, size_t len)
+{
+    if (!msg)
+        msg = "";
+    static const char *const prefixes[] = {"FATAL:  ", "ERROR:  ", "PANIC:  "};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(msg, prefixes[i], strlen(prefixes[i])) == 0)
+            msg += strlen(prefixes[i]);
+    size_t n = strcspn(msg, "\n");
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, msg, n);
+    out[n] = '\0';
+}
+
+/* Forgets a connection that went away. Inside a transaction, the
+ * transaction is lost with it. */
+static void drop_conn(struct pg *p)
+{
+    if (p->conn)
+        PQfinish(p->conn);
+    p->conn = NULL;
+    p->pipeline = 0;
+    p->nq = 0;
+    memset(p->prepared, 0, sizeof p->prepared);
+    if (p->depth)
+        p->lost = 1;
+}
+
+static enum sg_rc lost_err(struct pg *p, const char *what, const char *why, struct sg_err *err)
+{
+    char line[160];
+    first_line(why, line, sizeof line);
+    sg_err_set(err, SG_UNAVAILABLE, "connection to postgresql at %s lost (%s)%s%s; try again",
+               p->where, what, line[0] ? ": " : "", line);
+    scrub(p, err);
+    return SG_UNAVAILABLE;
+}
+
+/*
+ * Maps a failed result to our codes by its SQLSTATE. Only the primary
+ * message is kept: PostgreSQL's DETAIL may quote the values of a row.
+ */
+static enum sg_rc result_err(struct pg *p, const PGresult *r, const char *what, struct sg_err *err)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    char msg[200];
+    first_line(r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL, msg, sizeof msg);
+    if (!msg[0] && p->conn)
+        first_line(PQerrorMessage(p->conn), msg, sizeof msg);
+    if (!state || !p->conn || PQstatus(p->conn) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
+        strncmp(state, "57P", 3) == 0) {
+        drop_conn(p);
+        return lost_err(p, what, msg, err);
+    }
+    enum sg_rc rc;
+    if (strncmp(state, "23", 2) == 0 || strcmp(state, "P0001") == 0)
+        rc = sg_err_set(err, SG_CONFLICT, "%s: %s", what, msg); /* integrity, or a trigger */
+    else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+             strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0 ||
+             strcmp(state, "53300") == 0)
+        /* serialization, deadlock, lock or statement timeout, no free slot */
+        rc = sg_err_set(err, SG_UNAVAILABLE, "database is busy (%s: %s); try again", what, msg);
+    else if (strcmp(state, "42501") == 0)
+        rc = sg_err_set(err, SG_DENIED, "the database refused (%s): %s", what, msg);
+    else if (strcmp(state, "53100") == 0)
+        rc = sg_err_set(err, SG_IO, "disk full (%s): %s", what, msg);
+    else if (strcmp(state, "53200") == 0)
+        rc = sg_err_set(err, SG_NOMEM, "out of memory in the database (%s): %s", what, msg);
+    else
+        rc = sg_err_set(err, SG_IO, "database error (%s): %s", what, msg);
+    scrub(p, err);
+    return rc;
+}
+
+/* ------------------------------------------------------------ connection */
+
+static void quiet(void *arg, const char *message)
+{
+    /* NOTICEs ("relation already exists, skipping") are not for the user. */
+    (void)arg;
+    (void)message;
+}
+
+static enum sg_rc connect_now(struct pg *p, struct sg_err *err)
+{
+    /* Our defaults come first: whatever the address says overrides them. */
+    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *const vals[] = {"10", "sargs", p->uri, NULL};
+    p->conn = PQconnectdbParams(keys, vals, 1);
+    if (!p->conn)
+        return sg_err_set(err, SG_NOMEM, "out of memory connecting to postgresql");
+    if (PQstatus(p->conn) != CONNECTION_OK) {
+        char line[200];
+        first_line(PQerrorMessage(p->conn), line, sizeof line);
+        /* "connection to server at ... failed: FATAL: ..." - keep the end. */
+        const char *why = strstr(line, "failed: ");
+        why = why ? why + 8 : line;
+        if (strncmp(why, "FATAL:  ", 8) == 0)
+            why += 8;
+        enum sg_rc rc = strstr(why, "authentication failed") || strstr(why, "no password")
+                            ? SG_DENIED
+                            : SG_UNAVAILABLE;
+        sg_err_set(err, rc, "cannot connect to postgresql at %s: %s", p->where, why);
+        scrub(p, err);
+        PQfinish(p->conn);
+        p->conn = NULL;
+        return rc;
+    }
+    PQsetNoticeProcessor(p->conn, quiet, NULL);
+    memset(p->prepared, 0, sizeof p->prepared);
+    p->nq = 0;
+    p->pipeline = 0;
+    return SG_OK;
+}
+
+/*
+ * Makes sure there is a connection before a transaction or a call outside
+ * one. A connection the server closed while we were idle (a restart) shows
+ * as end of file on its socket: it is replaced before anything is sent.
+ */
+static enum sg_rc ensure_conn(struct pg *p, struct sg_err *err)
+{
+    if (p->depth) {
+        if (p->lost || !p->conn)
+            return sg_err_set(err, SG_UNAVAILABLE,
+                              "connection to postgresql at %s was lost; the transaction is rolled "
+                              "back",
+                              p->where);
+        return SG_OK;
+    }
+    if (p->conn && (PQstatus(p->conn) != CONNECTION_OK || !PQconsumeInput(p->conn) ||
+                    PQstatus(p->conn) != CONNECTION_OK))
+        drop_conn(p);
+    if (!p->conn)
+        return connect_now(p, err);
+    return SG_OK;
+}
+
+static enum sg_rc enter_pipeline(struct pg *p, struct sg_err *err)
+{
+    if (p->pipeline)
+        return SG_OK;
+    if (!PQenterPipelineMode(p->conn)) {
+        drop_conn(p);
+        return lost_err(p, "pipeline", NULL, err);
+    }
+    p->pipeline = 1;
+    return SG_OK;
+}
+
+/* ---------------------------------------------------------------- pipeline */
+
+struct params {
+    int n;
+    const char *v[MAX_PARAMS];
+    int len[MAX_PARAMS];
+    int fmt[MAX_PARAMS];
+    unsigned char num[MAX_PARAMS][8];
+};
+
+static void p_bytes(struct params *a, const void *v, size_t len)
+{
+    a->v[a->n] = v; /* NULL: SQL NULL */
+    a->len[a->n] = (int)len;
+    a->fmt[a->n++] = 1;
+}
+
+static void p_id(struct params *a, const struct sg_uuid *id)
+{
+    p_bytes(a, id ? id->b : NULL, 16);
+}
+
+static void p_text(struct params *a, const char *s)
+{
+    a->v[a->n] = s;
+    a->len[a->n] = 0;
+    a->fmt[a->n++] = 0;
+}
+
+static void p_i64(struct params *a, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    for (int i = 0; i < 8; i++)
+        a->num[a->n][i] = (unsigned char)(u >> (56 - 8 * i));
+    p_bytes(a, a->num[a->n], 8);
+}
+
+static void p_i32(struct params *a, int32_t v)
+{
+    uint32_t u = (uint32_t)v;
+    for (int i = 0; i < 4; i++)
+        a->num[a->n][i] = (unsigned char)(u >> (24 - 8 * i));
+    p_bytes(a, a->num[a->n], 4);
+}
+
+/* An integer column of a binary result, whatever its width. */
+static int64_t r_int(const PGresult *r, int row, int col)
+{
+    const unsigned char *v = (const unsigned char *)PQgetvalue(r, row, col);
+    int n = PQgetlength(r, row, col);
+    if (PQgetisnull(r, row, col) || (n != 2 && n != 4 && n != 8))
+        return 0;
+    uint64_t u = 0;
+    for (int i = 0; i < n; i++)
+        u = (u << 8) | v[i];
+    if (n < 8 && (v[0] & 0x80))
+        u |= ~(uint64_t)0 << (8 * n); /* sign-extend */
+    return (int64_t)u;
+}
+
+static const char *r_text(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col);
+}
+
+static void r_id(const PGresult *r, int row, int col, struct sg_uuid *out)
+{
+    if (!PQgetisnull(r, row, col) && PQgetlength(r, row, col) == 16)
+        memcpy(out->b, PQgetvalue(r, row, col), 16);
+    else
+        memset(out->b, 0, 16);
+}
+
+static enum sg_rc push(struct pg *p, const char *what, int prepares)
+{
+    p->q[p->nq].what = what;
+    p->q[p->nq++].prepares = prepares;
+    return SG_OK;
+}
+
+/*
+ * Reads every answer still due, in order. Returns the first failure among
+ * them (later ones were skipped by the server because of it). With `last`,
+ * the result of the last statement sent is handed over when it succeeded.
+ */
+static enum sg_rc drain(struct pg *p, PGresult **last, struct sg_err *err)
+{
+    if (last)
+        *last = NULL;
+    if (!p->conn)
+        return lost_err(p, "read", NULL, err);
+    if (p->nq == 0)
+        return SG_OK;
+    if (!PQpipelineSync(p->conn)) {
+        drop_conn(p);
+        return lost_err(p, "send", NULL, err);
+    }
+    enum sg_rc rc = SG_OK;
+    int n = p->nq;
+    for (int i = 0; i < n; i++) {
+        PGresult *r = PQgetResult(p->conn);
+        if (!r) {
+            /* No answer where one was due: the connection broke. */
+            if (!rc) {
+                char why[160];
+                first_line(PQerrorMessage(p->conn), why, sizeof why);
+                drop_conn(p);
+                rc = lost_err(p, p->q[i].what, why, err);
+            }
+            return rc;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+        if (p->q[i].prepares >= 0 && !ok)
+            p->prepared[p->q[i].prepares] = 0;
+        if (!ok && !rc) {
+            if (st == PGRES_PIPELINE_ABORTED)
+                rc = sg_err_set(err, SG_INTERNAL, "pipeline aborted without an error");
+            else
+                rc = result_err(p, r, p->q[i].what, err);
+            if (!p->conn) {
+                PQclear(r);
+                return rc;
+            }
+        }
+        if (ok && last && i == n - 1)
+            *last = r;
+        else
+            PQclear(r);
+        /* Each statement's results end with a NULL. */
+        while ((r = PQgetResult(p->conn)) != NULL)
+            PQclear(r);
+    }
+    PGresult *r = PQgetResult(p->conn);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    PQclear(r);
+    p->nq = 0;
+    if (st != PGRES_PIPELINE_SYNC) {
+        if (last && *last) {
+            PQclear(*last);
+            *last = NULL;
+        }
+        if (!rc) {
+            char why[160];
+            first_line(p->conn ? PQerrorMessage(p->conn) : NULL, why, sizeof why);
+            drop_conn(p);
+            rc = lost_err(p, "sync", why, err);
+        }
+    }
+    if (rc && last && *last) {
+        PQclear(*last);
+        *last = NULL;
+    }
+    return rc;
+}
+
+/* Queues one statement of the table; prepares it first on this connection. */
+static enum sg_rc send_stmt(struct pg *p, enum stmt_id id, const struct params *a, const char *what,
+                            struct sg_err *err)
+{
+    enum sg_rc rc;
+    if ((rc = ensure_conn(p, err)) || (rc = enter_pipeline(p, err)))
+        return rc;
+    if (p->nq >= QUEUE_MAX - 2 && (rc = drain(p, NULL, err)))
+        return rc;
+    char name[16];
+    snprintf(name, sizeof name, "sg%d", (int)id);
+    if (!p->prepared[id]) {
+        if (!PQsendPrepare(p->conn, name, stmts[id].sql, stmts[id].n, stmts[id].types)) {
+            drop_conn(p);
+            return lost_err(p, what, NULL, err);
+        }
+        p->prepared[id] = 1;
+        push(p, what, (int)id);
+    }
+    if (!PQsendQueryPrepared(p->conn, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
+                             a ? a->fmt : NULL, 1)) {
+        drop_conn(p);
+        return lost_err(p, what, NULL, err);
+    }
+    return push(p, what, -1);
+}
+
+/* Queues a statement without parameters (transaction control). */
+static enum sg_rc send_sql(struct pg *p, const char *sql, const char *what, struct sg_err *err)
+{
+    enum sg_rc rc;
+    if ((rc = enter_pipeline(p, err)))
+        return rc;
+    if (p->nq >= QUEUE_MAX - 2 && (rc = drain(p, NULL, err)))
+        return rc;
+    if (!PQsendQueryParams(p->conn, sql, 0, NULL, NULL, NULL, NULL, 1)) {
+        drop_conn(p);
+        return lost_err(p, what, NULL, err);
+    }
+    return push(p, what, -1);
+}
+
+/* A write: queued inside a transaction, done at once outside one. */
+static enum sg_rc write_stmt(struct pg *p, enum stmt_id id, const struct params *a,
+                             const char *what, struct sg_err *err)
+{
+    enum sg_rc rc = send_stmt(p, id, a, what, err);
+    if (!rc && p->depth == 0)
+        rc = drain(p, NULL, err);
+    return rc;
+}
+
+/* A read: sends, then waits for every answer due and hands over the rows. */
+static enum sg_rc read_stmt(struct pg *p, enum stmt_id id, const struct params *a, const char *what,
+                            PGresult **out, struct sg_err *err)
+{
+    enum sg_rc rc = send_stmt(p, id, a, what, err);
+    if (!rc)
+        rc = drain(p, out, err);
+    return rc;
+}
+
+/* Leaves pipeline mode for what needs the simple protocol (multi-statement
+ * migration text, COPY). Nothing may be due. */
+static enum sg_rc leave_pipeline(struct pg *p, struct sg_err *err)
+{
+    enum sg_rc rc;
+    if ((rc = drain(p, NULL, err)))
+        return rc;
+    if (p->pipeline && !PQexitPipelineMode(p->conn))
+        return sg_err_set(err, SG_INTERNAL, "cannot leave pipeline mode");
+    p->pipeline = 0;
+    return SG_OK;
+}
+
+/* Runs SQL with the simple protocol (outside pipeline mode). */
+static enum sg_rc simple(struct pg *p, const char *sql, const char *what, PGresult **out,
+                         struct sg_err *err)
+{
+    if (out)
+        *out = NULL;
+    PGresult *r = PQexec(p->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (out)
+            *out = r;
+        else
+            PQclear(r);
+        return SG_OK;
+    }
+    enum sg_rc rc = result_err(p, r, what, err);
+    PQclear(r);
+    return rc;
+}
+
+/* ------------------------------------------------------------- open/close */
+
+static void pg_close(struct sg_store *s)
+{
+    struct pg *p = PG(s);
+    if (!p)
+        return;
+    if (p->conn)
+        PQfinish(p->conn);
+    if (p->uri) {
+        memset(p->uri, 0, strlen(p->uri));
+        free(p->uri);
+    }
+    if (p->password) {
+        memset(p->password, 0, strlen(p->password));
+        free(p->password);
+    }
+    free(p);
+}
+
+/* Whether the sargs schema is there: 1 yes, 0 no. */
+static enum sg_rc has_schema(struct pg *p, int *yes, struct sg_err *err)
+{
+    PGresult *r = NULL;
+    enum sg_rc rc;
+    if ((rc = ensure_conn(p, err)) || (rc = enter_pipeline(p, err)) ||
+        (rc = send_sql(p, "SELECT to_regclass('schema_migrations') IS NOT NULL", "open", err)) ||
+        (rc = drain(p, &r, err)))
+        return rc;
+    *yes = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] == 1;
+    PQclear(r);
+    return SG_OK;
+}
+
+static enum sg_rc pg_open(const char *uri, int create, struct sg_store **out, struct sg_err *err)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(uri, &perr);
+    if (!opts) {
+        /* libpq's message may quote the address, password included. */
+        PQfreemem(perr);
+        return sg_err_set(err, SG_INVALID, "invalid postgresql address (see the libpq URI syntax)");
+    }
+    struct pg *p = calloc(1, sizeof *p);
+    if (!p) {
+        PQconninfoFree(opts);
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    }
+    p->base.ops = &sg_store_postgres;
+    const char *host = NULL, *port = NULL, *db = NULL, *user = NULL;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val)
+            continue;
+        if (!strcmp(o->keyword, "host") || (!strcmp(o->keyword, "hostaddr") && !host))
+            host = o->val;
+        else if (!strcmp(o->keyword, "port"))
+            port = o->val;
+        else if (!strcmp(o->keyword, "dbname"))
+            db = o->val;
+        else if (!strcmp(o->keyword, "user"))
+            user = o->val;
+        else if (!strcmp(o->keyword, "password") && *o->val)
+            p->password = strdup(o->val);
+    }
+    snprintf(p->where, sizeof p->where, "%.60s:%.8s/%.60s", host ? host : "localhost",
+             port ? port : "5432", db ? db : (user ? user : "(default)"));
+    PQconninfoFree(opts);
+    p->uri = strdup(uri);
+    enum sg_rc rc;
+    if (!p->uri) {
+        rc = sg_err_set(err, SG_NOMEM, "out of memory");
+        goto bad;
+    }
+    if ((rc = connect_now(p, err)))
+        goto bad;
+    int yes = 0;
+    if (!create && ((rc = has_schema(p, &yes, err)) || !yes)) {
+        if (!rc)
+            rc = sg_err_set(err, SG_NOTFOUND, "no sargs schema in the postgresql database at %s",
+                            p->where);
+        goto bad;
+    }
+    *out = &p->base;
+    return SG_OK;
+bad:
+    pg_close(&p->base);
+    return rc;
+}
+
+/* ------------------------------------------------------------ transactions */
+
+static enum sg_rc pg_begin(struct sg_store *s, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    enum sg_rc rc;
+    if ((rc = ensure_conn(p, err)))
+        return rc;
+    /* Not waited for: the first read or the end of the operation reads it. */
+    rc = send_sql(p, p->depth ? "SAVEPOINT sg" : "BEGIN ISOLATION LEVEL READ COMMITTED",
+                  p->depth ? "savepoint" : "begin", err);
+    if (!rc)
+        p->depth++;
+    return rc;
+}
+
+/* After a failure, ends the server's aborted state: every answer due is read
+ * first (a queued command after a failure is skipped until then). Undoes the
+ * savepoint, or with `top` the transaction. */
+static void undo(struct pg *p, int top)
+{
+    if (p->lost || !p->conn)
+        return;
+    if (drain(p, NULL, NULL) && (p->lost || !p->conn))
+        return;
+    if (top ? !send_sql(p, "ROLLBACK", "rollback", NULL)
+            : !send_sql(p, "ROLLBACK TO sg", "rollback", NULL) &&
+                  !send_sql(p, "RELEASE sg", "rollback", NULL))
+        (void)drain(p, NULL, NULL);
+}
+
+static enum sg_rc pg_commit(struct sg_store *s, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    enum sg_rc rc;
+    if (p->depth == 0)
+        return sg_err_set(err, SG_INTERNAL, "no transaction to commit");
+    if (p->lost) {
+        rc = ensure_conn(p, err);
+        if (--p->depth == 0)
+            p->lost = 0;
+        return rc;
+    }
+    if (p->depth > 1) {
+        if (!(rc = send_sql(p, "RELEASE sg", "release", err)))
+            rc = drain(p, NULL, err);
+        if (rc)
+            undo(p, 0);
+        p->depth--;
+        return rc;
+    }
+    PGresult *r = NULL;
+    if (!(rc = send_sql(p, "COMMIT", "commit", err)))
+        rc = drain(p, &r, err);
+    if (!rc && r && strcmp(PQcmdStatus(r), "COMMIT") != 0)
+        rc = sg_err_set(err, SG_CONFLICT, "the transaction was rolled back by the database");
+    PQclear(r);
+    if (rc == SG_UNAVAILABLE && p->lost)
+        sg_err_set(err, SG_UNAVAILABLE,
+                   "connection to postgresql at %s lost at commit; whether the transaction "
+                   "committed is unknown",
+                   p->where);
+    else if (rc)
+        undo(p, 1);
+    p->depth = 0;
+    p->lost = 0;
+    return rc;
+}
+
+static void pg_rollback(struct sg_store *s)
+{
+    struct pg *p = PG(s);
+    if (p->depth == 0)
+        return;
+    undo(p, p->depth == 1);
+    if (--p->depth == 0)
+        p->lost = 0;
+}
+
+/* -------------------------------------------------------------- migrations */
+
+static enum sg_rc read_version(struct pg *p, int *version, struct sg_err *err)
+{
+    int yes = 0;
+    enum sg_rc rc = has_schema(p, &yes, err);
+    *version = 0;
+    if (rc || !yes)
+        return rc;
+    PGresult *r = NULL;
+    if ((rc = send_sql(p, "SELECT coalesce(max(version), 0)::int8 FROM schema_migrations",
+                       "schema version", err)) ||
+        (rc = drain(p, &r, err)))
+        return rc;
+    *version = (int)r_int(r, 0, 0);
+    PQclear(r);
+    return SG_OK;
+}
+
+static enum sg_rc pg_schema_version(struct sg_store *s, int *version, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    return read_version(p, version, err);
+}
+
+static enum sg_rc newer(int have, struct sg_err *err)
+{
+    return sg_err_set(err, SG_CONFLICT,
+                      "database schema version %d is newer than this sargs supports (%d); "
+                      "upgrade sargs",
+                      have, SG_SCHEMA_VERSION);
+}
+
+/*
+ * Inside an open transaction, outside pipeline mode: takes the migration
+ * lock, so that two nodes starting at once do not both apply a step (the
+ * second waits, then finds nothing to do), and applies the missing steps.
+ */
+static enum sg_rc apply_steps(struct pg *p, sg_time now, int *version, struct sg_err *err)
+{
+    enum sg_rc rc;
+    PGresult *r = NULL;
+    if ((rc = simple(p, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK ")", "migrate", NULL, err)) ||
+        (rc = simple(p,
+                     "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                     "name text NOT NULL, applied bigint NOT NULL)",
+                     "migrate", NULL, err)) ||
+        (rc = simple(p, "SELECT coalesce(max(version), 0) FROM schema_migrations", "migrate", &r,
+                     err)))
+        return rc;
+    int have = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (have > SG_SCHEMA_VERSION)
+        return newer(have, err);
+    for (int i = 0; i < sg_migrations_count; i++) {
+        const struct sg_migration *m = &sg_migrations[i];
+        if (m->version <= have)
+            continue;
+        if ((rc = simple(p, m->postgres, "migrate", NULL, err)))
+            return sg_err_prefix(err, "schema step %d", m->version);
+        char v[16], at[24];
+        snprintf(v, sizeof v, "%d", m->version);
+        snprintf(at, sizeof at, "%lld", (long long)now);
+        const char *vals[3] = {v, m->name, at};
+        r = PQexecParams(p->conn,
+                         "INSERT INTO schema_migrations (version, name, applied) "
+                         "VALUES ($1, $2, $3)",
+                         3, NULL, vals, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            rc = result_err(p, r, "migrate", err);
+            PQclear(r);
+            return rc;
+        }
+        PQclear(r);
+        have = m->version;
+    }
+    *version = have;
+    return SG_OK;
+}
+
+static enum sg_rc pg_migrate(struct sg_store *s, sg_time now, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    int have = 0;
+    enum sg_rc rc;
+    if (p->depth)
+        return sg_err_set(err, SG_INTERNAL, "migrate inside a transaction");
+    /* The common case changes nothing and needs no lock and no DDL right
+     * (the role sargs runs as may have none). */
+    if ((rc = read_version(p, &have, err)))
+        return rc;
+    if (have > SG_SCHEMA_VERSION)
+        return newer(have, err);
+    if (have == SG_SCHEMA_VERSION)
+        return SG_OK;
+    if ((rc = leave_pipeline(p, err)) || (rc = simple(p, "BEGIN", "migrate", NULL, err)))
+        return rc;
+    if ((rc = apply_steps(p, now, &have, err)) ||
+        (rc = simple(p, "COMMIT", "migrate", NULL, err))) {
+        if (p->conn)
+            PQclear(PQexec(p->conn, "ROLLBACK"));
+        return rc;
+    }
+    return SG_OK;
+}
+
+/* -------------------------------------------------------------------- meta */
+
+static enum sg_rc pg_meta_get(struct sg_store *s, const char *key, char **out, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_text(&a, key);
+    enum sg_rc rc = read_stmt(p, ST_META_GET, &a, "meta", &r, err);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = sg_err_set(err, SG_NOTFOUND, "setting '%s' is not set", key);
+    else if (!(*out = strdup(r_text(r, 0, 0))))
+        rc = sg_err_set(err, SG_NOMEM, "out of memory");
+    PQclear(r);
+    return rc;
+}
+
+static enum sg_rc pg_meta_set(struct sg_store *s, const char *key, const char *val,
+                              struct sg_err *err)
+{
+    struct params a = {0};
+    p_text(&a, key);
+    p_text(&a, val);
+    return write_stmt(PG(s), ST_META_SET, &a, "meta", err);
+}
+
+/* -------------------------------------------------------------- categories */
+
+static enum sg_rc pg_category_add(struct sg_store *s, const char *id, int *code, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    struct params a = {0};
+    p_text(&a, id);
+    /* Two nodes adding the same category at once: the second insert does
+     * nothing once the first commits, and the second look-up finds it. */
+    static const enum stmt_id order[] = {ST_CAT_GET, ST_CAT_ADD, ST_CAT_GET};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        PGresult *r = NULL;
+        enum sg_rc rc = read_stmt(p, order[i], &a, "category", &r, err);
+        if (rc)
+            return rc;
+        int found = PQntuples(r) == 1;
+        if (found)
+            *code = (int)r_int(r, 0, 0);
+        PQclear(r);
+        if (found)
+            return SG_OK;
+    }
+    return sg_err_set(err, SG_CONFLICT, "category '%s' could not be registered", id);
+}
+
+static enum sg_rc pg_category_each(struct sg_store *s, sg_category_cb cb, void *ctx,
+                                   struct sg_err *err)
+{
+    PGresult *r = NULL;
+    enum sg_rc rc = read_stmt(PG(s), ST_CAT_EACH, NULL, "categories", &r, err);
+    if (rc)
+        return rc;
+    for (int i = 0, n = PQntuples(r); i < n; i++)
+        if (cb(ctx, (int)r_int(r, i, 0), r_text(r, i, 1)))
+            break;
+    PQclear(r);
+    return SG_OK;
+}
+
+/* ---------------------------------------------------------------- subjects */
+
+static void read_subject(const PGresult *r, int row, int first, struct sg_store_subject *out)
+{
+    out->state = (int)r_int(r, row, first);
+    out->created = r_int(r, row, first + 1);
+    out->changed = r_int(r, row, first + 2);
+    out->dek_version = (uint32_t)r_int(r, row, first + 3);
+    out->has_dek = 0;
+    if (!PQgetisnull(r, row, first + 4)) {
+        if (PQgetlength(r, row, first + 4) == SG_WRAPPED_DEK_BYTES) {
+            memcpy(out->wrapped_dek, PQgetvalue(r, row, first + 4), SG_WRAPPED_DEK_BYTES);
+            out->has_dek = 1;
+        } else {
+            out->has_dek = -1; /* present but of the wrong size: damaged */
+        }
+    }
+}
+
+static enum sg_rc pg_subject_insert(struct sg_store *s, const struct sg_store_subject *sub,
+                                    const uint8_t *record, size_t record_len, struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, &sub->id);
+    p_i32(&a, sub->state);
+    p_i64(&a, sub->created);
+    p_i64(&a, sub->changed);
+    p_i64(&a, sub->dek_version);
+    p_bytes(&a, sub->has_dek == 1 ? sub->wrapped_dek : NULL, SG_WRAPPED_DEK_BYTES);
+    p_bytes(&a, record, record_len);
+    return write_stmt(PG(s), ST_SUBJ_INSERT, &a, "insert subject", err);
+}
+
+static enum sg_rc pg_subject_get(struct sg_store *s, const struct sg_uuid *id,
+                                 struct sg_store_subject *out, struct sg_buf *record,
+                                 struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_id(&a, id);
+    enum sg_rc rc = read_stmt(PG(s), ST_SUBJ_GET, &a, "read subject", &r, err);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return sg_err_set(err, SG_NOTFOUND, "no such subject");
+    }
+    out->id = *id;
+    read_subject(r, 0, 0, out);
+    if (record) {
+        sg_buf_reset(record);
+        int n = PQgetlength(r, 0, 5);
+        if (!PQgetisnull(r, 0, 5) && n > 0)
+            rc = sg_buf_add(record, PQgetvalue(r, 0, 5), (size_t)n, err);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static enum sg_rc pg_subject_put_record(struct sg_store *s, const struct sg_uuid *id,
+                                        const uint8_t *record, size_t record_len, sg_time changed,
+                                        struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    p_bytes(&a, record, record_len);
+    p_i64(&a, changed);
+    return write_stmt(PG(s), ST_SUBJ_RECORD, &a, "write record", err);
+}
+
+static enum sg_rc pg_subject_set_state(struct sg_store *s, const struct sg_uuid *id, int state,
+                                       sg_time at, struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    p_i32(&a, state);
+    p_i64(&a, at);
+    return write_stmt(PG(s), ST_SUBJ_STATE, &a, "update subject", err);
+}
+
+static enum sg_rc pg_subject_list(struct sg_store *s, const struct sg_uuid *after, size_t limit,
+                                  sg_subject_cb cb, void *ctx, struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_i64(&a, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    if (after)
+        p_id(&a, after);
+    enum sg_rc rc = read_stmt(PG(s), after ? ST_SUBJ_LIST_AFTER : ST_SUBJ_LIST_FIRST, &a,
+                              "list subjects", &r, err);
+    if (rc)
+        return rc;
+    for (int i = 0, n = PQntuples(r); i < n; i++) {
+        struct sg_store_subject sub;
+        r_id(r, i, 0, &sub.id);
+        read_subject(r, i, 1, &sub);
+        if (cb(ctx, &sub))
+            break;
+    }
+    PQclear(r);
+    return SG_OK;
+}
+
+static enum sg_rc pg_subject_set_dek(struct sg_store *s, const struct sg_uuid *id,
+                                     const uint8_t wrapped[SG_WRAPPED_DEK_BYTES],
+                                     struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    p_bytes(&a, wrapped, SG_WRAPPED_DEK_BYTES);
+    return write_stmt(PG(s), ST_SUBJ_SET_DEK, &a, "update key", err);
+}
+
+static enum sg_rc by_subject(struct pg *p, enum stmt_id st, const struct sg_uuid *id,
+                             struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    return write_stmt(p, st, &a, "erase", err);
+}
+
+static enum sg_rc pg_subject_shred(struct sg_store *s, const struct sg_uuid *id, int state,
+                                   sg_time at, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    enum sg_rc rc;
+    if ((rc = by_subject(p, ST_EVENTS_DEL, id, err)) || (rc = by_subject(p, ST_HIST_DEL, id, err)))
+        return rc;
+    struct params a = {0};
+    p_id(&a, id);
+    p_i32(&a, state);
+    p_i64(&a, at);
+    return write_stmt(p, ST_SUBJ_SHRED, &a, "erase", err);
+}
+
+/* ------------------------------------------------------------ blind index */
+
+static enum sg_rc index_op(struct sg_store *s, enum stmt_id st, int code,
+                           const uint8_t bidx[SG_BIDX_BYTES], const struct sg_uuid *id,
+                           struct sg_err *err)
+{
+    struct params a = {0};
+    p_i32(&a, code);
+    p_bytes(&a, bidx, SG_BIDX_BYTES);
+    p_id(&a, id);
+    return write_stmt(PG(s), st, &a, "index", err);
+}
+
+static enum sg_rc pg_index_put(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
+                               const struct sg_uuid *id, struct sg_err *err)
+{
+    return index_op(s, ST_INDEX_PUT, code, bidx, id, err);
+}
+
+static enum sg_rc pg_index_del(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
+                               const struct sg_uuid *id, struct sg_err *err)
+{
+    return index_op(s, ST_INDEX_DEL, code, bidx, id, err);
+}
+
+static enum sg_rc pg_index_del_subject(struct sg_store *s, const struct sg_uuid *id,
+                                       struct sg_err *err)
+{
+    return by_subject(PG(s), ST_INDEX_DEL_SUBJECT, id, err);
+}
+
+static enum sg_rc pg_index_find(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
+                                sg_id_cb cb, void *ctx, struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_i32(&a, code);
+    p_bytes(&a, bidx, SG_BIDX_BYTES);
+    enum sg_rc rc = read_stmt(PG(s), ST_INDEX_FIND, &a, "look-up", &r, err);
+    if (rc)
+        return rc;
+    for (int i = 0, n = PQntuples(r); i < n; i++) {
+        struct sg_uuid id;
+        r_id(r, i, 0, &id);
+        if (cb(ctx, &id))
+            break;
+    }
+    PQclear(r);
+    return SG_OK;
+}
+
+/* ------------------------------------------------------------------ events */
+
+static enum sg_rc pg_event_put(struct sg_store *s, const struct sg_uuid *id, const char *name,
+                               sg_time at, struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    p_text(&a, name);
+    p_i64(&a, at);
+    return write_stmt(PG(s), ST_EVENT_PUT, &a, "write event", err);
+}
+
+static enum sg_rc pg_events_each(struct sg_store *s, const struct sg_uuid *id, sg_event_cb cb,
+                                 void *ctx, struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_id(&a, id);
+    enum sg_rc rc = read_stmt(PG(s), ST_EVENTS_EACH, &a, "read events", &r, err);
+    if (rc)
+        return rc;
+    for (int i = 0, n = PQntuples(r); i < n; i++) {
+        struct sg_store_event e = {r_text(r, i, 0), r_int(r, i, 1)};
+        if (cb(ctx, &e))
+            break;
+    }
+    PQclear(r);
+    return SG_OK;
+}
+
+/* ----------------------------------------------------------------- history */
+
+static enum sg_rc pg_history_append(struct sg_store *s, const struct sg_uuid *id,
+                                    const struct sg_store_history *h, struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    p_text(&a, h->category);
+    p_bytes(&a, h->old_sealed, h->old_len);
+    p_i64(&a, h->dek_version);
+    p_bytes(&a, h->reason_sealed, h->reason_len);
+    p_text(&a, h->actor);
+    p_i64(&a, h->at);
+    return write_stmt(PG(s), ST_HIST_APPEND, &a, "write history", err);
+}
+
+static enum sg_rc pg_history_each(struct sg_store *s, const struct sg_uuid *id, sg_history_cb cb,
+                                  void *ctx, struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_id(&a, id);
+    enum sg_rc rc = read_stmt(PG(s), ST_HIST_EACH, &a, "read history", &r, err);
+    if (rc)
+        return rc;
+    for (int i = 0, n = PQntuples(r); i < n; i++) {
+        struct sg_store_history h;
+        h.seq = r_int(r, i, 0);
+        h.category = r_text(r, i, 1);
+        h.old_sealed = PQgetisnull(r, i, 2) ? NULL : (const uint8_t *)PQgetvalue(r, i, 2);
+        h.old_len = h.old_sealed ? (size_t)PQgetlength(r, i, 2) : 0;
+        h.dek_version = (uint32_t)r_int(r, i, 3);
+        h.reason_sealed = PQgetisnull(r, i, 4) ? NULL : (const uint8_t *)PQgetvalue(r, i, 4);
+        h.reason_len = h.reason_sealed ? (size_t)PQgetlength(r, i, 4) : 0;
+        h.actor = r_text(r, i, 5);
+        h.at = r_int(r, i, 6);
+        if (cb(ctx, &h))
+            break;
+    }
+    PQclear(r);
+    return SG_OK;
+}
+
+/* ------------------------------------------------------------------- audit */
+
+static enum sg_rc pg_audit_append(struct sg_store *s, const struct sg_store_audit *a,
+                                  struct sg_err *err)
+{
+    struct params b = {0};
+    p_i64(&b, a->at);
+    p_text(&b, a->actor);
+    p_text(&b, a->role);
+    p_text(&b, a->purpose);
+    p_text(&b, a->action);
+    p_id(&b, a->subject);
+    p_text(&b, a->result);
+    return write_stmt(PG(s), ST_AUDIT_APPEND, &b, "audit", err);
+}
+
+static enum sg_rc pg_audit_count(struct sg_store *s, int64_t *n, struct sg_err *err)
+{
+    PGresult *r = NULL;
+    enum sg_rc rc = read_stmt(PG(s), ST_AUDIT_COUNT, NULL, "audit", &r, err);
+    if (rc)
+        return rc;
+    *n = r_int(r, 0, 0);
+    PQclear(r);
+    return SG_OK;
+}
+
+/* ---------------------------------------------------------- backup/restore */
+
+/*
+ * A backup is a SQLite database file of the sargs schema, whichever backend
+ * wrote it: the vault's restore logic (backup.c) works on it unchanged,
+ * one format serves both backends, and an operator can move a vault from
+ * SQLite to PostgreSQL and back with backup and restore.
+ */
+
+static enum sg_rc sq_fail(sqlite3 *db, const char *what, struct sg_err *err)
+{
+    return sg_err_set(err, SG_IO, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+/* Copies the rows of a PostgreSQL result into a prepared SQLite insert. */
+static enum sg_rc copy_rows_out(const PGresult *r, const char *types, sqlite3 *db,
+                                sqlite3_stmt *ins, struct sg_err *err)
+{
+    for (int i = 0, n = PQntuples(r); i < n; i++) {
+        for (int c = 0; types[c]; c++) {
+            if (PQgetisnull(r, i, c))
+                continue; /* left unbound: NULL */
+            const char *v = PQgetvalue(r, i, c);
+            int len = PQgetlength(r, i, c);
+            if (types[c] == 'i')
+                sqlite3_bind_int64(ins, c + 1, r_int(r, i, c));
+            else if (types[c] == 't')
+                sqlite3_bind_text(ins, c + 1, v, len, SQLITE_STATIC);
+            else
+                sqlite3_bind_blob(ins, c + 1, v, len, SQLITE_STATIC);
+        }
+        int rc = sqlite3_step(ins);
+        sqlite3_reset(ins);
+        sqlite3_clear_bindings(ins);
+        if (rc != SQLITE_DONE)
+            return sq_fail(db, "backup", err);
+    }
+    return SG_OK;
+}
+
+/* Streams one table through a cursor (the snapshot is the transaction's). */
+static enum sg_rc copy_table_out(struct pg *p, const struct sg_table *t, sqlite3 *db,
+                                 struct sg_err *err)
+{
+    char sql[512], ins_sql[512], sel[256] = "";
+    size_t ncol = strlen(t->types);
+    /* Integers of every width come back as int8. */
+    const char *c = t->columns;
+    for (size_t i = 0; i < ncol; i++) {
+        size_t n = strcspn(c, ",");
+        size_t at = strlen(sel);
+        snprintf(sel + at, sizeof sel - at, "%s%.*s%s", i ? ", " : "", (int)n, c,
+                 t->types[i] == 'i' ? "::int8" : "");
+        c += n;
+        c += strspn(c, ", ");
+    }
+    char marks[64] = "";
+    for (size_t i = 0; i < ncol; i++)
+        strcat(marks, i ? ", ?" : "?");
+    snprintf(ins_sql, sizeof ins_sql, "INSERT INTO %s (%s) VALUES (%s)", t->name, t->columns,
+             marks);
+    sqlite3_stmt *ins = NULL;
+    if (sqlite3_prepare_v2(db, ins_sql, -1, &ins, NULL) != SQLITE_OK)
+        return sq_fail(db, "backup", err);
+    enum sg_rc rc;
+    snprintf(sql, sizeof sql, "DECLARE sg_copy NO SCROLL CURSOR FOR SELECT %s FROM %s", sel,
+             t->name);
+    if ((rc = send_sql(p, sql, "backup", err)) || (rc = drain(p, NULL, err)))
+        goto out;
+    for (;;) {
+        PGresult *r = NULL;
+        if ((rc = send_sql(p, "FETCH 2000 FROM sg_copy", "backup", err)) ||
+            (rc = drain(p, &r, err)))
+            goto out;
+        int n = PQntuples(r);
+        rc = copy_rows_out(r, t->types, db, ins, err);
+        PQclear(r);
+        if (rc || n == 0)
+            break;
+    }
+    if (!rc && !(rc = send_sql(p, "CLOSE sg_copy", "backup", err)))
+        rc = drain(p, NULL, err);
+out:
+    sqlite3_finalize(ins);
+    return rc;
+}
+
+static enum sg_rc pg_backup(struct sg_store *s, const char *path, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    if (p->depth)
+        return sg_err_set(err, SG_INTERNAL, "backup inside a transaction");
+    int version = 0;
+    enum sg_rc rc;
+    if ((rc = read_version(p, &version, err)))
+        return rc;
+    if (version != SG_SCHEMA_VERSION)
+        return sg_err_set(err, SG_CONFLICT,
+                          "database schema version %d is not this sargs's (%d); open the vault "
+                          "once to migrate it",
+                          version, SG_SCHEMA_VERSION);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return sg_err_set(err, SG_CONFLICT, "'%s' already exists; not overwriting it", path);
+        return sg_err_set(err, SG_IO, "cannot create '%s': %s", path, strerror(errno));
+    }
+    close(fd);
+    sqlite3 *db = NULL;
+    int in_pg = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        rc = sq_fail(db, "backup", err);
+        goto out;
+    }
+    if (sqlite3_exec(db,
+                     "PRAGMA journal_mode=DELETE; BEGIN;"
+                     "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
+                     "NULL, applied INTEGER NOT NULL)",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        rc = sq_fail(db, "backup", err);
+        goto out;
+    }
+    for (int i = 0; i < sg_migrations_count; i++)
+        if (sqlite3_exec(db, sg_migrations[i].sqlite, NULL, NULL, NULL) != SQLITE_OK) {
+            rc = sq_fail(db, "backup", err);
+            goto out;
+        }
+    /* One snapshot for every table: the copy is consistent while the other
+     * nodes keep writing. */
+    if ((rc = ensure_conn(p, err)) ||
+        (rc = send_sql(p, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "backup", err)))
+        goto out;
+    in_pg = 1;
+    static const struct sg_table versions = {"schema_migrations", "version, name, applied", "iti",
+                                             NULL};
+    if ((rc = copy_table_out(p, &versions, db, err)))
+        goto out;
+    for (int i = 0; i < sg_tables_count; i++)
+        if ((rc = copy_table_out(p, &sg_tables[i], db, err)))
+            goto out;
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = sq_fail(db, "backup", err);
+out:
+    if (in_pg && p->conn) {
+        /* Read only: ending it either way changes nothing. */
+        if (!send_sql(p, "ROLLBACK", "backup", NULL))
+            (void)drain(p, NULL, NULL);
+    }
+    sqlite3_close_v2(db);
+    if (rc)
+        unlink(path);
+    return rc;
+}
+
+/* COPY text format: backslash escapes, \N for NULL, bytea as \\x<hex>. */
+static enum sg_rc copy_field(struct sg_buf *b, sqlite3_stmt *st, int c, char type,
+                             const char *table, struct sg_err *err)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (sqlite3_column_type(st, c) == SQLITE_NULL)
+        return sg_buf_adds(b, "\\N", err);
+    if (type == 'i')
+        return sg_buf_addf(b, err, "%lld", (long long)sqlite3_column_int64(st, c));
+    if (type == 'u') {
+        const void *v = sqlite3_column_blob(st, c);
+        if (sqlite3_column_bytes(st, c) != 16 || !v)
+            return sg_err_set(err, SG_IO, "restore: a damaged id in table '%s'", table);
+        struct sg_uuid id;
+        char s[SG_UUID_STR_LEN + 1];
+        memcpy(id.b, v, 16);
+        return sg_buf_adds(b, sg_uuid_format(&id, s), err);
+    }
+    enum sg_rc rc = SG_OK;
+    if (type == 'b') {
+        const uint8_t *v = sqlite3_column_blob(st, c);
+        int n = sqlite3_column_bytes(st, c);
+        rc = sg_buf_adds(b, "\\\\x", err);
+        for (int i = 0; i < n && !rc; i++) {
+            char two[2] = {hex[v[i] >> 4], hex[v[i] & 15]};
+            rc = sg_buf_add(b, two, 2, err);
+        }
+        return rc;
+    }
+    const unsigned char *v = sqlite3_column_text(st, c);
+    int n = sqlite3_column_bytes(st, c);
+    for (int i = 0; i < n && !rc; i++) {
+        const char *esc = v[i] == '\\'   ? "\\\\"
+                          : v[i] == '\n' ? "\\n"
+                          : v[i] == '\r' ? "\\r"
+                          : v[i] == '\t' ? "\\t"
+                                         : NULL;
+        rc = esc ? sg_buf_adds(b, esc, err) : sg_buf_add(b, &v[i], 1, err);
+    }
+    return rc;
+}
+
+/* Loads one table of the SQLite file with COPY (outside pipeline mode). */
+static enum sg_rc copy_table_in(struct pg *p, const struct sg_table *t, sqlite3 *db,
+                                struct sg_err *err)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s", t->columns, t->name);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return sq_fail(db, "restore", err);
+    snprintf(sql, sizeof sql, "COPY %s (%s) FROM STDIN", t->name, t->columns);
+    PGresult *r = PQexec(p->conn, sql);
+    enum sg_rc rc = SG_OK;
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        rc = result_err(p, r, "restore", err);
+        PQclear(r);
+        sqlite3_finalize(st);
+        return rc;
+    }
+    PQclear(r);
+    struct sg_buf b;
+    sg_buf_init(&b, (size_t)1 << 30);
+    int step;
+    const char *abort_msg = NULL;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && !rc) {
+        for (int c = 0; t->types[c] && !rc; c++) {
+            if (c)
+                rc = sg_buf_add(&b, "\t", 1, err);
+            if (!rc)
+                rc = copy_field(&b, st, c, t->types[c], t->name, err);
+        }
+        if (!rc)
+            rc = sg_buf_add(&b, "\n", 1, err);
+        if (!rc && b.len >= 256 * 1024) {
+            if (PQputCopyData(p->conn, b.ptr, (int)b.len) != 1)
+                rc = lost_err(p, "restore", PQerrorMessage(p->conn), err);
+            sg_buf_reset(&b);
+        }
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = sq_fail(db, "restore", err);
+    if (!rc && b.len && PQputCopyData(p->conn, b.ptr, (int)b.len) != 1)
+        rc = lost_err(p, "restore", PQerrorMessage(p->conn), err);
+    if (rc)
+        abort_msg = "restore failed";
+    sg_buf_release(&b);
+    sqlite3_finalize(st);
+    if (PQputCopyEnd(p->conn, abort_msg) != 1 && !rc)
+        rc = lost_err(p, "restore", PQerrorMessage(p->conn), err);
+    while ((r = PQgetResult(p->conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc)
+            rc = result_err(p, r, "restore", err);
+        PQclear(r);
+        if (!p->conn)
+            break;
+    }
+    return rc;
+}
+
+static enum sg_rc pg_restore(struct sg_store *s, const char *path, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    if (p->depth)
+        return sg_err_set(err, SG_INTERNAL, "restore inside a transaction");
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close_v2(db);
+        return sg_err_set(err, SG_IO, "cannot open '%s'", path);
+    }
+    enum sg_rc rc;
+    int theirs = 0, ours = 0, began = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1, &st,
+                           NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        rc = sg_err_set(err, SG_INVALID, "'%s' is not a sargs database", path);
+        goto out;
+    }
+    theirs = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    /* The vault brings a backup to the current schema before it gets here. */
+    if (theirs != SG_SCHEMA_VERSION) {
+        rc = sg_err_set(err, SG_CONFLICT, "'%s' has schema version %d, this sargs writes %d", path,
+                        theirs, SG_SCHEMA_VERSION);
+        goto out;
+    }
+    if ((rc = ensure_conn(p, err)) || (rc = leave_pipeline(p, err)) ||
+        (rc = simple(p, "BEGIN", "restore", NULL, err)))
+        goto out;
+    began = 1;
+    /* The schema may be missing (a database lost and made anew). The whole
+     * content is replaced in this one transaction: another node sees the
+     * old data or the new, never a mixture. */
+    if ((rc = apply_steps(p, sg_clock_now(NULL), &ours, err)))
+        goto out;
+    if ((rc = simple(p,
+                     "ALTER TABLE audit DISABLE TRIGGER audit_no_truncate;"
+                     "TRUNCATE meta, categories, subjects, lookup, events, history, audit;"
+                     "ALTER TABLE audit ENABLE TRIGGER audit_no_truncate",
+                     "restore", NULL, err)))
+        goto out;
+    for (int i = 0; i < sg_tables_count && !rc; i++)
+        rc = copy_table_in(p, &sg_tables[i], db, err);
+    for (int i = 0; i < sg_tables_count && !rc; i++) {
+        const struct sg_table *t = &sg_tables[i];
+        if (!t->serial)
+            continue;
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT setval(pg_get_serial_sequence('%s', '%s'), "
+                 "coalesce((SELECT max(%s) FROM %s), 0) + 1, false)",
+                 t->name, t->serial, t->serial, t->name);
+        rc = simple(p, sql, "restore", NULL, err);
+    }
+    if (!rc) {
+        began = 0;
+        rc = simple(p, "COMMIT", "restore", NULL, err);
+    }
+out:
+    if (began && p->conn)
+        PQclear(PQexec(p->conn, "ROLLBACK"));
+    sqlite3_close_v2(db);
+    return rc;
+}
+
+const struct sg_store_ops sg_store_postgres = {
+    .name = "postgres",
+    .open = pg_open,
+    .close = pg_close,
+    .migrate = pg_migrate,
+    .schema_version = pg_schema_version,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .meta_get = pg_meta_get,
+    .meta_set = pg_meta_set,
+    .category_add = pg_category_add,
+    .category_each = pg_category_each,
+    .subject_insert = pg_subject_insert,
+    .subject_get = pg_subject_get,
+    .subject_put_record = pg_subject_put_record,
+    .subject_set_state = pg_subject_set_state,
+    .subject_list = pg_subject_list,
+    .subject_set_dek = pg_subject_set_dek,
+    .subject_shred = pg_subject_shred,
+    .index_put = pg_index_put,
+    .index_del = pg_index_del,
+    .index_del_subject = pg_index_del_subject,
+    .index_find = pg_index_find,
+    .event_put = pg_event_put,
+    .events_each = pg_events_each,
+    .history_append = pg_history_append,
+    .history_each = pg_history_each,
+    .audit_append = pg_audit_append,
+    .audit_count = pg_audit_count,
+    .backup = pg_backup,
+    .restore = pg_restore,
+};

@@ -343,8 +343,10 @@ static enum sg_rc ensure_conn(struct pg *p, struct sg_err *err)
                               p->where);
         return SG_OK;
     }
+    /* Twice: a server shutting down sends an error first (libpq hands it to
+     * the notice processor), then closes; the second read sees the end. */
     if (p->conn && (PQstatus(p->conn) != CONNECTION_OK || !PQconsumeInput(p->conn) ||
-                    PQstatus(p->conn) != CONNECTION_OK))
+                    !PQconsumeInput(p->conn) || PQstatus(p->conn) != CONNECTION_OK))
         drop_conn(p);
     if (!p->conn)
         return connect_now(p, err);

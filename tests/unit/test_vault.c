@@ -4,9 +4,8 @@
  * rotation (with crash recovery), backup and restore, tampering, and bad
  * input that must change nothing.
  */
-#include "testutil.h"
+#include "teststore.h"
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include "../../src/lib/vault/record.h"
@@ -26,6 +25,10 @@ static int setup(void **state)
     memset(&opts, 0, sizeof opts);
     opts.dir = dir;
     opts.clock = &clk;
+    char db[128];
+    snprintf(db, sizeof db, "%s/sargs.db", dir);
+    ts_setup(db);
+    opts.store = ts_vault_store();
     struct sg_err e;
     if (sg_vault_init(&opts, &e) != SG_OK)
         fail_msg("init: %s", e.msg);
@@ -35,6 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    ts_teardown();
     tu_rmrf(dir);
     return 0;
 }
@@ -75,37 +79,8 @@ static const char *field(const struct sg_subject *s, const char *cat)
     return NULL;
 }
 
-static void db_path(char *out, size_t n)
-{
-    snprintf(out, n, "%s/sargs.db", dir);
-}
-
-static int64_t db_count(const char *sql)
-{
-    char p[128];
-    db_path(p, sizeof p);
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-}
-
-static void db_exec(const char *sql)
-{
-    char p[128];
-    db_path(p, sizeof p);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
-    sqlite3_close(db);
-}
+#define db_count ts_count
+#define db_exec  ts_exec
 
 /* A digest of everything in the database but the audit table: what "bad
  * input changes nothing" compares. */
@@ -125,7 +100,7 @@ static void test_init_layout(void **state)
     struct stat st;
     static const char *files[] = {"keys/master.key", "keys/index.key", "keys/erasures.log",
                                   "sargs.db"};
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < (ts_pg() ? 3u : 4u); i++) {
         snprintf(p, sizeof p, "%s/%s", dir, files[i]);
         assert_int_equal(stat(p, &st), 0);
         assert_int_equal(st.st_mode & 077, 0);
@@ -159,14 +134,9 @@ static void test_add_get(void **state)
     sg_subject_free(s);
     sg_vault_close(v);
 
-    /* Nothing personal is on disk in clear. */
-    char p[128];
-    db_path(p, sizeof p);
-    FILE *f = fopen(p, "rb");
-    assert_non_null(f);
+    /* Nothing personal is stored in clear. */
     static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
+    size_t n = ts_dump(buf, sizeof buf);
     static const char *needles[] = {"Example", "example", "29123456", "01019012345",
                                     "J\xc4\x81nis"};
     for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++)
@@ -431,27 +401,10 @@ static void tamper(const struct sg_uuid *id, const struct sg_uuid *other,
                    void (*edit)(struct sg_rec_entry *e, size_t n, struct sg_rec_entry *o,
                                 size_t no))
 {
-    char p[128];
-    db_path(p, sizeof p);
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
     uint8_t rec[4096], orec[4096];
-    size_t len = 0, olen = 0;
-    const struct sg_uuid *ids[2] = {id, other};
-    uint8_t *bufs[2] = {rec, orec};
-    size_t *lens[2] = {&len, &olen};
-    for (int k = 0; k < 2 && ids[k]; k++) {
-        assert_int_equal(
-            sqlite3_prepare_v2(db, "SELECT record FROM subjects WHERE id = ?1", -1, &st, NULL),
-            SQLITE_OK);
-        sqlite3_bind_blob(st, 1, ids[k]->b, 16, SQLITE_STATIC);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        *lens[k] = (size_t)sqlite3_column_bytes(st, 0);
-        assert_true(*lens[k] <= sizeof rec);
-        memcpy(bufs[k], sqlite3_column_blob(st, 0), *lens[k]);
-        sqlite3_finalize(st);
-    }
+    size_t len = ts_get_record(id, rec, sizeof rec), olen = 0;
+    if (other)
+        olen = ts_get_record(other, orec, sizeof orec);
     struct sg_rec_entry e[16], o[16];
     size_t n = 0, no = 0;
     assert_int_equal(sg_record_parse(rec, len, e, 16, &n, NULL), SG_OK);
@@ -466,14 +419,7 @@ static void tamper(const struct sg_uuid *id, const struct sg_uuid *other,
     assert_int_equal(sg_record_encode(e, n, zero, id, &out, NULL), SG_OK);
     memcpy(out.ptr + out.len - SG_RECORD_TAG_BYTES, rec + len - SG_RECORD_TAG_BYTES,
            SG_RECORD_TAG_BYTES);
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "UPDATE subjects SET record = ?2 WHERE id = ?1", -1, &st, NULL),
-        SQLITE_OK);
-    sqlite3_bind_blob(st, 1, id->b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, out.ptr, (int)out.len, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    ts_set_record(id, out.ptr, out.len);
     sg_buf_release(&out);
 }
 
@@ -545,20 +491,8 @@ static void test_field_removed(void **state)
     email_code = code_of("user.contact.email");
     /* Remove the e-mail entry from the record: every value left still opens,
      * only the record's tag shows that something is missing. */
-    char p[128];
-    db_path(p, sizeof p);
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "SELECT record FROM subjects WHERE id = ?1", -1, &st, NULL),
-        SQLITE_OK);
-    sqlite3_bind_blob(st, 1, a.b, 16, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     uint8_t rec[4096];
-    size_t len = (size_t)sqlite3_column_bytes(st, 0);
-    memcpy(rec, sqlite3_column_blob(st, 0), len);
-    sqlite3_finalize(st);
+    size_t len = ts_get_record(&a, rec, sizeof rec);
     struct sg_rec_entry e[16];
     size_t n = 0;
     assert_int_equal(sg_record_parse(rec, len, e, 16, &n, NULL), SG_OK);
@@ -569,14 +503,7 @@ static void test_field_removed(void **state)
     assert_int_equal(sg_record_encode(e, n - 1, zero, &a, &out, NULL), SG_OK);
     memcpy(out.ptr + out.len - SG_RECORD_TAG_BYTES, rec + len - SG_RECORD_TAG_BYTES,
            SG_RECORD_TAG_BYTES);
-    assert_int_equal(
-        sqlite3_prepare_v2(db, "UPDATE subjects SET record = ?2 WHERE id = ?1", -1, &st, NULL),
-        SQLITE_OK);
-    sqlite3_bind_blob(st, 1, a.b, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, out.ptr, (int)out.len, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    ts_set_record(&a, out.ptr, out.len);
     sg_buf_release(&out);
 
     v = vopen();
@@ -596,7 +523,8 @@ static void test_field_removed(void **state)
     v = vopen();
     struct sg_uuid b = add_person(v, "b@example.lv");
     sg_vault_close(v);
-    db_exec("UPDATE subjects SET record = x'01ff' WHERE record IS NOT NULL");
+    db_exec(ts_pg() ? "UPDATE subjects SET record = '\\x01ff' WHERE record IS NOT NULL"
+                    : "UPDATE subjects SET record = x'01ff' WHERE record IS NOT NULL");
     v = vopen();
     assert_int_equal(sg_subject_erase(v, &who, &b, &err), SG_OK);
     sg_vault_close(v);
@@ -652,13 +580,15 @@ static void test_tamper(void **state)
     assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_CRYPTO);
     assert_non_null(strstr(e.msg, "truncated"));
     sg_vault_close(v);
-    db_exec("UPDATE subjects SET record = x'01' || x'7fff' || substr(record, 4)");
+    db_exec(ts_pg() ? "UPDATE subjects SET record = '\\x017fff'::bytea || substr(record, 4)"
+                    : "UPDATE subjects SET record = x'01' || x'7fff' || substr(record, 4)");
     v = vopen();
     assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_CRYPTO);
     sg_vault_close(v);
 
     /* A damaged wrapped key. */
-    db_exec("UPDATE subjects SET dek = x'00' || substr(dek, 2)");
+    db_exec(ts_pg() ? "UPDATE subjects SET dek = '\\x00'::bytea || substr(dek, 2)"
+                    : "UPDATE subjects SET dek = x'00' || substr(dek, 2)");
     v = vopen();
     assert_int_equal(sg_subject_get(v, &who, &b, 0, &s, &e), SG_CRYPTO);
     sg_vault_close(v);
@@ -684,9 +614,13 @@ static void test_wrong_master_key(void **state)
     o.master_key_file = "/nonexistent/master.key";
     assert_int_equal(sg_vault_open(&o, &v, &e), SG_NOTFOUND);
     struct sg_vault_opts none = opts;
-    char missing[160];
+    char missing[160], empty[600], schema[32];
     snprintf(missing, sizeof missing, "%s/nothing-here", dir);
     none.dir = missing;
+    if (ts_pg()) {
+        ts_new_schema(empty, schema); /* a database without a vault */
+        none.store = empty;
+    }
     assert_int_equal(sg_vault_open(&none, &v, &e), SG_NOTFOUND);
     assert_non_null(strstr(e.msg, "sargs init"));
 }
@@ -811,13 +745,7 @@ static void test_backup_restore(void **state)
     sg_vault_close(v);
 
     /* The database lost entirely: only the keys directory and the backup. */
-    char db[160];
-    snprintf(db, sizeof db, "%s/sargs.db", dir);
-    assert_int_equal(unlink(db), 0);
-    snprintf(db, sizeof db, "%s/sargs.db-wal", dir);
-    unlink(db);
-    snprintf(db, sizeof db, "%s/sargs.db-shm", dir);
-    unlink(db);
+    ts_lose_database();
     assert_int_equal(sg_vault_restore(&opts, &who, bak, &rep, &e), SG_OK);
     assert_int_equal(rep.reerased, 1);
     v = vopen();
@@ -873,10 +801,14 @@ static void test_restore_refusals(void **state)
     struct sg_restore_report rep;
 
     /* A backup of another vault. */
-    char dir2[64];
+    char dir2[64], store2[600], schema2[32];
     tu_mkdtemp(dir2);
     struct sg_vault_opts o2 = opts;
     o2.dir = dir2;
+    if (ts_pg()) {
+        ts_new_schema(store2, schema2);
+        o2.store = store2;
+    }
     assert_int_equal(sg_vault_init(&o2, &e), SG_OK);
     assert_int_equal(sg_vault_restore(&o2, &who, bak, &rep, &e), SG_CONFLICT);
     assert_non_null(strstr(e.msg, "vault"));
@@ -987,8 +919,14 @@ static void test_audit_failure_stops_operation(void **state)
 {
     (void)state;
     /* If the audit entry cannot be written, the operation does not happen. */
-    db_exec("CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
-            "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END");
+    if (ts_pg())
+        db_exec("CREATE FUNCTION audit_broken() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$BEGIN RAISE EXCEPTION 'audit store unavailable'; END$$;"
+                "CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
+                "FOR EACH ROW EXECUTE FUNCTION audit_broken()");
+    else
+        db_exec("CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
+                "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END");
     struct sg_vault *v = vopen();
     int64_t before = db_state();
     struct sg_field_in f[] = {F("name", "x")};
@@ -998,6 +936,92 @@ static void test_audit_failure_stops_operation(void **state)
     assert_non_null(strstr(e.msg, "audit"));
     sg_vault_close(v);
     assert_int_equal(db_state(), before);
+}
+
+/* A vault moves from SQLite to PostgreSQL through backup and restore (one
+ * backup format), and the erasure made after the backup still holds. */
+static void test_move_to_postgres(void **state)
+{
+    (void)state;
+    if (!ts_pg())
+        skip();
+    char dir3[64];
+    tu_mkdtemp(dir3);
+    struct sg_vault_opts lite = opts;
+    lite.dir = dir3;
+    lite.store = NULL;
+    struct sg_err e;
+    assert_int_equal(sg_vault_init(&lite, &e), SG_OK);
+    struct sg_vault *v = NULL;
+    assert_int_equal(sg_vault_open(&lite, &v, &e), SG_OK);
+    struct sg_uuid a = add_person(v, "a@example.lv");
+    struct sg_uuid b = add_person(v, "b@example.lv");
+    char bak[160];
+    snprintf(bak, sizeof bak, "%s/move.db", dir3);
+    assert_int_equal(sg_vault_backup(v, &who, bak, &e), SG_OK);
+    assert_int_equal(sg_subject_erase(v, &who, &b, &e), SG_OK);
+    sg_vault_close(v);
+
+    struct sg_vault_opts pg = lite;
+    char store[600], schema[32];
+    ts_new_schema(store, schema);
+    pg.store = store;
+    struct sg_restore_report rep;
+    if (sg_vault_restore(&pg, &who, bak, &rep, &e) != SG_OK)
+        fail_msg("restore: %s", e.msg);
+    assert_int_equal(rep.reerased, 1);
+    assert_int_equal(sg_vault_open(&pg, &v, &e), SG_OK);
+    struct sg_subject *s = NULL;
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
+    assert_string_equal(field(s, "user.contact.email"), "a@example.lv");
+    sg_subject_free(s);
+    assert_int_equal(sg_subject_get(v, &who, &b, 0, &s, &e), SG_NOTFOUND);
+    struct sg_uuid ids[2];
+    size_t n = 9;
+    assert_int_equal(sg_subject_find(v, &who, "email", "a@example.lv", 12, ids, 2, &n, &e), SG_OK);
+    assert_int_equal(n, 1);
+    add_person(v, "c@example.lv"); /* and it goes on working */
+    sg_vault_close(v);
+    tu_rmrf(dir3);
+}
+
+/* The server stops in the middle of a batch: the failing call says
+ * SG_UNAVAILABLE, the batch leaves nothing behind, and the same handle
+ * works again once the server is back. */
+static void test_server_away(void **state)
+{
+    (void)state;
+    if (!ts_pg())
+        skip();
+    const char *pw = getenv("SARGS_TEST_PG_PASSWORD");
+    struct sg_vault *v = vopen();
+    struct sg_uuid kept = add_person(v, "kept@example.lv");
+    int64_t before = db_state();
+    int64_t audits = db_count("SELECT count(*) FROM audit");
+    struct sg_err e;
+    assert_int_equal(sg_vault_begin(v, &e), SG_OK);
+    add_person(v, "a@example.lv");
+    add_person(v, "b@example.lv");
+    ts_server("pause");
+    struct sg_field_in f[] = {F("name", "C")};
+    struct sg_uuid id;
+    assert_int_equal(sg_subject_add(v, &who, f, 1, NULL, 0, &id, &e), SG_UNAVAILABLE);
+    assert_null(strstr(e.msg, pw));
+    assert_non_null(strstr(e.msg, "try again"));
+    assert_int_not_equal(sg_vault_commit(v, &e), SG_OK);
+    /* One operation alone, while the server is away. */
+    assert_int_equal(sg_subject_erase(v, &who, &kept, &e), SG_UNAVAILABLE);
+    ts_server("resume");
+    /* Nothing of the batch or of the erasure was written. */
+    assert_int_equal(db_state(), before);
+    assert_int_equal(db_count("SELECT count(*) FROM audit"), audits);
+    struct sg_subject *s = NULL;
+    assert_int_equal(sg_subject_get(v, &who, &kept, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    struct sg_uuid c = add_person(v, "c@example.lv");
+    assert_int_equal(sg_subject_get(v, &who, &c, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    sg_vault_close(v);
 }
 
 int main(void)
@@ -1025,6 +1049,8 @@ int main(void)
         T(test_journal_torn_and_cancel),
         T(test_batch),
         T(test_audit_failure_stops_operation),
+        T(test_move_to_postgres),
+        T(test_server_away),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

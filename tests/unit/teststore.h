@@ -260,6 +260,8 @@ static inline void ts_server(const char *verb)
     snprintf(cmd, sizeof cmd, "'%s' %s '%s'", ctl, verb, dir);
     if (system(cmd) != 0)
         fail_msg("%s failed", cmd);
+    if (ts_conn && strcmp(verb, "resume") == 0)
+        PQreset(ts_conn); /* the test's own connection went with the server */
 }
 
 #endif

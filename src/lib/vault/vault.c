@@ -427,7 +427,8 @@ enum sg_rc sg_op_begin(struct sg_vault *v, size_t *mark, struct sg_err *err)
 }
 
 /* Journals the queued erasures, then commits; a commit that fails after the
- * journal was written is cancelled in the journal. */
+ * journal was written is cancelled in the journal (unless its outcome is
+ * unknown). */
 static enum sg_rc commit_all(struct sg_vault *v, struct sg_err *err)
 {
     enum sg_rc rc = sg_journal_append(v->journal_path, v->pending, v->npending, err);
@@ -437,7 +438,12 @@ static enum sg_rc commit_all(struct sg_vault *v, struct sg_err *err)
         return rc;
     }
     rc = v->store->ops->commit(v->store, err);
-    if (rc && v->npending) {
+    /* SG_UNAVAILABLE from a commit may mean the connection broke during
+     * COMMIT, and the erasures may have been committed: keep their journal
+     * lines then. A restore re-erasing a person whose erasure was asked for
+     * and reported failed is harmless; bringing back one who was erased is
+     * not. */
+    if (rc && rc != SG_UNAVAILABLE && v->npending) {
         for (size_t i = 0; i < v->npending; i++)
             v->pending[i].kind = 'C';
         (void)sg_journal_append(v->journal_path, v->pending, v->npending, NULL);

@@ -1,5 +1,10 @@
 """Black-box tests of the `sargs` command: they run the real binary (built
-with the sanitizers under `make test`) on a fresh vault per test."""
+with the sanitizers under `make test`) on a fresh vault per test.
+
+With SARGS_TEST_PG set (scripts/pg-test-cluster run, see tests/meson.build)
+every vault keeps its data in that PostgreSQL database, in an empty schema
+of its own, and the raw-database helpers below go through psql."""
+import itertools
 import json
 import os
 import sqlite3
@@ -9,6 +14,23 @@ import pytest
 
 SARGS = os.environ.get("SARGS_BIN", os.path.join(os.path.dirname(__file__), "../../build/sargs"))
 NOW = "2026-11-23T10:00:00Z"
+PG = os.environ.get("SARGS_TEST_PG")
+TABLES = ["meta", "categories", "subjects", "lookup", "events", "history", "audit"]
+_schemas = itertools.count()
+
+
+def psql(uri, sql):
+    """Rows of a query as tuples of strings (NULL is '')."""
+    p = subprocess.run(["psql", "-X", "-q", "-At", "-F", "\x1f", "-v", "ON_ERROR_STOP=1",
+                        "-d", uri, "-c", sql], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return [tuple(line.split("\x1f")) for line in p.stdout.splitlines()]
+
+
+def pg_server(verb):
+    """Stops ("pause") or restarts ("resume") the test server."""
+    subprocess.run([os.environ["SARGS_TEST_PG_CTL"], verb, os.environ["SARGS_TEST_PG_DIR"]],
+                   check=True, timeout=120)
 
 
 class Result:
@@ -32,6 +54,13 @@ class Vault:
             if k.startswith("SARGS_") and k != "SARGS_BIN":
                 del self.env[k]
         self.env["SARGS_NOW"] = NOW
+        self.store = None
+        if PG:
+            self.schema = f"t{os.getpid()}_{next(_schemas)}"
+            psql(PG, f"CREATE SCHEMA {self.schema}")
+            sep = "&" if "?" in PG else "?"
+            self.store = f"{PG}{sep}options=-csearch_path%3D{self.schema}"
+            self.env["SARGS_STORE"] = self.store
 
     def run(self, *args, stdin=None, env=None, use_dir=True):
         e = dict(self.env)
@@ -60,8 +89,64 @@ class Vault:
     def db(self):
         return os.path.join(self.dir, "sargs.db")
 
+    def sql(self, query, args=()):
+        """Rows of a query on the vault's database. On PostgreSQL the values
+        are strings, and `args` are not supported."""
+        if self.store:
+            assert not args
+            return psql(self.store, query)
+        con = sqlite3.connect(self.db())
+        try:
+            rows = con.execute(query, args).fetchall()
+            con.commit()
+            return rows
+        finally:
+            con.close()
+
+    def get_record(self, sid):
+        if self.store:
+            (h,) = self.sql(f"SELECT encode(record, 'hex') FROM subjects WHERE id = '{sid}'")[0]
+            return bytes.fromhex(h)
+        import uuid
+        return self.sql("SELECT record FROM subjects WHERE id = ?", (uuid.UUID(sid).bytes,))[0][0]
+
+    def set_record(self, sid, rec):
+        if self.store:
+            self.sql(f"UPDATE subjects SET record = '\\x{rec.hex()}' WHERE id = '{sid}'")
+            return
+        import uuid
+        self.sql("UPDATE subjects SET record = ? WHERE id = ?", (rec, uuid.UUID(sid).bytes))
+
+    def raw(self):
+        """Every stored byte: the database file, or every column on PostgreSQL."""
+        if not self.store:
+            return open(self.db(), "rb").read()
+        out = b""
+        for table in TABLES:
+            for row in self.sql(f"SELECT encode(convert_to(t::text, 'UTF8'), 'hex'), "
+                                f"concat_ws('', {self._blobs(table)}) FROM {table} t"):
+                out += bytes.fromhex(row[0]) + bytes.fromhex(row[1])
+        return out
+
+    @staticmethod
+    def _blobs(table):
+        cols = {"subjects": ["dek", "record"], "lookup": ["bidx"], "history": ["old", "reason"]}
+        return ", ".join([f"encode({c}, 'hex')" for c in cols.get(table, [])] + ["''"])
+
+    def lose_db(self):
+        """The database lost entirely (the keys directory survives)."""
+        if self.store:
+            psql(self.store, f"DROP SCHEMA {self.schema} CASCADE; CREATE SCHEMA {self.schema}")
+            return
+        for suffix in ["", "-wal", "-shm"]:
+            if os.path.exists(self.db() + suffix):
+                os.unlink(self.db() + suffix)
+
     def dump(self):
         """Everything in the database except the audit table, as text."""
+        if self.store:
+            return "\n".join(str(self.sql(f"SELECT t::text FROM {table} t ORDER BY 1"))
+                             for table in TABLES if table != "audit")
         con = sqlite3.connect(self.db())
         try:
             lines = [l for l in con.iterdump() if "INSERT INTO \"audit\"" not in l]
@@ -70,11 +155,7 @@ class Vault:
         return "\n".join(lines)
 
     def audit_count(self):
-        con = sqlite3.connect(self.db())
-        try:
-            return con.execute("SELECT count(*) FROM audit").fetchone()[0]
-        finally:
-            con.close()
+        return int(self.sql("SELECT count(*) FROM audit")[0][0])
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@ output and errors, and bad input that changes nothing."""
 import json
 import os
 import shutil
-import sqlite3
 import stat
-import uuid
 
 PERSON = [
     "name=Jānis", "surname=Bērziņš", "email=Janis.B@Example.LV", "phone=2912 3456",
@@ -67,8 +65,8 @@ def test_add_show_find(vault):
     r = vault.run("subject", "find", "name=Jānis")
     assert r.code == 4 and "not indexed" in r.err
     assert vault.run("subject", "find", "novalue").code == 2
-    # The database file holds none of it in clear.
-    raw = open(vault.db(), "rb").read()
+    # The database holds none of it in clear.
+    raw = vault.raw()
     for needle in [b"Example", b"example", b"29123456", b"01019012345", "Jānis".encode()]:
         assert needle not in raw
 
@@ -248,13 +246,8 @@ def flip_value(record, code, offset=30):
 def test_corrupted_ciphertext(vault):
     sid = vault.add(*PERSON)
     other = vault.add("name=Other", "phone=29999999")
-    con = sqlite3.connect(vault.db())
-    code = con.execute("SELECT code FROM categories WHERE id = 'user.contact.phone_number'").fetchone()[0]
-    key = uuid.UUID(sid).bytes
-    (rec,) = con.execute("SELECT record FROM subjects WHERE id = ?", (key,)).fetchone()
-    con.execute("UPDATE subjects SET record = ? WHERE id = ?", (flip_value(rec, code), key))
-    con.commit()
-    con.close()
+    code = int(vault.sql("SELECT code FROM categories WHERE id = 'user.contact.phone_number'")[0][0])
+    vault.set_record(sid, flip_value(vault.get_record(sid), code))
     r = vault.run("subject", "show", sid)
     assert r.code == 10
     assert "user.contact.phone_number" in r.err and "failed authentication" in r.err
@@ -294,10 +287,7 @@ def test_backup_restore_never_resurrects(vault, tmp_path):
     assert vault.run("subject", "show", gone).code == 3
     assert vault.run("subject", "find", "email=janis.b@example.lv").code == 3
     # Even restoring onto a lost database: the keys directory is enough.
-    for suffix in ["", "-wal", "-shm"]:
-        p = vault.db() + suffix
-        if os.path.exists(p):
-            os.unlink(p)
+    vault.lose_db()
     r = vault.ok("restore", bak)
     assert "re-applied 1 erasure" in r.out
     assert vault.run("subject", "show", gone).code == 3
@@ -320,8 +310,22 @@ def test_restore_other_vault_refused(vault, tmp_path):
 def test_audit_trail(vault):
     sid = vault.add("name=A", "email=a@example.lv")
     vault.ok("subject", "show", sid, "--actor", "alice", "--purpose", "support")
-    con = sqlite3.connect(vault.db())
-    rows = con.execute("SELECT actor, role, purpose, action, result FROM audit ORDER BY seq").fetchall()
-    con.close()
+    rows = vault.sql("SELECT actor, role, purpose, action, result FROM audit ORDER BY seq")
     assert rows[-1] == ("alice", "operator", "support", "subject.read", "ok")
     assert [r[3] for r in rows] == ["vault.init", "subject.create", "subject.read"]
+
+
+def test_schema_newer_refused(vault):
+    vault.add("name=A")
+    vault.sql("INSERT INTO schema_migrations (version, name, applied) VALUES (99, 'future', 0)")
+    r = vault.run("subject", "list")
+    assert r.code == 6 and "newer than this sargs supports" in r.err and "99" in r.err
+
+
+def test_bad_store_address(bare):
+    for store, code in [("postgres://sargs:Secret99@127.0.0.1:1/sargs", 10),
+                        ("postgres://sargs:Secret99@127.0.0.1:1/sargs?bogus=%zz", 4),
+                        ("mysql://sargs:Secret99@host/db", 4)]:
+        r = bare.run("--store", store, "subject", "list")
+        assert r.code == code, (store, r)
+        assert "Secret99" not in r.err + r.out

@@ -37,6 +37,7 @@ $(BENCHBUILD)/build.ninja:
 bench: deps $(BENCHBUILD)/build.ninja
 	@$(MESON) compile -C $(BENCHBUILD) >/dev/null
 	@$(BENCHBUILD)/bench/bench_vault
+	@scripts/pg-test-cluster run --durable -- $(BENCHBUILD)/bench/bench_postgres
 
 format:
 	@find include src tests fuzz bench -name "*.[ch]" | xargs clang-format -i

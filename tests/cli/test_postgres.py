@@ -1,10 +1,12 @@
 """The command on PostgreSQL only: the server going away and coming back,
 and a vault moved from SQLite to PostgreSQL by backup and restore."""
 import os
+import re
+import subprocess
 
 import pytest
 
-from conftest import PG, Vault, pg_server
+from conftest import PG, Vault, pg_server, psql
 
 pytestmark = pytest.mark.skipif(not PG, reason="needs SARGS_TEST_PG (scripts/pg-test-cluster)")
 
@@ -49,3 +51,34 @@ def test_move_from_sqlite(tmp_path):
     assert pg.ok("subject", "find", "email=keep@example.lv").out.strip() == keep
     rows = pg.sql("SELECT count(*) FROM subjects")
     assert rows == [("2",)]
+
+
+def test_app_role_grants(vault, tmp_path):
+    """The documented grants: the day-to-day role does everything the
+    command needs, and cannot change, remove or empty the audit trail."""
+    admin = os.environ["SARGS_TEST_PG_ADMIN"]
+    app = f"app_{vault.schema}"
+    psql(admin, f"CREATE ROLE {app} LOGIN PASSWORD 'app-pw-7'")
+    grants = os.path.join(os.path.dirname(__file__), "../../docs/postgres-grants.sql")
+    p = subprocess.run(["psql", "-X", "-q", "-d", vault.store, "-v", f"schema={vault.schema}",
+                        "-v", f"app={app}", "-f", grants], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    owner = vault.store
+    as_app = re.sub(r"//sargs:[^@]*@", f"//{app}:app-pw-7@", owner)
+    vault.env["SARGS_STORE"] = as_app
+    sid = vault.add("name=Anna", "email=anna@example.lv")
+    vault.ok("subject", "update", sid, "--field", "email=b@example.lv", "--reason", "asked")
+    vault.ok("subject", "find", "email=b@example.lv")
+    vault.ok("subject", "touch", sid, "last_login")
+    vault.ok("key", "rotate")
+    vault.ok("backup", str(tmp_path / "b.db"))
+    vault.ok("subject", "erase", sid)
+    for sql in ["UPDATE audit SET actor = 'x'", "DELETE FROM audit", "TRUNCATE audit",
+                "DELETE FROM schema_migrations", "CREATE TABLE x (a int)"]:
+        r = subprocess.run(["psql", "-X", "-q", "-d", as_app, "-c", sql], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode != 0 and "permission denied" in r.stderr, (sql, r.stderr)
+    # Restoring replaces the audit trail: that is the owner's job.
+    vault.env["SARGS_STORE"] = owner
+    vault.ok("restore", str(tmp_path / "b.db"))

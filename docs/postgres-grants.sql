@@ -1,0 +1,27 @@
+-- Privileges of the role sargs runs as on PostgreSQL (see
+-- docs/operations-postgres.md). Two roles:
+--   owner  owns the schema and its tables; `sargs init`, upgrades (schema
+--          steps are applied when a newer sargs first opens the vault) and
+--          `sargs restore` connect as it
+--   app    what `sargs` and `sargs serve` connect as day to day: reads and
+--          writes the data, may only add to the audit table
+--
+-- Once, as a superuser:
+--   CREATE ROLE sargs_owner LOGIN PASSWORD '...';
+--   CREATE ROLE sargs_app LOGIN PASSWORD '...';
+--   CREATE SCHEMA sargs AUTHORIZATION sargs_owner;
+-- then `sargs init` with the owner's address, then this file as the owner,
+-- and again after every upgrade of sargs:
+--   psql "postgres://sargs_owner@db/sargs" -v schema=sargs -v app=sargs_app \
+--        -f docs/postgres-grants.sql
+\set ON_ERROR_STOP on
+BEGIN;
+GRANT USAGE ON SCHEMA :"schema" TO :"app";
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA :"schema" TO :"app";
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA :"schema" TO :"app";
+-- The audit trail: append and read, never change, remove or empty.
+REVOKE UPDATE, DELETE, TRUNCATE ON :"schema".audit FROM :"app";
+-- The schema is the owner's business.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON :"schema".schema_migrations FROM :"app";
+REVOKE CREATE ON SCHEMA :"schema" FROM :"app";
+COMMIT;

@@ -61,10 +61,10 @@ class Vault:
         return os.path.join(self.dir, "sargs.db")
 
     def dump(self):
-        """Everything in the database except the audit table, as text."""
+        """Everything in the database except the audit log, as text."""
         con = sqlite3.connect(self.db())
         try:
-            lines = [l for l in con.iterdump() if "INSERT INTO \"audit\"" not in l]
+            lines = [l for l in con.iterdump() if "INSERT INTO \"audit_" not in l]
         finally:
             con.close()
         return "\n".join(lines)
@@ -72,7 +72,7 @@ class Vault:
     def audit_count(self):
         con = sqlite3.connect(self.db())
         try:
-            return con.execute("SELECT count(*) FROM audit").fetchone()[0]
+            return con.execute("SELECT count(*) FROM audit_log").fetchone()[0]
         finally:
             con.close()
 

@@ -276,21 +276,44 @@ static void test_audit_append_only(void **state)
     (void)state;
     struct sg_store *s = open_new();
     struct sg_err e;
-    struct sg_uuid id;
-    sg_uuid_v7(1, &id);
-    struct sg_store_audit a = {1, "me", "operator", "admin", "subject.read", &id, "ok"};
+    uint8_t pseudo[SG_PSEUDONYM_BYTES], hash[32], node[32], got[32];
+    memset(pseudo, 7, sizeof pseudo);
+    memset(hash, 1, sizeof hash);
+    memset(node, 2, sizeof node);
+    const uint8_t leaf[] = "leaf bytes";
+    struct sg_store_audit a0 = {0, 10, pseudo, leaf, sizeof leaf, hash};
+    struct sg_store_audit a1 = {1, 11, NULL, leaf, sizeof leaf, hash};
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->audit_append(s, &a, &e), SG_OK);
-    a.subject = NULL;
-    assert_int_equal(s->ops->audit_append(s, &a, &e), SG_OK);
+    assert_int_equal(s->ops->audit_lock(s, &e), SG_OK);
+    assert_int_equal(s->ops->audit_append(s, &a0, &e), SG_OK);
+    assert_int_equal(s->ops->audit_append(s, &a1, &e), SG_OK);
+    assert_int_equal(s->ops->audit_append(s, &a1, &e), SG_CONFLICT); /* index taken */
+    assert_int_equal(s->ops->audit_node_put(s, 1, 0, node, &e), SG_OK);
+    struct sg_store_head h = {2, 12, node, "note"};
+    assert_int_equal(s->ops->audit_head_put(s, &h, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
-    int64_t n = 0;
-    assert_int_equal(s->ops->audit_count(s, &n, &e), SG_OK);
+    uint64_t n = 0;
+    assert_int_equal(s->ops->audit_size(s, &n, &e), SG_OK);
     assert_int_equal(n, 2);
+    assert_int_equal(s->ops->audit_hash_get(s, 0, 1, got, &e), SG_OK);
+    assert_memory_equal(got, hash, 32);
+    assert_int_equal(s->ops->audit_hash_get(s, 1, 0, got, &e), SG_OK);
+    assert_memory_equal(got, node, 32);
+    assert_int_equal(s->ops->audit_hash_get(s, 1, 1, got, &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->audit_hash_get(s, 0, 2, got, &e), SG_NOTFOUND);
+    uint8_t buf[4 * 32];
+    size_t got_n = 9;
+    assert_int_equal(s->ops->audit_nodes_read(s, 1, 0, 4, buf, &got_n, &e), SG_OK);
+    assert_int_equal(got_n, 1);
     sg_store_close(s);
     /* Even with the file in hand, entries cannot be changed or removed. */
-    assert_int_not_equal(raw_exec_rc("UPDATE audit SET actor = 'x'"), SQLITE_OK);
-    assert_int_not_equal(raw_exec_rc("DELETE FROM audit"), SQLITE_OK);
+    static const char *const tries[] = {
+        "UPDATE audit_log SET at = 0",         "DELETE FROM audit_log",
+        "UPDATE audit_nodes SET hash = x'00'", "DELETE FROM audit_nodes",
+        "UPDATE audit_heads SET note = 'x'",   "DELETE FROM audit_heads",
+    };
+    for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++)
+        assert_int_not_equal(raw_exec_rc(tries[i]), SQLITE_OK);
 }
 
 static void test_backup_restore(void **state)

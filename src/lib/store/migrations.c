@@ -60,6 +60,40 @@ const struct sg_migration sg_migrations[] = {
      "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;"
      "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
      "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be deleted'); END;"},
+    {2, "audit log",
+     /* The plain audit table of step 1 becomes a Merkle log (RFC 9162):
+      * entries, the perfect subtrees of the tree (id = level << 56 | index,
+      * level >= 1) and signed heads. Append-only, as before. */
+     "DROP TRIGGER audit_no_update;"
+     "DROP TRIGGER audit_no_delete;"
+     "DROP TABLE audit;"
+     "CREATE TABLE audit_log ("
+     "  idx INTEGER PRIMARY KEY,"
+     "  at INTEGER NOT NULL,"
+     "  pseudonym BLOB,"
+     "  leaf BLOB NOT NULL,"
+     "  hash BLOB NOT NULL"
+     ");"
+     "CREATE INDEX audit_log_pseudonym ON audit_log (pseudonym, idx) WHERE pseudonym IS NOT NULL;"
+     "CREATE TABLE audit_nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);"
+     "CREATE TABLE audit_heads ("
+     "  size INTEGER PRIMARY KEY,"
+     "  at INTEGER NOT NULL,"
+     "  root BLOB NOT NULL,"
+     "  note TEXT NOT NULL"
+     ");"
+     "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+     "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;"
+     "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+     "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be deleted'); END;"
+     "CREATE TRIGGER audit_nodes_no_update BEFORE UPDATE ON audit_nodes"
+     "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;"
+     "CREATE TRIGGER audit_nodes_no_delete BEFORE DELETE ON audit_nodes"
+     "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be deleted'); END;"
+     "CREATE TRIGGER audit_heads_no_update BEFORE UPDATE ON audit_heads"
+     "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;"
+     "CREATE TRIGGER audit_heads_no_delete BEFORE DELETE ON audit_heads"
+     "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be deleted'); END;"},
 };
 
 const int sg_migrations_count = (int)(sizeof sg_migrations / sizeof sg_migrations[0]);

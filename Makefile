@@ -37,6 +37,7 @@ $(BENCHBUILD)/build.ninja:
 bench: deps $(BENCHBUILD)/build.ninja
 	@$(MESON) compile -C $(BENCHBUILD) >/dev/null
 	@$(BENCHBUILD)/bench/bench_vault
+	@$(BENCHBUILD)/bench/bench_audit
 
 format:
 	@find include src tests fuzz bench -name "*.[ch]" | xargs clang-format -i

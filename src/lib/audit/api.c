@@ -95,6 +95,70 @@ void sg_audit_pseudonym(struct sg_vault *v, const struct sg_uuid *subject, uint8
     sg_auditlog_pseudonym(&v->audit, subject, out);
 }
 
+#define NODE_CACHE (1u << 16)
+
+/* Fetches through the vault's node cache (see vault_int.h). */
+static int cached_fetch(void *ctx, unsigned level, uint64_t index, uint8_t out[SG_HASH_BYTES])
+{
+    struct sg_vault *v = ctx;
+    if (level == 0 || !v->node_ids)
+        return sg_auditlog_fetch(v->store, level, index, out);
+    uint64_t id = (uint64_t)level << 56 | index;
+    size_t slot = (size_t)((id * 0x9e3779b97f4a7c15ull) >> 48) & (NODE_CACHE - 1);
+    if (v->node_ids[slot] == id) {
+        memcpy(out, v->node_hashes + slot * SG_HASH_BYTES, SG_HASH_BYTES);
+        return 0;
+    }
+    if (sg_auditlog_fetch(v->store, level, index, out))
+        return 1;
+    v->node_ids[slot] = id;
+    memcpy(v->node_hashes + slot * SG_HASH_BYTES, out, SG_HASH_BYTES);
+    return 0;
+}
+
+static void cache_init(struct sg_vault *v)
+{
+    if (v->node_ids)
+        return;
+    v->node_ids = calloc(NODE_CACHE, sizeof *v->node_ids);
+    v->node_hashes = malloc((size_t)NODE_CACHE * SG_HASH_BYTES);
+    if (!v->node_ids || !v->node_hashes) {
+        /* Without memory the proofs still work, uncached. */
+        free(v->node_ids);
+        free(v->node_hashes);
+        v->node_ids = NULL;
+        v->node_hashes = NULL;
+    }
+}
+
+struct root_ctx {
+    uint64_t size;
+    uint8_t *root;
+    int found;
+};
+
+static int head_root(void *ctx, const struct sg_store_head *h)
+{
+    struct root_ctx *c = ctx;
+    if (h->size == c->size) {
+        memcpy(c->root, h->root, SG_HASH_BYTES);
+        c->found = 1;
+    }
+    return 1; /* the first head at or above the size is the only candidate */
+}
+
+/* The root at `size`: the signed head's when there is one of that size (the
+ * root a client holds), else computed from the stored subtrees. */
+static enum sg_rc root_at(struct sg_vault *v, uint64_t size, uint8_t root[SG_HASH_BYTES],
+                          struct sg_err *err)
+{
+    struct root_ctx c = {size, root, 0};
+    enum sg_rc rc = v->store->ops->audit_heads_each(v->store, size, head_root, &c, err);
+    if (rc || c.found)
+        return rc;
+    return sg_merkle_root(size, cached_fetch, v, root, err);
+}
+
 /* The size asked for, or the current one (0), checked against the log. */
 static enum sg_rc resolve_size(struct sg_store *s, uint64_t *size, struct sg_err *err)
 {
@@ -122,10 +186,11 @@ enum sg_rc sg_audit_prove(struct sg_vault *v, uint64_t index, uint64_t *sizep,
     if (index >= size)
         return sg_err_set(err, SG_INVALID, "entry %llu is not in a log of %llu entries",
                           (unsigned long long)index, (unsigned long long)size);
+    cache_init(v);
     if ((rc = s->ops->audit_hash_get(s, 0, index, leaf_hash, err)) ||
-        (rc = sg_merkle_inclusion_proof(index, size, sg_auditlog_fetch, s, proof, n, err)))
+        (rc = sg_merkle_inclusion_proof(index, size, cached_fetch, v, proof, n, err)))
         return rc;
-    return sg_merkle_root(size, sg_auditlog_fetch, s, root, err);
+    return root_at(v, size, root, err);
 }
 
 enum sg_rc sg_audit_consistency(struct sg_vault *v, uint64_t m, uint64_t *np, uint8_t *proof,
@@ -140,10 +205,11 @@ enum sg_rc sg_audit_consistency(struct sg_vault *v, uint64_t m, uint64_t *np, ui
     if (m > n)
         return sg_err_set(err, SG_INVALID, "size %llu is beyond size %llu", (unsigned long long)m,
                           (unsigned long long)n);
-    if ((rc = sg_merkle_consistency_proof(m, n, sg_auditlog_fetch, s, proof, count, err)) ||
-        (rc = sg_merkle_root(m, sg_auditlog_fetch, s, root1, err)))
+    cache_init(v);
+    if ((rc = sg_merkle_consistency_proof(m, n, cached_fetch, v, proof, count, err)) ||
+        (rc = root_at(v, m, root1, err)))
         return rc;
-    return sg_merkle_root(n, sg_auditlog_fetch, s, root2, err);
+    return root_at(v, n, root2, err);
 }
 
 enum sg_rc sg_audit_check_head(const char *note, const char *vkey, uint64_t *size,

@@ -106,8 +106,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_EACH] = "SELECT idx, at, pseudonym, leaf, hash FROM audit_log WHERE idx >= ?1 AND "
                       "idx < ?2 AND at >= ?3 ORDER BY idx",
     [ST_AUDIT_EACH_SUBJECT] = "SELECT idx, at, pseudonym, leaf, hash FROM audit_log WHERE "
-                              "pseudonym = ?4 AND idx >= ?1 AND idx < ?2 AND at >= ?3 "
-                              "ORDER BY idx",
+                              "idx >> 16 = ?5 AND pseudonym = ?4 AND pseudonym IS NOT NULL AND "
+                              "idx >= ?1 AND idx < ?2 AND at >= ?3 ORDER BY idx",
     [ST_AUDIT_HEAD_PUT] = "INSERT INTO audit_heads (size, at, root, note) VALUES (?1, ?2, ?3, ?4)",
     [ST_AUDIT_HEADS_EACH] = "SELECT size, at, root, note FROM audit_heads WHERE size >= ?1 "
                             "ORDER BY size",
@@ -251,7 +251,7 @@ static enum sg_rc sq_open(const char *path, int create, struct sg_store **out, s
     if ((r = exec(q,
                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
                   "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768; PRAGMA foreign_keys=OFF;"
-                  "PRAGMA mmap_size=268435456; PRAGMA wal_autocheckpoint=16384;",
+                  "PRAGMA mmap_size=2147418112; PRAGMA wal_autocheckpoint=16384;",
                   "open", err)))
         goto bad;
     *out = &q->base;
@@ -908,21 +908,11 @@ static enum sg_rc sq_audit_nodes_read(struct sg_store *s, unsigned level, uint64
     return r;
 }
 
-static enum sg_rc sq_audit_each(struct sg_store *s, uint64_t from, uint64_t to,
-                                const uint8_t *pseudonym, sg_time since, sg_audit_cb cb, void *ctx,
-                                struct sg_err *err)
+/* Steps an entry query, handing each row to `cb`; 1 when `cb` stopped. */
+static int each_row(struct sq *q, sqlite3_stmt *st, sg_audit_cb cb, void *ctx, enum sg_rc *r,
+                    struct sg_err *err)
 {
-    struct sq *q = SQ(s);
-    sqlite3_stmt *st = stmt(q, pseudonym ? ST_AUDIT_EACH_SUBJECT : ST_AUDIT_EACH, err);
-    if (!st)
-        return err ? err->rc : SG_IO;
-    sqlite3_bind_int64(st, 1, from > INT64_MAX ? INT64_MAX : (sqlite3_int64)from);
-    sqlite3_bind_int64(st, 2, to > INT64_MAX ? INT64_MAX : (sqlite3_int64)to);
-    sqlite3_bind_int64(st, 3, since);
-    if (pseudonym)
-        sqlite3_bind_blob(st, 4, pseudonym, SG_PSEUDONYM_BYTES, SQLITE_STATIC);
-    int rc;
-    enum sg_rc r = SG_OK;
+    int rc, stopped = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct sg_store_audit a;
         a.index = (uint64_t)sqlite3_column_int64(st, 0);
@@ -934,12 +924,53 @@ static enum sg_rc sq_audit_each(struct sg_store *s, uint64_t from, uint64_t to,
         a.hash = sqlite3_column_bytes(st, 4) == 32 ? sqlite3_column_blob(st, 4) : NULL;
         if (!a.leaf)
             a.leaf = (const uint8_t *)"";
-        if (cb(ctx, &a))
+        if (cb(ctx, &a)) {
+            stopped = 1;
+            break;
+        }
+    }
+    if (!stopped && rc != SQLITE_DONE)
+        *r = fail(q, rc, "audit", err);
+    sqlite3_reset(st);
+    return stopped;
+}
+
+static enum sg_rc sq_audit_each(struct sg_store *s, uint64_t from, uint64_t to,
+                                const uint8_t *pseudonym, sg_time since, sg_audit_cb cb, void *ctx,
+                                struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    enum sg_rc r = SG_OK;
+    if (!pseudonym) {
+        sqlite3_stmt *st = stmt(q, ST_AUDIT_EACH, err);
+        if (!st)
+            return err ? err->rc : SG_IO;
+        sqlite3_bind_int64(st, 1, from > INT64_MAX ? INT64_MAX : (sqlite3_int64)from);
+        sqlite3_bind_int64(st, 2, to > INT64_MAX ? INT64_MAX : (sqlite3_int64)to);
+        sqlite3_bind_int64(st, 3, since);
+        each_row(q, st, cb, ctx, &r, err);
+        sqlite3_clear_bindings(st);
+        return r;
+    }
+    /* One person: one seek per range of 65,536 entries (the index's
+     * partition), up to the end of the log. */
+    uint64_t size = 0;
+    if ((r = sq_audit_size(s, &size, err)))
+        return r;
+    if (to > size)
+        to = size;
+    sqlite3_stmt *st = stmt(q, ST_AUDIT_EACH_SUBJECT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    for (uint64_t b = from >> 16; from < to && b <= (to - 1) >> 16 && !r; b++) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
+        sqlite3_bind_int64(st, 3, since);
+        sqlite3_bind_blob(st, 4, pseudonym, SG_PSEUDONYM_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)b);
+        if (each_row(q, st, cb, ctx, &r, err))
             break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        r = fail(q, rc, "audit", err);
-    sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return r;
 }

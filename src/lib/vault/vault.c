@@ -136,6 +136,8 @@ void sg_vault_close(struct sg_vault *v)
         v->store->ops->rollback(v->store);
     sg_store_close(v->store);
     sg_auditlog_close(&v->audit);
+    free(v->node_ids);
+    free(v->node_hashes);
     sg_key_free(v->kek);
     sg_key_free(v->index_key);
     sodium_free(v->dek);

@@ -54,6 +54,10 @@ struct sg_vault {
     struct sg_buf rec2; /* scratch: the record written */
 
     struct sg_auditlog audit;
+    /* Subtrees of the audit tree never change once written: a bounded
+     * direct-mapped cache of them (levels >= 1) serves proofs. */
+    uint64_t *node_ids;
+    uint8_t *node_hashes;
 
     int explicit_tx;                  /* inside sg_vault_begin() */
     struct sg_journal_entry *pending; /* erasures to journal before commit */

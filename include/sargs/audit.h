@@ -112,6 +112,33 @@ enum sg_rc sg_audit_log(struct sg_vault *v, const struct sg_actor *who,
 /* The pseudonym the log uses for a person. */
 void sg_audit_pseudonym(struct sg_vault *v, const struct sg_uuid *subject, uint8_t out[16]);
 
+/* What an archive run did: entries [from, to) went to the file, proven
+ * against the head of size `size`. */
+struct sg_audit_archive_report {
+    uint64_t from, to, size;
+};
+
+/*
+ * Moves the content of the entries older than `before` out of the database
+ * into the new file `path` (JSON lines: a header with the signed head and the
+ * verifier key, then each entry with its inclusion proof), then drops that
+ * content from the log; the leaf hashes and the tree stay, so the log still
+ * verifies. Entries are kept at least 12 months: SG_INVALID for a later
+ * `before`. SG_NOTFOUND when nothing is old enough. Audited.
+ */
+enum sg_rc sg_audit_archive(struct sg_vault *v, const struct sg_actor *who, sg_time before,
+                            const char *path, struct sg_audit_archive_report *rep,
+                            struct sg_err *err);
+
+/*
+ * Checks an archive file without any database: the head's signature under
+ * `vkey`, and every entry's hash and inclusion proof. SG_OK (with the number
+ * of entries) when all hold, SG_DENIED when one does not, SG_INVALID when the
+ * file is malformed.
+ */
+enum sg_rc sg_audit_check_archive(const char *path, const char *vkey, uint64_t *entries,
+                                  struct sg_err *err);
+
 /*
  * Checks a signed head (a C2SP checkpoint) against a verifier key without any
  * database: SG_OK and the size and root when the signature is good, SG_DENIED

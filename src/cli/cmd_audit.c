@@ -310,6 +310,47 @@ static int check_head(struct cli *c, struct cli_args *a)
     return 0;
 }
 
+static int check_archive(struct cli *c, struct cli_args *a)
+{
+    struct sg_err err;
+    sg_err_clear(&err);
+    const char *key = cli_opt(a, "--key");
+    if (!key || a->npos != 2)
+        return usage_fail(c, "usage: sargs audit check-archive --key VERIFIER_KEY FILE");
+    uint64_t n = 0;
+    enum sg_rc rc = sg_audit_check_archive(a->pos[1], key, &n, &err);
+    if (rc == SG_INVALID || rc == SG_NOTFOUND || rc == SG_IO)
+        return cli_fail(c, &err);
+    if (rc)
+        return check_result(c, rc, &err);
+    if (c->json)
+        return cli_print_json(json_pack("{s:b,s:I}", "valid", 1, "entries", (json_int_t)n));
+    printf("valid: %llu entries, each proven against the signed head\n", (unsigned long long)n);
+    return 0;
+}
+
+static int audit_archive(struct cli *c, struct sg_vault *v, struct cli_args *a)
+{
+    struct sg_err err;
+    sg_time before;
+    const char *bs = cli_opt(a, "--before");
+    if (a->npos != 2 || !bs)
+        return usage_fail(c, "usage: sargs audit archive --before TIME FILE");
+    if (sg_time_parse(bs, &before, &err))
+        return cli_fail(c, &err);
+    struct sg_audit_archive_report rep;
+    if (sg_audit_archive(v, &c->actor, before, a->pos[1], &rep, &err))
+        return cli_fail(c, &err);
+    if (c->json)
+        return cli_print_json(json_pack("{s:s,s:I,s:I,s:I}", "archive", a->pos[1], "from",
+                                        (json_int_t)rep.from, "to", (json_int_t)rep.to, "size",
+                                        (json_int_t)rep.size));
+    printf("archived entries %llu-%llu to %s, proven against the head of size %llu\n",
+           (unsigned long long)rep.from, (unsigned long long)rep.to - 1, a->pos[1],
+           (unsigned long long)rep.size);
+    return 0;
+}
+
 /* ------------------------------------------------------ verify and the log */
 
 static int audit_verify(struct cli *c, struct sg_vault *v, struct cli_args *a)
@@ -392,8 +433,9 @@ static int audit_log(struct cli *c, struct sg_vault *v, struct cli_args *a)
 int cmd_audit(struct cli *c, int argc, char **argv)
 {
     static const char *const spec[] = {
-        "--since=", "--size=",  "--subject=", "--limit=", "--leaf-hash=", "--index=", "--root=",
-        "--proof=", "--size1=", "--size2=",   "--root1=", "--root2=",     "--key=",   NULL};
+        "--since=", "--size=",  "--subject=", "--limit=",  "--leaf-hash=",
+        "--index=", "--root=",  "--proof=",   "--size1=",  "--size2=",
+        "--root1=", "--root2=", "--key=",     "--before=", NULL};
     struct cli_args a;
     struct sg_err err;
     sg_err_clear(&err);
@@ -407,6 +449,8 @@ int cmd_audit(struct cli *c, int argc, char **argv)
         return check_consistency(c, &a);
     if (!strcmp(sub, "check-head"))
         return check_head(c, &a);
+    if (!strcmp(sub, "check-archive"))
+        return check_archive(c, &a);
     static const struct {
         const char *name;
         int (*fn)(struct cli *, struct sg_vault *, struct cli_args *);
@@ -418,6 +462,7 @@ int cmd_audit(struct cli *c, int argc, char **argv)
         {"consistency", audit_consistency},
         {"verify", audit_verify},
         {"log", audit_log},
+        {"archive", audit_archive},
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (strcmp(sub, subs[i].name) != 0)
@@ -430,5 +475,6 @@ int cmd_audit(struct cli *c, int argc, char **argv)
         return ret;
     }
     return usage_fail(c, "usage: sargs audit head|heads|key|prove|consistency|verify|log|"
-                         "check-inclusion|check-consistency|check-head ... (see --help)");
+                         "archive|check-inclusion|check-consistency|check-head|check-archive ... "
+                         "(see --help)");
 }

@@ -34,6 +34,8 @@ static const char usage[] =
     "  audit check-inclusion --leaf-hash H --index I --size N --root H [--proof H,...]\n"
     "  audit check-consistency --size1 M --size2 N --root1 H --root2 H [--proof H,...]\n"
     "  audit check-head --key VKEY [FILE]    check a signed head (no vault needed)\n"
+    "  audit archive --before TIME FILE      move entries older than 12 months to a file\n"
+    "  audit check-archive --key VKEY FILE   check an archive (no vault needed)\n"
     "\n"
     "global options (anywhere; environment in brackets):\n"
     "  --dir DIR       vault directory [SARGS_DIR]\n"

@@ -168,3 +168,28 @@ def test_log_by_subject_and_erasure(vault):
     assert since == []
     assert len(vault.ok("--json", "audit", "log", "--limit", "2").json()) == 2
     assert vault.run("audit", "log", "--subject", "nope").code == 4
+
+
+def test_archive_commands(bare, tmp_path):
+    v = bare
+    v.ok("init", env={"SARGS_NOW": "2025-01-01T00:00:00Z"})
+    v.ok("subject", "add", "--field", "name=A", env={"SARGS_NOW": "2025-01-02T00:00:00Z"})
+    v.ok("subject", "add", "--field", "name=B", env={"SARGS_NOW": "2025-09-01T00:00:00Z"})
+    f = str(tmp_path / "a.jsonl")
+    r = v.run("audit", "archive", "--before", "2025-02-01", f, env={"SARGS_NOW": "2025-12-01T00:00:00Z"})
+    assert r.code == 4 and "12 months" in r.err
+    r = v.ok("--json", "audit", "archive", "--before", "2025-02-01", f,
+             env={"SARGS_NOW": "2026-03-01T00:00:00Z"})
+    assert r.json()["from"] == 0 and r.json()["to"] == 2
+    key = v.ok("audit", "key").out.strip()
+    assert v.run("audit", "check-archive", "--key", key, f, use_dir=False).code == 0
+    assert v.ok("audit", "verify").code == 0
+    acts = [e["action"] for e in v.ok("--json", "audit", "log").json()]
+    assert acts == ["subject.create", "audit.archive"]
+    lines = open(f).read().splitlines()
+    lines[1] = lines[1].replace('"index":0', '"index":1')
+    open(f, "w").write("\n".join(lines) + "\n")
+    assert v.run("audit", "check-archive", "--key", key, f, use_dir=False).code == 5
+    r = v.run("audit", "archive", "--before", "2025-02-01", str(tmp_path / "b.jsonl"),
+              env={"SARGS_NOW": "2026-03-01T00:00:00Z"})
+    assert r.code == 3

@@ -522,6 +522,58 @@ static void test_restore_keeps_log(void **state)
     expect_verify(1, 0, NULL);
 }
 
+static void test_archive(void **state)
+{
+    (void)state;
+    build_log(3); /* entries 0-3 at 2026-11-23 */
+    struct sg_vault *v = vopen();
+    struct sg_err e;
+    char arch[128];
+    snprintf(arch, sizeof arch, "%s/old.jsonl", dir);
+    struct sg_audit_archive_report rep;
+    sg_time t0 = clk.at;
+    /* Twelve months must pass first. */
+    clk.at = t0 + 300 * SG_USEC_PER_DAY;
+    assert_int_equal(sg_audit_archive(v, &who, t0 + 1, arch, &rep, &e), SG_INVALID);
+    assert_non_null(strstr(e.msg, "12 months"));
+    clk.at = t0 + 400 * SG_USEC_PER_DAY;
+    add(v, "late@example.lv"); /* entry 4, after the cut-off */
+    assert_int_equal(sg_audit_archive(v, &who, t0 + 1, arch, &rep, &e), SG_OK);
+    assert_int_equal(rep.from, 0);
+    assert_int_equal(rep.to, 4);
+    assert_int_equal(rep.size, 5);
+    /* Not again, and never over an existing file. */
+    assert_int_equal(sg_audit_archive(v, &who, t0 + 1, arch, &rep, &e), SG_NOTFOUND);
+    char vkey[256];
+    assert_int_equal(sg_audit_verifier_key(v, vkey, sizeof vkey, &e), SG_OK);
+    sg_vault_close(v);
+    /* The content is gone from the database, the log still verifies. */
+    assert_int_equal(db_count("SELECT count(*) FROM audit_log WHERE length(leaf) = 0"), 4);
+    assert_int_equal(db_count("SELECT count(*) FROM audit_log WHERE pseudonym IS NOT NULL AND "
+                              "idx < 4"),
+                     0);
+    expect_verify(1, 0, NULL);
+    uint64_t n = 0;
+    assert_int_equal(sg_audit_check_archive(arch, vkey, &n, &e), SG_OK);
+    assert_int_equal(n, 4);
+    /* Tampering with the archive file is caught. */
+    FILE *f = fopen(arch, "r+");
+    char buf[65536];
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    buf[len] = '\0';
+    char *leaf = strstr(buf, "\"index\":2,\"leaf\":\"");
+    assert_non_null(leaf);
+    leaf[strlen("\"index\":2,\"leaf\":\"") + 3] ^= 1;
+    rewind(f);
+    fwrite(buf, 1, len, f);
+    fclose(f);
+    assert_int_equal(sg_audit_check_archive(arch, vkey, &n, &e), SG_DENIED);
+    /* And emptying an entry the way archiving would, but outside it. */
+    unguard();
+    db_exec("UPDATE audit_log SET leaf = x'', pseudonym = NULL WHERE idx = 4");
+    expect_verify(0, 4, "emptied outside archiving");
+}
+
 int main(void)
 {
     assert_int_equal(sg_crypto_init(NULL), SG_OK);
@@ -542,6 +594,7 @@ int main(void)
         T(test_sealed_details),
         T(test_details_shredded),
         T(test_restore_keeps_log),
+        T(test_archive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

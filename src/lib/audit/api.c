@@ -249,6 +249,7 @@ struct verify_ctx {
     struct level_reader lv[64];
     struct head_rec *heads;
     size_t nheads, cap, next_head;
+    uint64_t archived; /* entries below have had their content archived */
     struct sg_buf tmp;
     enum sg_rc rc; /* an error that stopped verification (not a finding) */
     struct sg_err *err;
@@ -342,20 +343,32 @@ static int check_entry(void *ctx, const struct sg_store_audit *a)
                        "added outside sargs",
                        (unsigned long long)want);
     uint8_t h[SG_HASH_BYTES];
-    sg_merkle_leaf_hash(a->leaf, a->leaf_len, h);
-    if (!a->hash || sodium_memcmp(h, a->hash, SG_HASH_BYTES) != 0)
-        return finding(c, want,
-                       "entry %llu was altered (its content does not hash to its leaf hash)",
-                       (unsigned long long)want);
-    struct sg_audit_entry e;
-    const uint8_t *d;
-    size_t dl;
-    if (sg_audit_leaf_decode(a->leaf, a->leaf_len, &e, &c->tmp, &d, &dl, NULL) != SG_OK)
-        return finding(c, want, "entry %llu is malformed", (unsigned long long)want);
-    if (e.at != a->at || e.has_subject != (a->pseudonym != NULL) ||
-        (a->pseudonym && memcmp(e.pseudonym, a->pseudonym, SG_PSEUDONYM_BYTES) != 0))
-        return finding(c, want, "entry %llu: its time or person columns were altered",
-                       (unsigned long long)want);
+    if (want < c->archived) {
+        /* Archived: the content is in the archive file (which proves itself
+         * against a signed head); the stored leaf hash carries the tree. */
+        if (a->leaf_len || a->pseudonym || !a->hash)
+            return finding(c, want, "archived entry %llu is not as archiving leaves it",
+                           (unsigned long long)want);
+        memcpy(h, a->hash, SG_HASH_BYTES);
+    } else {
+        if (a->leaf_len == 0)
+            return finding(c, want, "entry %llu was emptied outside archiving",
+                           (unsigned long long)want);
+        sg_merkle_leaf_hash(a->leaf, a->leaf_len, h);
+        if (!a->hash || sodium_memcmp(h, a->hash, SG_HASH_BYTES) != 0)
+            return finding(c, want,
+                           "entry %llu was altered (its content does not hash to its leaf hash)",
+                           (unsigned long long)want);
+        struct sg_audit_entry e;
+        const uint8_t *d;
+        size_t dl;
+        if (sg_audit_leaf_decode(a->leaf, a->leaf_len, &e, &c->tmp, &d, &dl, NULL) != SG_OK)
+            return finding(c, want, "entry %llu is malformed", (unsigned long long)want);
+        if (e.at != a->at || e.has_subject != (a->pseudonym != NULL) ||
+            (a->pseudonym && memcmp(e.pseudonym, a->pseudonym, SG_PSEUDONYM_BYTES) != 0))
+            return finding(c, want, "entry %llu: its time or person columns were altered",
+                           (unsigned long long)want);
+    }
     if (sg_merkle_range_append(&c->range, h, check_node, c))
         return 1;
     c->rep->entries++;
@@ -398,6 +411,7 @@ enum sg_rc sg_audit_verify(struct sg_vault *v, struct sg_audit_report *rep, stru
     memset(rep, 0, sizeof *rep);
     rep->ok = 1;
     c->s = v->store;
+    c->archived = sg_audit_archived_below(v->store);
     c->signer = &v->audit.signer;
     c->rep = rep;
     c->err = err;
@@ -448,6 +462,8 @@ struct log_ctx {
 static int show_entry(void *ctx, const struct sg_store_audit *a)
 {
     struct log_ctx *c = ctx;
+    if (a->leaf_len == 0)
+        return 0; /* archived: its content lives in the archive file */
     struct sg_audit_entry e;
     const uint8_t *d = NULL;
     size_t dl = 0;

@@ -121,6 +121,9 @@ void sg_auditlog_rollback_to(struct sg_auditlog *l, uint64_t mark);
 enum sg_rc sg_auditlog_seal(struct sg_auditlog *l, struct sg_store *s, sg_time now,
                             struct sg_err *err);
 
+/* Entries below this index have been archived (their content dropped). */
+uint64_t sg_audit_archived_below(struct sg_store *s);
+
 /* The store's fetcher for sargs/merkle.h (ctx = struct sg_store *). */
 int sg_auditlog_fetch(void *ctx, unsigned level, uint64_t index, uint8_t out[SG_HASH_BYTES]);
 

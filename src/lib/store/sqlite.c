@@ -975,6 +975,23 @@ static enum sg_rc sq_audit_each(struct sg_store *s, uint64_t from, uint64_t to,
     return r;
 }
 
+static enum sg_rc sq_audit_archive(struct sg_store *s, uint64_t below, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    if (q->depth == 0)
+        return sg_err_set(err, SG_INTERNAL, "archiving outside a transaction");
+    char sql[512];
+    /* The trigger is lifted for this statement only, inside the caller's
+     * transaction: nobody sees the log without it. */
+    snprintf(sql, sizeof sql,
+             "DROP TRIGGER audit_log_no_update;"
+             "UPDATE audit_log SET leaf = x'', pseudonym = NULL WHERE idx < %llu;"
+             "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+             "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;",
+             (unsigned long long)below);
+    return exec(q, sql, "archive", err);
+}
+
 static enum sg_rc sq_audit_head_put(struct sg_store *s, const struct sg_store_head *h,
                                     struct sg_err *err)
 {
@@ -1167,6 +1184,7 @@ const struct sg_store_ops sg_store_sqlite = {
     .audit_hash_get = sq_audit_hash_get,
     .audit_nodes_read = sq_audit_nodes_read,
     .audit_each = sq_audit_each,
+    .audit_archive = sq_audit_archive,
     .audit_head_put = sq_audit_head_put,
     .audit_heads_each = sq_audit_heads_each,
     .backup = sq_backup,

@@ -196,6 +196,10 @@ struct sg_store_ops {
     enum sg_rc (*audit_each)(struct sg_store *s, uint64_t from, uint64_t to,
                              const uint8_t *pseudonym, sg_time since, sg_audit_cb cb, void *ctx,
                              struct sg_err *err);
+    /* The one sanctioned change to the log: the content (leaf and pseudonym)
+     * of entries with index < `below` is dropped once archived elsewhere;
+     * their leaf hashes and the tree stay. */
+    enum sg_rc (*audit_archive)(struct sg_store *s, uint64_t below, struct sg_err *err);
     enum sg_rc (*audit_head_put)(struct sg_store *s, const struct sg_store_head *h,
                                  struct sg_err *err);
     /* Heads of size >= `from`, by size. */

@@ -37,7 +37,9 @@ $(BENCHBUILD)/build.ninja:
 bench: deps $(BENCHBUILD)/build.ninja
 	@$(MESON) compile -C $(BENCHBUILD) >/dev/null
 	@$(BENCHBUILD)/bench/bench_vault
+	@$(BENCHBUILD)/bench/bench_audit
 	@scripts/pg-test-cluster run --durable -- $(BENCHBUILD)/bench/bench_postgres
+	@scripts/pg-test-cluster run --durable -- $(BENCHBUILD)/bench/bench_audit 1000000
 
 format:
 	@find include src tests fuzz bench -name "*.[ch]" | xargs clang-format -i

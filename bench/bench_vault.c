@@ -142,7 +142,7 @@ static void run_plain(const char *path, struct bench_person *p, size_t n, const 
     sqlite3_exec(db,
                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
                  "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768;"
-                 "PRAGMA mmap_size=268435456; PRAGMA wal_autocheckpoint=16384;"
+                 "PRAGMA mmap_size=2147418112; PRAGMA wal_autocheckpoint=16384;"
                  "CREATE TABLE subjects (id BLOB PRIMARY KEY, state INTEGER NOT NULL, created "
                  "INTEGER NOT NULL, changed INTEGER NOT NULL, dek_version INTEGER NOT NULL, dek "
                  "BLOB, record BLOB) WITHOUT ROWID;"

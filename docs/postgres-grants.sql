@@ -2,9 +2,9 @@
 -- docs/operations-postgres.md). Two roles:
 --   owner  owns the schema and its tables; `sargs init`, upgrades (schema
 --          steps are applied when a newer sargs first opens the vault) and
---          `sargs restore` connect as it
+--          `sargs restore` and `sargs audit archive` connect as it
 --   app    what `sargs` and `sargs serve` connect as day to day: reads and
---          writes the data, may only add to the audit table
+--          writes the data, may only add to and read the audit log
 --
 -- Once, as a superuser:
 --   CREATE ROLE sargs_owner LOGIN PASSWORD '...';
@@ -19,8 +19,11 @@ BEGIN;
 GRANT USAGE ON SCHEMA :"schema" TO :"app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA :"schema" TO :"app";
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA :"schema" TO :"app";
--- The audit trail: append and read, never change, remove or empty.
-REVOKE UPDATE, DELETE, TRUNCATE ON :"schema".audit FROM :"app";
+-- The audit log (entries, subtrees, signed heads): append and read, never
+-- change, remove or empty. Archiving (`sargs audit archive`), the one change
+-- ever made to the log, is the owner's job, like restore.
+REVOKE UPDATE, DELETE, TRUNCATE ON :"schema".audit_log, :"schema".audit_nodes,
+    :"schema".audit_heads FROM :"app";
 -- The schema is the owner's business.
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON :"schema".schema_migrations FROM :"app";
 REVOKE CREATE ON SCHEMA :"schema" FROM :"app";

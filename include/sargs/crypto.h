@@ -49,7 +49,7 @@ struct sg_key {
 
 /* Kinds of key file; the kind is written into the file so that one cannot be
  * loaded in place of another. */
-enum sg_key_kind { SG_KEY_KEK, SG_KEY_INDEX, SG_KEY_SIGNING };
+enum sg_key_kind { SG_KEY_KEK, SG_KEY_INDEX, SG_KEY_SIGNING, SG_KEY_PSEUDONYM };
 
 /* A fresh random key. The caller frees it with sg_key_free(). */
 enum sg_rc sg_key_generate(struct sg_key **out, struct sg_err *err);

@@ -26,6 +26,16 @@ static const char usage[] =
     "  key rotate                            re-wrap every data key under a new master key\n"
     "  backup FILE                           consistent copy of the data, without keys\n"
     "  restore FILE                          restore it, re-applying later erasures\n"
+    "  audit head | heads [--since SIZE] | key   signed tree heads, the verifier key\n"
+    "  audit prove INDEX [--size N]          inclusion proof of an entry\n"
+    "  audit consistency OLD [NEW]           consistency proof between two sizes\n"
+    "  audit verify                          recompute the log, check every head\n"
+    "  audit log [--subject ID] [--since TIME] [--limit N]\n"
+    "  audit check-inclusion --leaf-hash H --index I --size N --root H [--proof H,...]\n"
+    "  audit check-consistency --size1 M --size2 N --root1 H --root2 H [--proof H,...]\n"
+    "  audit check-head --key VKEY [FILE]    check a signed head (no vault needed)\n"
+    "  audit archive --before TIME FILE      move entries older than 12 months to a file\n"
+    "  audit check-archive --key VKEY FILE   check an archive (no vault needed)\n"
     "\n"
     "global options (anywhere; environment in brackets):\n"
     "  --dir DIR       vault directory [SARGS_DIR]\n"
@@ -251,6 +261,8 @@ int main(int argc, char **argv)
         return cmd_init(&c, rest, rv);
     if (!strcmp(cmd, "subject"))
         return cmd_subject(&c, rest, rv);
+    if (!strcmp(cmd, "audit"))
+        return cmd_audit(&c, rest, rv);
     if (!strcmp(cmd, "key"))
         return cmd_key(&c, rest, rv);
     if (!strcmp(cmd, "backup"))

@@ -15,7 +15,8 @@ import pytest
 SARGS = os.environ.get("SARGS_BIN", os.path.join(os.path.dirname(__file__), "../../build/sargs"))
 NOW = "2026-11-23T10:00:00Z"
 PG = os.environ.get("SARGS_TEST_PG")
-TABLES = ["meta", "categories", "subjects", "lookup", "events", "history", "audit"]
+TABLES = ["meta", "categories", "subjects", "lookup", "events", "history", "audit_log",
+          "audit_nodes", "audit_heads"]
 _schemas = itertools.count()
 
 
@@ -130,7 +131,9 @@ class Vault:
 
     @staticmethod
     def _blobs(table):
-        cols = {"subjects": ["dek", "record"], "lookup": ["bidx"], "history": ["old", "reason"]}
+        cols = {"subjects": ["dek", "record"], "lookup": ["bidx"], "history": ["old", "reason"],
+                "audit_log": ["pseudonym", "leaf", "hash"], "audit_nodes": ["hash"],
+                "audit_heads": ["root"]}
         return ", ".join([f"encode({c}, 'hex')" for c in cols.get(table, [])] + ["''"])
 
     def lose_db(self):
@@ -143,19 +146,35 @@ class Vault:
                 os.unlink(self.db() + suffix)
 
     def dump(self):
-        """Everything in the database except the audit table, as text."""
+        """Everything in the database except the audit log, as text."""
         if self.store:
             return "\n".join(str(self.sql(f"SELECT t::text FROM {table} t ORDER BY 1"))
-                             for table in TABLES if table != "audit")
+                             for table in TABLES if not table.startswith("audit_"))
         con = sqlite3.connect(self.db())
         try:
-            lines = [l for l in con.iterdump() if "INSERT INTO \"audit\"" not in l]
+            lines = [l for l in con.iterdump() if "INSERT INTO \"audit_" not in l]
         finally:
             con.close()
         return "\n".join(lines)
 
+    def unguard(self):
+        """What an administrator holding the database can do to the audit
+        log: lift its guards (drop SQLite's triggers; disable PostgreSQL's,
+        as the owner)."""
+        if self.store:
+            self.sql("; ".join(f"ALTER TABLE audit_{t} DISABLE TRIGGER USER"
+                               for t in ["log", "nodes", "heads"]))
+            return
+        for t in ["log", "nodes", "heads"]:
+            for op in ["update", "delete"]:
+                self.sql(f"DROP TRIGGER audit_{t}_no_{op}")
+
+    def blob(self, hexstr):
+        """A bytes literal in the database's SQL."""
+        return f"'\\x{hexstr}'::bytea" if self.store else f"x'{hexstr}'"
+
     def audit_count(self):
-        return int(self.sql("SELECT count(*) FROM audit")[0][0])
+        return int(self.sql("SELECT count(*) FROM audit_log")[0][0])
 
 
 @pytest.fixture

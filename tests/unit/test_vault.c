@@ -6,6 +6,8 @@
  */
 #include "teststore.h"
 
+#include "sargs/audit.h"
+
 #include <sys/stat.h>
 
 #include "../../src/lib/vault/record.h"
@@ -93,6 +95,27 @@ static int64_t db_state(void)
                     "(SELECT coalesce(sum(changed), 0) FROM subjects)");
 }
 
+struct action_count {
+    const char *action;
+    int n;
+};
+
+static int count_action(void *ctx, const struct sg_audit_entry *e)
+{
+    struct action_count *c = ctx;
+    c->n += strcmp(e->action, c->action) == 0;
+    return 0;
+}
+
+static int count_actions(struct sg_vault *v, const char *action)
+{
+    struct action_count c = {action, 0};
+    struct sg_err e;
+    if (sg_audit_log(v, &who, NULL, 0, 0, count_action, &c, &e) != SG_OK)
+        fail_msg("audit log: %s", e.msg);
+    return c.n;
+}
+
 static void test_init_layout(void **state)
 {
     (void)state;
@@ -142,8 +165,12 @@ static void test_add_get(void **state)
     for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++)
         assert_null(memmem(buf, n, needles[i], strlen(needles[i])));
     /* One audit entry per operation (init, add, read). */
-    assert_int_equal(db_count("SELECT count(*) FROM audit"), 3);
-    assert_int_equal(db_count("SELECT count(*) FROM audit WHERE action = 'subject.read'"), 1);
+    assert_int_equal(db_count("SELECT count(*) FROM audit_log"), 3);
+    v = vopen();
+    assert_int_equal(count_actions(v, "subject.read"), 1);
+    assert_int_equal(count_actions(v, "subject.create"), 1);
+    assert_int_equal(count_actions(v, "vault.init"), 1);
+    sg_vault_close(v);
 }
 
 static void test_find(void **state)
@@ -355,7 +382,7 @@ static void test_bad_input_changes_nothing(void **state)
     struct sg_vault *v = vopen();
     struct sg_uuid id = add_person(v, "x@example.lv");
     int64_t before = db_state();
-    int64_t audits = db_count("SELECT count(*) FROM audit");
+    int64_t audits = db_count("SELECT count(*) FROM audit_log");
     struct sg_err e;
     struct sg_uuid out;
     char *big = malloc(70000);
@@ -392,7 +419,7 @@ static void test_bad_input_changes_nothing(void **state)
     free(big);
     sg_vault_close(v);
     assert_int_equal(db_state(), before);
-    assert_int_equal(db_count("SELECT count(*) FROM audit"), audits);
+    assert_int_equal(db_count("SELECT count(*) FROM audit_log"), audits);
 }
 
 /* Reads subject `id`'s record, lets `edit` change the parsed entries (which
@@ -922,10 +949,10 @@ static void test_audit_failure_stops_operation(void **state)
     if (ts_pg())
         db_exec("CREATE FUNCTION audit_broken() RETURNS trigger LANGUAGE plpgsql AS "
                 "$$BEGIN RAISE EXCEPTION 'audit store unavailable'; END$$;"
-                "CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
+                "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log "
                 "FOR EACH ROW EXECUTE FUNCTION audit_broken()");
     else
-        db_exec("CREATE TRIGGER audit_broken BEFORE INSERT ON audit "
+        db_exec("CREATE TRIGGER audit_broken BEFORE INSERT ON audit_log "
                 "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END");
     struct sg_vault *v = vopen();
     int64_t before = db_state();
@@ -997,7 +1024,7 @@ static void test_server_away(void **state)
     struct sg_vault *v = vopen();
     struct sg_uuid kept = add_person(v, "kept@example.lv");
     int64_t before = db_state();
-    int64_t audits = db_count("SELECT count(*) FROM audit");
+    int64_t audits = db_count("SELECT count(*) FROM audit_log");
     struct sg_err e;
     assert_int_equal(sg_vault_begin(v, &e), SG_OK);
     add_person(v, "a@example.lv");
@@ -1014,7 +1041,7 @@ static void test_server_away(void **state)
     ts_server("resume");
     /* Nothing of the batch or of the erasure was written. */
     assert_int_equal(db_state(), before);
-    assert_int_equal(db_count("SELECT count(*) FROM audit"), audits);
+    assert_int_equal(db_count("SELECT count(*) FROM audit_log"), audits);
     struct sg_subject *s = NULL;
     assert_int_equal(sg_subject_get(v, &who, &kept, 0, &s, &e), SG_OK);
     sg_subject_free(s);

@@ -29,21 +29,37 @@ enum sg_rc sg_actor_check(const struct sg_actor *who, struct sg_err *err)
     return SG_OK;
 }
 
-enum sg_rc sg_audit_record(struct sg_store *store, const struct sg_actor *who, sg_time at,
-                           const char *action, const struct sg_uuid *subject, const char *result,
-                           struct sg_err *err)
+enum sg_rc sg_audit_record_details(struct sg_auditlog *log, struct sg_store *s,
+                                   const struct sg_actor *who, sg_time at, const char *action,
+                                   const struct sg_uuid *subject, const char *result, int kind,
+                                   const void *details, size_t len, struct sg_err *err)
 {
-    struct sg_store_audit a = {
+    char object[32];
+    const char *dot = strchr(action, '.');
+    size_t n = dot ? (size_t)(dot - action) : strlen(action);
+    if (n >= sizeof object)
+        n = sizeof object - 1;
+    memcpy(object, action, n);
+    object[n] = '\0';
+    struct sg_audit_rec r = {
         .at = at,
-        .actor = who->id,
-        .role = who->role,
-        .purpose = who->purpose,
+        .who = who,
         .action = action,
-        .subject = subject,
+        .object = object,
         .result = result,
+        .details_kind = kind,
+        .details = details,
+        .details_len = len,
     };
-    enum sg_rc rc = store->ops->audit_append(store, &a, err);
+    enum sg_rc rc = sg_auditlog_append(log, s, &r, subject, err);
     if (rc)
         sg_err_prefix(err, "audit write failed, nothing done");
     return rc;
+}
+
+enum sg_rc sg_audit_record(struct sg_auditlog *log, struct sg_store *s, const struct sg_actor *who,
+                           sg_time at, const char *action, const struct sg_uuid *subject,
+                           const char *result, struct sg_err *err)
+{
+    return sg_audit_record_details(log, s, who, at, action, subject, result, 0, NULL, 0, err);
 }

@@ -31,6 +31,8 @@ static const char *kind_word(enum sg_key_kind kind)
         return "index";
     case SG_KEY_SIGNING:
         return "signing";
+    case SG_KEY_PSEUDONYM:
+        return "pseudonym";
     }
     return "?";
 }
@@ -43,7 +45,9 @@ static const char *kind_title(enum sg_key_kind kind)
     case SG_KEY_INDEX:
         return "blind-index key";
     case SG_KEY_SIGNING:
-        return "signing key";
+        return "audit signing key";
+    case SG_KEY_PSEUDONYM:
+        return "pseudonym key";
     }
     return "key";
 }

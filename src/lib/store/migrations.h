@@ -29,13 +29,15 @@ extern const int sg_migrations_count;
  *   't' text
  *   'b' bytes (BLOB, bytea)
  *   'u' an id (a 16-byte BLOB in SQLite, uuid in PostgreSQL)
- * `serial` names the column numbered by the database, if any.
+ * `serial` names the column numbered by the database, if any. `audit` marks
+ * the tables of the audit log, which a restore keeps (see store.h).
  */
 struct sg_table {
     const char *name;
     const char *columns; /* "a, b, c" */
     const char *types;   /* one letter per column */
     const char *serial;
+    int audit;
 };
 
 extern const struct sg_table sg_tables[];

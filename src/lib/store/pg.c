@@ -24,7 +24,8 @@
  * rest is upserts (index, events, meta, categories) that are correct at
  * this level; REPEATABLE READ or SERIALIZABLE would only add serialization
  * failures for the caller to retry. backup() uses one REPEATABLE READ,
- * READ ONLY snapshot.
+ * READ ONLY snapshot. The audit log is the exception that needs one order:
+ * its appenders queue on an advisory lock (pg_audit_lock).
  *
  * The server going away: the operation under way fails with SG_UNAVAILABLE
  * and its transaction is lost as a whole (PostgreSQL rolls it back); the
@@ -54,6 +55,12 @@
 
 /* Any constant will do; it only has to be the same in every sargs. */
 #define MIGRATE_LOCK "7365727473" /* "sargs" read as a number */
+/* The audit log's appenders queue on this one (see pg_audit_lock). */
+#define AUDIT_LOCK "7365727474"
+/* The partition of the per-person index audit_log_person (migration step
+ * 2): idx >> AUDIT_RANGE_BITS. Both change together. */
+#define AUDIT_RANGE_BITS     16
+#define AUDIT_RANGE_BITS_SQL "16"
 
 /* Answers not yet read; past this the pipeline is drained early. */
 #define QUEUE_MAX 64
@@ -82,8 +89,20 @@ enum stmt_id {
     ST_HIST_APPEND,
     ST_HIST_EACH,
     ST_HIST_DEL,
+    ST_AUDIT_LOCK,
+    ST_AUDIT_SIZE,
     ST_AUDIT_APPEND,
-    ST_AUDIT_COUNT,
+    ST_AUDIT_NODE_PUT,
+    ST_AUDIT_LEAF_HASH,
+    ST_AUDIT_NODE_GET,
+    ST_AUDIT_NODES_READ,
+    ST_AUDIT_EACH,
+    ST_AUDIT_EACH_PERSON,
+    ST_AUDIT_ARCHIVE_ON,
+    ST_AUDIT_ARCHIVE,
+    ST_AUDIT_ARCHIVE_OFF,
+    ST_AUDIT_HEAD_PUT,
+    ST_AUDIT_HEADS_EACH,
     ST_COUNT
 };
 
@@ -162,18 +181,74 @@ static const struct {
                       1,
                       {OID_UUID}},
     [ST_HIST_DEL] = {"DELETE FROM history WHERE subject = $1", 1, {OID_UUID}},
-    [ST_AUDIT_APPEND] = {"INSERT INTO audit (at, actor, role, purpose, action, subject, result) "
-                         "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                         7,
-                         {OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_UUID, OID_TEXT}},
-    [ST_AUDIT_COUNT] = {"SELECT count(*) FROM audit", 0, {0}},
+    [ST_AUDIT_LOCK] = {"SELECT pg_advisory_xact_lock(" AUDIT_LOCK ")", 0, {0}},
+    /* The size, and the hashes of the perfect subtrees along the right edge
+     * of the tree (one per bit of the size, see sg_merkle_range_load), which
+     * an appender reads next: one round trip instead of one per level, while
+     * every other appender waits on the audit lock. Level l's subtree starts
+     * at the size with its bits below l + 1 cleared. */
+    [ST_AUDIT_SIZE] = {"SELECT s.n, g.l, CASE WHEN g.l = 0 "
+                       "THEN (SELECT hash FROM audit_log WHERE idx = s.n - 1) "
+                       "ELSE (SELECT hash FROM audit_nodes "
+                       "WHERE id = (g.l::int8 << 56) | ((s.n >> (g.l + 1)) << 1)) END "
+                       "FROM (SELECT coalesce(max(idx) + 1, 0) AS n FROM audit_log) s "
+                       "LEFT JOIN generate_series(0, 62) g(l) ON (s.n >> g.l) & 1 = 1",
+                       0,
+                       {0}},
+    [ST_AUDIT_APPEND] = {"INSERT INTO audit_log (idx, at, pseudonym, leaf, hash) "
+                         "VALUES ($1, $2, $3, $4, $5)",
+                         5,
+                         {OID_INT8, OID_INT8, OID_BYTEA, OID_BYTEA, OID_BYTEA}},
+    [ST_AUDIT_NODE_PUT] = {"INSERT INTO audit_nodes (id, hash) VALUES ($1, $2)",
+                           2,
+                           {OID_INT8, OID_BYTEA}},
+    [ST_AUDIT_LEAF_HASH] = {"SELECT hash FROM audit_log WHERE idx = $1", 1, {OID_INT8}},
+    [ST_AUDIT_NODE_GET] = {"SELECT hash FROM audit_nodes WHERE id = $1", 1, {OID_INT8}},
+    [ST_AUDIT_NODES_READ] = {"SELECT id, hash FROM audit_nodes WHERE id >= $1 AND id < $2 "
+                             "ORDER BY id LIMIT $3",
+                             3,
+                             {OID_INT8, OID_INT8, OID_INT8}},
+    [ST_AUDIT_EACH] = {"SELECT idx, at, pseudonym, leaf, hash FROM audit_log "
+                       "WHERE idx >= $1 AND idx < $2 AND at >= $3 ORDER BY idx LIMIT $4",
+                       4,
+                       {OID_INT8, OID_INT8, OID_INT8, OID_INT8}},
+    /* One person's entries in one range of 2^AUDIT_RANGE_BITS (the partition
+     * of audit_log_person): a seek on both columns of the index. One statement
+     * per range, as the planner cannot seek a range of the first column with
+     * an equal second one (PostgreSQL 15 has no skip scan), and a lateral
+     * join over the ranges was planned as a scan of the whole index. "idx +
+     * 0" keeps the bounds and the order out of the primary key, which the
+     * generic plan of a prepared statement would otherwise walk in full. */
+    [ST_AUDIT_EACH_PERSON] = {"SELECT idx, at, pseudonym, leaf, hash FROM audit_log "
+                              "WHERE (idx >> " AUDIT_RANGE_BITS_SQL ") = $1 AND "
+                              "pseudonym = $2 AND pseudonym IS NOT NULL AND "
+                              "idx + 0 >= $3 AND idx + 0 < $4 AND at >= $5 "
+                              "ORDER BY idx + 0",
+                              5,
+                              {OID_INT8, OID_BYTEA, OID_INT8, OID_INT8, OID_INT8}},
+    /* Archiving: see pg_audit_archive and migration step 2. */
+    [ST_AUDIT_ARCHIVE_ON] = {"SELECT set_config('sargs.archiving', 'on', true)", 0, {0}},
+    [ST_AUDIT_ARCHIVE] = {"UPDATE audit_log SET leaf = ''::bytea, pseudonym = NULL "
+                          "WHERE idx < $1 AND (length(leaf) > 0 OR pseudonym IS NOT NULL)",
+                          1,
+                          {OID_INT8}},
+    [ST_AUDIT_ARCHIVE_OFF] = {"SELECT set_config('sargs.archiving', '', true)", 0, {0}},
+    [ST_AUDIT_HEAD_PUT] = {"INSERT INTO audit_heads (size, at, root, note) VALUES ($1, $2, $3, $4)",
+                           4,
+                           {OID_INT8, OID_INT8, OID_BYTEA, OID_TEXT}},
+    [ST_AUDIT_HEADS_EACH] = {"SELECT size, at, root, note FROM audit_heads WHERE size >= $1 "
+                             "ORDER BY size LIMIT $2",
+                             2,
+                             {OID_INT8, OID_INT8}},
 };
 
-/* One answer still to read: what it was, for the message, and which
- * statement it prepares (-1 when it is not a PREPARE). */
+/* One answer still to read: what it was, for the message, which statement
+ * it prepares (-1 when it is not a PREPARE), and where its rows go when the
+ * caller wants them kept (see send_keep). */
 struct pending {
     const char *what;
     int prepares;
+    PGresult **keep;
 };
 
 struct pg {
@@ -188,6 +263,14 @@ struct pg {
     char prepared[ST_COUNT];
     struct pending q[QUEUE_MAX];
     int nq;
+    /* The right edge of the audit tree as audit_size() last read it in the
+     * open transaction; forgotten when the transaction or a savepoint ends,
+     * as it may hold nodes of our own that a rollback takes back. */
+    int nedge;
+    struct {
+        uint64_t id; /* level << 56 | index */
+        uint8_t hash[32];
+    } edge[64];
 };
 
 static struct pg *PG(struct sg_store *s)
@@ -236,6 +319,7 @@ static void drop_conn(struct pg *p)
     p->conn = NULL;
     p->pipeline = 0;
     p->nq = 0;
+    p->nedge = 0;
     memset(p->prepared, 0, sizeof p->prepared);
     if (p->depth)
         p->lost = 1;
@@ -441,6 +525,7 @@ static void r_id(const PGresult *r, int row, int col, struct sg_uuid *out)
 static enum sg_rc push(struct pg *p, const char *what, int prepares)
 {
     p->q[p->nq].what = what;
+    p->q[p->nq].keep = NULL;
     p->q[p->nq++].prepares = prepares;
     return SG_OK;
 }
@@ -492,6 +577,8 @@ static enum sg_rc drain(struct pg *p, PGresult **last, struct sg_err *err)
         }
         if (ok && last && i == n - 1)
             *last = r;
+        else if (ok && p->q[i].keep)
+            *p->q[i].keep = r;
         else
             PQclear(r);
         /* Each statement's results end with a NULL. */
@@ -580,6 +667,19 @@ static enum sg_rc read_stmt(struct pg *p, enum stmt_id id, const struct params *
     enum sg_rc rc = send_stmt(p, id, a, what, err);
     if (!rc)
         rc = drain(p, out, err);
+    return rc;
+}
+
+/* A read whose rows are kept in `*slot` (NULL until then) when the answers
+ * are read: several reads then share one round trip. The caller frees what
+ * it finds in its slots, whatever happened. */
+static enum sg_rc send_keep(struct pg *p, enum stmt_id id, const struct params *a, const char *what,
+                            PGresult **slot, struct sg_err *err)
+{
+    *slot = NULL;
+    enum sg_rc rc = send_stmt(p, id, a, what, err);
+    if (!rc)
+        p->q[p->nq - 1].keep = slot;
     return rc;
 }
 
@@ -711,6 +811,7 @@ static enum sg_rc pg_begin(struct sg_store *s, struct sg_err *err)
 {
     struct pg *p = PG(s);
     enum sg_rc rc;
+    p->nedge = 0;
     if ((rc = ensure_conn(p, err)))
         return rc;
     /* Not waited for: the first read or the end of the operation reads it. */
@@ -740,6 +841,7 @@ static enum sg_rc pg_commit(struct sg_store *s, struct sg_err *err)
 {
     struct pg *p = PG(s);
     enum sg_rc rc;
+    p->nedge = 0;
     if (p->depth == 0)
         return sg_err_set(err, SG_INTERNAL, "no transaction to commit");
     if (p->lost) {
@@ -777,6 +879,7 @@ static enum sg_rc pg_commit(struct sg_store *s, struct sg_err *err)
 static void pg_rollback(struct sg_store *s)
 {
     struct pg *p = PG(s);
+    p->nedge = 0;
     if (p->depth == 0)
         return;
     undo(p, p->depth == 1);
@@ -1218,29 +1321,290 @@ static enum sg_rc pg_history_each(struct sg_store *s, const struct sg_uuid *id, 
 
 /* ------------------------------------------------------------------- audit */
 
+/* Rows per page when reading the log: memory stays flat however long. */
+#define AUDIT_PAGE 2048
+
+static uint64_t node_id(unsigned level, uint64_t index)
+{
+    return (uint64_t)level << 56 | index;
+}
+
+static int64_t clamp(uint64_t v)
+{
+    return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/*
+ * The tree needs one order, and an appender reads the size and the right
+ * edge before it writes. A transaction-scoped advisory lock serialises
+ * appenders across connections, processes and nodes until the transaction
+ * ends, commit or rollback, and needs no privilege on the tables (LOCK
+ * TABLE ... EXCLUSIVE would need UPDATE, which the app role has not). Not
+ * waited for: the next read, the size, queues behind it on the server.
+ */
+static enum sg_rc pg_audit_lock(struct sg_store *s, struct sg_err *err)
+{
+    return write_stmt(PG(s), ST_AUDIT_LOCK, NULL, "audit lock", err);
+}
+
+static enum sg_rc pg_audit_size(struct sg_store *s, uint64_t *size, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    PGresult *r = NULL;
+    enum sg_rc rc = read_stmt(p, ST_AUDIT_SIZE, NULL, "audit", &r, err);
+    if (rc)
+        return rc;
+    *size = (uint64_t)r_int(r, 0, 0);
+    p->nedge = 0;
+    for (int i = 0, n = PQntuples(r); p->depth && i < n && p->nedge < 64; i++) {
+        if (PQgetisnull(r, i, 1) || PQgetisnull(r, i, 2) || PQgetlength(r, i, 2) != 32)
+            continue; /* a missing node: audit_hash_get says so */
+        unsigned level = (unsigned)r_int(r, i, 1);
+        uint64_t index = level ? (*size >> (level + 1)) << 1 : *size - 1;
+        p->edge[p->nedge].id = node_id(level, index);
+        memcpy(p->edge[p->nedge++].hash, PQgetvalue(r, i, 2), 32);
+    }
+    PQclear(r);
+    return SG_OK;
+}
+
 static enum sg_rc pg_audit_append(struct sg_store *s, const struct sg_store_audit *a,
                                   struct sg_err *err)
 {
     struct params b = {0};
+    p_i64(&b, clamp(a->index));
     p_i64(&b, a->at);
-    p_text(&b, a->actor);
-    p_text(&b, a->role);
-    p_text(&b, a->purpose);
-    p_text(&b, a->action);
-    p_id(&b, a->subject);
-    p_text(&b, a->result);
+    p_bytes(&b, a->pseudonym, SG_PSEUDONYM_BYTES);
+    p_bytes(&b, a->leaf, a->leaf_len);
+    p_bytes(&b, a->hash, 32);
     return write_stmt(PG(s), ST_AUDIT_APPEND, &b, "audit", err);
 }
 
-static enum sg_rc pg_audit_count(struct sg_store *s, int64_t *n, struct sg_err *err)
+static enum sg_rc pg_audit_node_put(struct sg_store *s, unsigned level, uint64_t index,
+                                    const uint8_t hash[32], struct sg_err *err)
 {
+    struct params b = {0};
+    p_i64(&b, (int64_t)node_id(level, index));
+    p_bytes(&b, hash, 32);
+    return write_stmt(PG(s), ST_AUDIT_NODE_PUT, &b, "audit", err);
+}
+
+static enum sg_rc pg_audit_hash_get(struct sg_store *s, unsigned level, uint64_t index,
+                                    uint8_t out[32], struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    uint64_t id = node_id(level, index);
+    for (int i = 0; i < p->nedge; i++)
+        if (p->edge[i].id == id) {
+            memcpy(out, p->edge[i].hash, 32);
+            return SG_OK;
+        }
+    struct params b = {0};
     PGresult *r = NULL;
-    enum sg_rc rc = read_stmt(PG(s), ST_AUDIT_COUNT, NULL, "audit", &r, err);
+    p_i64(&b, level ? (int64_t)id : clamp(index));
+    enum sg_rc rc =
+        read_stmt(p, level ? ST_AUDIT_NODE_GET : ST_AUDIT_LEAF_HASH, &b, "audit", &r, err);
     if (rc)
         return rc;
-    *n = r_int(r, 0, 0);
+    if (PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 32)
+        memcpy(out, PQgetvalue(r, 0, 0), 32);
+    else
+        rc = sg_err_set(err, SG_NOTFOUND, "audit tree node %u/%llu is missing", level,
+                        (unsigned long long)index);
+    PQclear(r);
+    return rc;
+}
+
+static enum sg_rc pg_audit_nodes_read(struct sg_store *s, unsigned level, uint64_t index,
+                                      size_t max, uint8_t *out, size_t *n, struct sg_err *err)
+{
+    struct params b = {0};
+    PGresult *r = NULL;
+    *n = 0;
+    p_i64(&b, (int64_t)node_id(level, index));
+    p_i64(&b, (int64_t)node_id(level + 1, 0));
+    p_i64(&b, clamp(max));
+    enum sg_rc rc = read_stmt(PG(s), ST_AUDIT_NODES_READ, &b, "audit", &r, err);
+    if (rc)
+        return rc;
+    /* Stop at the first gap: the caller sees it as a missing node. */
+    for (int i = 0, rows = PQntuples(r); i < rows; i++) {
+        if ((uint64_t)r_int(r, i, 0) != node_id(level, index + *n) || PQgetlength(r, i, 1) != 32)
+            break;
+        memcpy(out + *n * 32, PQgetvalue(r, i, 1), 32);
+        (*n)++;
+    }
     PQclear(r);
     return SG_OK;
+}
+
+/* Hands the entries of a result to `cb`; 1 when it stopped. `*next` gets
+ * the index after the last one seen. */
+static int each_entry(const PGresult *r, sg_audit_cb cb, void *ctx, int64_t *next)
+{
+    for (int i = 0, rows = PQntuples(r); i < rows; i++) {
+        struct sg_store_audit a;
+        a.index = (uint64_t)r_int(r, i, 0);
+        a.at = r_int(r, i, 1);
+        a.pseudonym = PQgetlength(r, i, 2) == SG_PSEUDONYM_BYTES
+                          ? (const uint8_t *)PQgetvalue(r, i, 2)
+                          : NULL;
+        a.leaf = (const uint8_t *)PQgetvalue(r, i, 3);
+        a.leaf_len = (size_t)PQgetlength(r, i, 3);
+        a.hash = PQgetlength(r, i, 4) == 32 ? (const uint8_t *)PQgetvalue(r, i, 4) : NULL;
+        *next = (int64_t)a.index + 1;
+        if (cb(ctx, &a))
+            return 1;
+    }
+    return 0;
+}
+
+/* Ranges of one person's entries sent at once: one round trip for them. */
+#define RANGES_PER_TRIP 32
+
+/* One person's entries: one seek per range of the index up to the end of
+ * the log, RANGES_PER_TRIP ranges per round trip. */
+static enum sg_rc each_of_person(struct pg *p, int64_t from, int64_t to, const uint8_t *pseudonym,
+                                 sg_time since, sg_audit_cb cb, void *ctx, struct sg_err *err)
+{
+    uint64_t size = 0;
+    enum sg_rc rc = pg_audit_size(&p->base, &size, err);
+    if (rc)
+        return rc;
+    if ((uint64_t)to > size)
+        to = (int64_t)size;
+    int stopped = 0;
+    int64_t last = to > 0 ? (to - 1) >> AUDIT_RANGE_BITS : -1;
+    for (int64_t b = from >> AUDIT_RANGE_BITS; from < to && b <= last && !rc && !stopped;) {
+        PGresult *res[RANGES_PER_TRIP] = {0};
+        int n = 0;
+        for (; n < RANGES_PER_TRIP && b <= last && !rc; n++, b++) {
+            struct params a = {0};
+            p_i64(&a, b);
+            p_bytes(&a, pseudonym, SG_PSEUDONYM_BYTES);
+            p_i64(&a, from);
+            p_i64(&a, to);
+            p_i64(&a, since);
+            rc = send_keep(p, ST_AUDIT_EACH_PERSON, &a, "audit", &res[n], err);
+        }
+        if (!rc)
+            rc = drain(p, NULL, err);
+        /* A failure has emptied the queue; make sure nothing left in it
+         * points at `res`. */
+        for (int i = 0; i < p->nq; i++)
+            p->q[i].keep = NULL;
+        int64_t next = from;
+        for (int i = 0; i < n; i++) {
+            if (!rc && !stopped && res[i])
+                stopped = each_entry(res[i], cb, ctx, &next);
+            PQclear(res[i]);
+        }
+    }
+    return rc;
+}
+
+/*
+ * Entries in index order. All of them: a page at a time, resuming after the
+ * last index seen (the log only grows, so pages neither overlap nor skip),
+ * so that verifying the whole log holds one page in memory. The callback
+ * may call the store: a page is read in full before it runs.
+ */
+static enum sg_rc pg_audit_each(struct sg_store *s, uint64_t from, uint64_t to,
+                                const uint8_t *pseudonym, sg_time since, sg_audit_cb cb, void *ctx,
+                                struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    int64_t next = clamp(from), end = clamp(to);
+    if (pseudonym)
+        return each_of_person(p, next, end, pseudonym, since, cb, ctx, err);
+    while (next < end) {
+        struct params b = {0};
+        PGresult *r = NULL;
+        p_i64(&b, next);
+        p_i64(&b, end);
+        p_i64(&b, since);
+        p_i64(&b, AUDIT_PAGE);
+        enum sg_rc rc = read_stmt(p, ST_AUDIT_EACH, &b, "audit", &r, err);
+        if (rc)
+            return rc;
+        int rows = PQntuples(r);
+        int stopped = each_entry(r, cb, ctx, &next);
+        PQclear(r);
+        if (stopped || rows < AUDIT_PAGE)
+            break;
+    }
+    return SG_OK;
+}
+
+/*
+ * The one sanctioned change, inside the caller's transaction. The guard
+ * trigger of audit_log (migration step 2) lets an UPDATE through only when
+ * it empties an entry's content and nothing else, and only while the
+ * transaction-local setting sargs.archiving is on. Neither DISABLE TRIGGER
+ * nor session_replication_role: the first takes an ACCESS EXCLUSIVE lock on
+ * the log until commit (every node's reads and appends would wait) and
+ * leaves the log unguarded for this statement; the second needs a superuser
+ * and lifts every trigger of every table. The setting is cleared again at
+ * once and PostgreSQL drops it at the end of the transaction whatever
+ * happens, so no later statement, and no other session, ever sees it.
+ * Entries archived before are not rewritten again.
+ */
+static enum sg_rc pg_audit_archive(struct sg_store *s, uint64_t below, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    if (p->depth == 0)
+        return sg_err_set(err, SG_INTERNAL, "archiving outside a transaction");
+    struct params b = {0};
+    p_i64(&b, clamp(below));
+    PGresult *r = NULL;
+    enum sg_rc rc;
+    if ((rc = send_stmt(p, ST_AUDIT_ARCHIVE_ON, NULL, "archive", err)) ||
+        (rc = send_stmt(p, ST_AUDIT_ARCHIVE, &b, "archive", err)) ||
+        (rc = read_stmt(p, ST_AUDIT_ARCHIVE_OFF, NULL, "archive", &r, err)))
+        return rc;
+    PQclear(r);
+    return SG_OK;
+}
+
+static enum sg_rc pg_audit_head_put(struct sg_store *s, const struct sg_store_head *h,
+                                    struct sg_err *err)
+{
+    struct params b = {0};
+    p_i64(&b, clamp(h->size));
+    p_i64(&b, h->at);
+    p_bytes(&b, h->root, 32);
+    p_text(&b, h->note);
+    return write_stmt(PG(s), ST_AUDIT_HEAD_PUT, &b, "audit", err);
+}
+
+/* Heads a page at a time: there is one per transaction that wrote. */
+static enum sg_rc pg_audit_heads_each(struct sg_store *s, uint64_t from, sg_head_cb cb, void *ctx,
+                                      struct sg_err *err)
+{
+    static const uint8_t zero[32];
+    int64_t next = clamp(from);
+    for (;;) {
+        struct params b = {0};
+        PGresult *r = NULL;
+        p_i64(&b, next);
+        p_i64(&b, AUDIT_PAGE);
+        enum sg_rc rc = read_stmt(PG(s), ST_AUDIT_HEADS_EACH, &b, "audit", &r, err);
+        if (rc)
+            return rc;
+        int rows = PQntuples(r), stopped = 0;
+        for (int i = 0; i < rows && !stopped; i++) {
+            struct sg_store_head h;
+            h.size = (uint64_t)r_int(r, i, 0);
+            h.at = r_int(r, i, 1);
+            h.root = PQgetlength(r, i, 2) == 32 ? (const uint8_t *)PQgetvalue(r, i, 2) : zero;
+            h.note = r_text(r, i, 3);
+            next = (int64_t)h.size + 1;
+            stopped = cb(ctx, &h);
+        }
+        PQclear(r);
+        if (stopped || rows < AUDIT_PAGE)
+            return SG_OK;
+    }
 }
 
 /* ---------------------------------------------------------- backup/restore */
@@ -1377,7 +1741,7 @@ static enum sg_rc pg_backup(struct sg_store *s, const char *path, struct sg_err 
         goto out;
     in_pg = 1;
     static const struct sg_table versions = {"schema_migrations", "version, name, applied", "iti",
-                                             NULL};
+                                             NULL, 0};
     if ((rc = copy_table_out(p, &versions, db, err)))
         goto out;
     for (int i = 0; i < sg_tables_count; i++)
@@ -1534,14 +1898,26 @@ static enum sg_rc pg_restore(struct sg_store *s, const char *path, struct sg_err
      * old data or the new, never a mixture. */
     if ((rc = apply_steps(p, sg_clock_now(NULL), &ours, err)))
         goto out;
-    if ((rc = simple(p,
-                     "ALTER TABLE audit DISABLE TRIGGER audit_no_truncate;"
-                     "TRUNCATE meta, categories, subjects, lookup, events, history, audit;"
-                     "ALTER TABLE audit ENABLE TRIGGER audit_no_truncate",
-                     "restore", NULL, err)))
+    /* The live audit log stays (store.h), unless it is empty: then the
+     * backup's is taken. Under the audit lock, so that no node appends to
+     * it between the look and the copy. */
+    PGresult *r = NULL;
+    if ((rc = simple(p, "SELECT pg_advisory_xact_lock(" AUDIT_LOCK ")", "restore", NULL, err)) ||
+        (rc = simple(p, "SELECT EXISTS (SELECT 1 FROM audit_log)", "restore", &r, err)))
+        goto out;
+    int keep_audit = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    char trunc[256] = "TRUNCATE ";
+    for (int i = 0, n = 0; i < sg_tables_count; i++)
+        if (!sg_tables[i].audit) {
+            size_t at = strlen(trunc);
+            snprintf(trunc + at, sizeof trunc - at, "%s%s", n++ ? ", " : "", sg_tables[i].name);
+        }
+    if ((rc = simple(p, trunc, "restore", NULL, err)))
         goto out;
     for (int i = 0; i < sg_tables_count && !rc; i++)
-        rc = copy_table_in(p, &sg_tables[i], db, err);
+        if (!(sg_tables[i].audit && keep_audit))
+            rc = copy_table_in(p, &sg_tables[i], db, err);
     for (int i = 0; i < sg_tables_count && !rc; i++) {
         const struct sg_table *t = &sg_tables[i];
         if (!t->serial)
@@ -1592,8 +1968,16 @@ const struct sg_store_ops sg_store_postgres = {
     .events_each = pg_events_each,
     .history_append = pg_history_append,
     .history_each = pg_history_each,
+    .audit_lock = pg_audit_lock,
+    .audit_size = pg_audit_size,
     .audit_append = pg_audit_append,
-    .audit_count = pg_audit_count,
+    .audit_node_put = pg_audit_node_put,
+    .audit_hash_get = pg_audit_hash_get,
+    .audit_nodes_read = pg_audit_nodes_read,
+    .audit_each = pg_audit_each,
+    .audit_archive = pg_audit_archive,
+    .audit_head_put = pg_audit_head_put,
+    .audit_heads_each = pg_audit_heads_each,
     .backup = pg_backup,
     .restore = pg_restore,
 };

@@ -45,8 +45,16 @@ enum stmt_id {
     ST_HIST_APPEND,
     ST_HIST_EACH,
     ST_HIST_DEL,
+    ST_AUDIT_SIZE,
     ST_AUDIT_APPEND,
-    ST_AUDIT_COUNT,
+    ST_AUDIT_NODE_PUT,
+    ST_AUDIT_LEAF_HASH,
+    ST_AUDIT_NODE_GET,
+    ST_AUDIT_NODES_READ,
+    ST_AUDIT_EACH,
+    ST_AUDIT_EACH_SUBJECT,
+    ST_AUDIT_HEAD_PUT,
+    ST_AUDIT_HEADS_EACH,
     ST_COUNT
 };
 
@@ -87,9 +95,22 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_HIST_EACH] = "SELECT seq, category, old, kv, reason, actor, at FROM history "
                      "WHERE subject = ?1 ORDER BY seq",
     [ST_HIST_DEL] = "DELETE FROM history WHERE subject = ?1",
-    [ST_AUDIT_APPEND] = "INSERT INTO audit (at, actor, role, purpose, action, subject, result) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit",
+    [ST_AUDIT_SIZE] = "SELECT coalesce(max(idx) + 1, 0) FROM audit_log",
+    [ST_AUDIT_APPEND] = "INSERT INTO audit_log (idx, at, pseudonym, leaf, hash) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_AUDIT_NODE_PUT] = "INSERT INTO audit_nodes (id, hash) VALUES (?1, ?2)",
+    [ST_AUDIT_LEAF_HASH] = "SELECT hash FROM audit_log WHERE idx = ?1",
+    [ST_AUDIT_NODE_GET] = "SELECT hash FROM audit_nodes WHERE id = ?1",
+    [ST_AUDIT_NODES_READ] = "SELECT id, hash FROM audit_nodes WHERE id >= ?1 AND id < ?2 "
+                            "ORDER BY id LIMIT ?3",
+    [ST_AUDIT_EACH] = "SELECT idx, at, pseudonym, leaf, hash FROM audit_log WHERE idx >= ?1 AND "
+                      "idx < ?2 AND at >= ?3 ORDER BY idx",
+    [ST_AUDIT_EACH_SUBJECT] = "SELECT idx, at, pseudonym, leaf, hash FROM audit_log WHERE "
+                              "idx >> 16 = ?5 AND pseudonym = ?4 AND pseudonym IS NOT NULL AND "
+                              "idx >= ?1 AND idx < ?2 AND at >= ?3 ORDER BY idx",
+    [ST_AUDIT_HEAD_PUT] = "INSERT INTO audit_heads (size, at, root, note) VALUES (?1, ?2, ?3, ?4)",
+    [ST_AUDIT_HEADS_EACH] = "SELECT size, at, root, note FROM audit_heads WHERE size >= ?1 "
+                            "ORDER BY size",
 };
 
 struct sq {
@@ -230,7 +251,7 @@ static enum sg_rc sq_open(const char *path, int create, struct sg_store **out, s
     if ((r = exec(q,
                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
                   "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-32768; PRAGMA foreign_keys=OFF;"
-                  "PRAGMA mmap_size=268435456; PRAGMA wal_autocheckpoint=16384;",
+                  "PRAGMA mmap_size=2147418112; PRAGMA wal_autocheckpoint=16384;",
                   "open", err)))
         goto bad;
     *out = &q->base;
@@ -782,6 +803,35 @@ static enum sg_rc sq_history_each(struct sg_store *s, const struct sg_uuid *id, 
 
 /* ------------------------------------------------------------------- audit */
 
+/* Node ids pack level and index: level << 56 | index. */
+static sqlite3_int64 node_id(unsigned level, uint64_t index)
+{
+    return (sqlite3_int64)((uint64_t)level << 56 | index);
+}
+
+static enum sg_rc sq_audit_lock(struct sg_store *s, struct sg_err *err)
+{
+    (void)s;
+    (void)err;
+    return SG_OK; /* BEGIN IMMEDIATE already holds the only write lock */
+}
+
+static enum sg_rc sq_audit_size(struct sg_store *s, uint64_t *size, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_AUDIT_SIZE, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    if (rc == SQLITE_ROW)
+        *size = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        r = fail(q, rc, "audit", err);
+    sqlite3_reset(st);
+    return r;
+}
+
 static enum sg_rc sq_audit_append(struct sg_store *s, const struct sg_store_audit *a,
                                   struct sg_err *err)
 {
@@ -789,28 +839,196 @@ static enum sg_rc sq_audit_append(struct sg_store *s, const struct sg_store_audi
     sqlite3_stmt *st = stmt(q, ST_AUDIT_APPEND, err);
     if (!st)
         return err ? err->rc : SG_IO;
-    sqlite3_bind_int64(st, 1, a->at);
-    sqlite3_bind_text(st, 2, a->actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, a->role, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, a->purpose, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, a->action, -1, SQLITE_STATIC);
-    if (a->subject)
-        bind_id(st, 6, a->subject);
-    sqlite3_bind_text(st, 7, a->result, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)a->index);
+    sqlite3_bind_int64(st, 2, a->at);
+    if (a->pseudonym)
+        sqlite3_bind_blob(st, 3, a->pseudonym, SG_PSEUDONYM_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 4, a->leaf, (int)a->leaf_len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, a->hash, 32, SQLITE_STATIC);
     return run(q, st, "audit", err);
 }
 
-static enum sg_rc sq_audit_count(struct sg_store *s, int64_t *n, struct sg_err *err)
+static enum sg_rc sq_audit_node_put(struct sg_store *s, unsigned level, uint64_t index,
+                                    const uint8_t hash[32], struct sg_err *err)
 {
     struct sq *q = SQ(s);
-    sqlite3_stmt *st = stmt(q, ST_AUDIT_COUNT, err);
+    sqlite3_stmt *st = stmt(q, ST_AUDIT_NODE_PUT, err);
     if (!st)
         return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, node_id(level, index));
+    sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+    return run(q, st, "audit", err);
+}
+
+static enum sg_rc sq_audit_hash_get(struct sg_store *s, unsigned level, uint64_t index,
+                                    uint8_t out[32], struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, level ? ST_AUDIT_NODE_GET : ST_AUDIT_LEAF_HASH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, level ? node_id(level, index) : (sqlite3_int64)index);
     int rc = sqlite3_step(st);
     enum sg_rc r = SG_OK;
-    if (rc == SQLITE_ROW)
-        *n = sqlite3_column_int64(st, 0);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32)
+        memcpy(out, sqlite3_column_blob(st, 0), 32);
+    else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        r = sg_err_set(err, SG_NOTFOUND, "audit tree node %u/%llu is missing", level,
+                       (unsigned long long)index);
     else
+        r = fail(q, rc, "audit", err);
+    sqlite3_reset(st);
+    return r;
+}
+
+static enum sg_rc sq_audit_nodes_read(struct sg_store *s, unsigned level, uint64_t index,
+                                      size_t max, uint8_t *out, size_t *n, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_AUDIT_NODES_READ, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, node_id(level, index));
+    sqlite3_bind_int64(st, 2, node_id(level + 1, 0));
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+    int rc;
+    enum sg_rc r = SG_OK;
+    *n = 0;
+    /* Stop at the first gap: the caller sees it as a missing node. */
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_int64(st, 0) != node_id(level, index + *n) ||
+            sqlite3_column_bytes(st, 1) != 32)
+            break;
+        memcpy(out + *n * 32, sqlite3_column_blob(st, 1), 32);
+        (*n)++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "audit", err);
+    sqlite3_reset(st);
+    return r;
+}
+
+/* Steps an entry query, handing each row to `cb`; 1 when `cb` stopped. */
+static int each_row(struct sq *q, sqlite3_stmt *st, sg_audit_cb cb, void *ctx, enum sg_rc *r,
+                    struct sg_err *err)
+{
+    int rc, stopped = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_audit a;
+        a.index = (uint64_t)sqlite3_column_int64(st, 0);
+        a.at = sqlite3_column_int64(st, 1);
+        a.pseudonym =
+            sqlite3_column_bytes(st, 2) == SG_PSEUDONYM_BYTES ? sqlite3_column_blob(st, 2) : NULL;
+        a.leaf = sqlite3_column_blob(st, 3);
+        a.leaf_len = (size_t)sqlite3_column_bytes(st, 3);
+        a.hash = sqlite3_column_bytes(st, 4) == 32 ? sqlite3_column_blob(st, 4) : NULL;
+        if (!a.leaf)
+            a.leaf = (const uint8_t *)"";
+        if (cb(ctx, &a)) {
+            stopped = 1;
+            break;
+        }
+    }
+    if (!stopped && rc != SQLITE_DONE)
+        *r = fail(q, rc, "audit", err);
+    sqlite3_reset(st);
+    return stopped;
+}
+
+static enum sg_rc sq_audit_each(struct sg_store *s, uint64_t from, uint64_t to,
+                                const uint8_t *pseudonym, sg_time since, sg_audit_cb cb, void *ctx,
+                                struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    enum sg_rc r = SG_OK;
+    if (!pseudonym) {
+        sqlite3_stmt *st = stmt(q, ST_AUDIT_EACH, err);
+        if (!st)
+            return err ? err->rc : SG_IO;
+        sqlite3_bind_int64(st, 1, from > INT64_MAX ? INT64_MAX : (sqlite3_int64)from);
+        sqlite3_bind_int64(st, 2, to > INT64_MAX ? INT64_MAX : (sqlite3_int64)to);
+        sqlite3_bind_int64(st, 3, since);
+        each_row(q, st, cb, ctx, &r, err);
+        sqlite3_clear_bindings(st);
+        return r;
+    }
+    /* One person: one seek per range of 65,536 entries (the index's
+     * partition), up to the end of the log. */
+    uint64_t size = 0;
+    if ((r = sq_audit_size(s, &size, err)))
+        return r;
+    if (to > size)
+        to = size;
+    sqlite3_stmt *st = stmt(q, ST_AUDIT_EACH_SUBJECT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    for (uint64_t b = from >> 16; from < to && b <= (to - 1) >> 16 && !r; b++) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
+        sqlite3_bind_int64(st, 3, since);
+        sqlite3_bind_blob(st, 4, pseudonym, SG_PSEUDONYM_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)b);
+        if (each_row(q, st, cb, ctx, &r, err))
+            break;
+    }
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_audit_archive(struct sg_store *s, uint64_t below, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    if (q->depth == 0)
+        return sg_err_set(err, SG_INTERNAL, "archiving outside a transaction");
+    char sql[512];
+    /* The trigger is lifted for this statement only, inside the caller's
+     * transaction: nobody sees the log without it. */
+    snprintf(sql, sizeof sql,
+             "DROP TRIGGER audit_log_no_update;"
+             "UPDATE audit_log SET leaf = x'', pseudonym = NULL WHERE idx < %llu;"
+             "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+             "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;",
+             (unsigned long long)below);
+    return exec(q, sql, "archive", err);
+}
+
+static enum sg_rc sq_audit_head_put(struct sg_store *s, const struct sg_store_head *h,
+                                    struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_AUDIT_HEAD_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)h->size);
+    sqlite3_bind_int64(st, 2, h->at);
+    sqlite3_bind_blob(st, 3, h->root, 32, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, h->note, -1, SQLITE_STATIC);
+    return run(q, st, "audit", err);
+}
+
+static enum sg_rc sq_audit_heads_each(struct sg_store *s, uint64_t from, sg_head_cb cb, void *ctx,
+                                      struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_AUDIT_HEADS_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, from > INT64_MAX ? INT64_MAX : (sqlite3_int64)from);
+    int rc;
+    enum sg_rc r = SG_OK;
+    static const uint8_t zero[32];
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_head h;
+        h.size = (uint64_t)sqlite3_column_int64(st, 0);
+        h.at = sqlite3_column_int64(st, 1);
+        h.root = sqlite3_column_bytes(st, 2) == 32 ? sqlite3_column_blob(st, 2) : zero;
+        h.note = (const char *)sqlite3_column_text(st, 3);
+        if (!h.note)
+            h.note = "";
+        if (cb(ctx, &h))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         r = fail(q, rc, "audit", err);
     sqlite3_reset(st);
     return r;
@@ -866,20 +1084,68 @@ out:
     return r;
 }
 
+/* Quotes an SQL identifier that comes from our own schema. */
+static int quoted(char *out, size_t len, const char *schema, const char *name)
+{
+    if (strchr(name, '"'))
+        return -1;
+    int n = snprintf(out, len, "%s.\"%s\"", schema, name);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err *err)
 {
     struct sq *q = SQ(s);
     if (q->depth)
         return sg_err_set(err, SG_INTERNAL, "restore inside a transaction");
-    sqlite3 *src = NULL;
-    int rc = sqlite3_open_v2(path, &src, SQLITE_OPEN_READONLY, NULL);
-    if (rc != SQLITE_OK) {
-        sqlite3_close_v2(src);
-        return sg_err_set(err, SG_IO, "cannot open '%s': %s", path, sqlite3_errstr(rc));
+    uint64_t live_audit = 0;
+    enum sg_rc r = sq_audit_size(s, &live_audit, err);
+    if (r)
+        return r;
+    finalize_all(q); /* cached statements would pin the old contents */
+    sqlite3_stmt *att = NULL, *tables = NULL;
+    if (sqlite3_prepare_v2(q->db, "ATTACH ?1 AS bk", -1, &att, NULL) != SQLITE_OK)
+        return fail(q, sqlite3_errcode(q->db), "restore", err);
+    sqlite3_bind_text(att, 1, path, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(att);
+    sqlite3_finalize(att);
+    if (rc != SQLITE_DONE)
+        return sg_err_set(err, SG_IO, "cannot open backup '%s': %s", path, sqlite3_errmsg(q->db));
+    if ((r = exec(q, "BEGIN IMMEDIATE", "restore", err)))
+        goto detach;
+    /* Every table of the backup, in one transaction; the audit log only when
+     * the live one is empty. The schema versions were made equal before. */
+    if (sqlite3_prepare_v2(q->db,
+                           "SELECT name FROM bk.sqlite_schema WHERE type = 'table' AND name NOT "
+                           "LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'schema_migrations' AND "
+                           "(?1 OR name NOT LIKE 'audit\\_%' ESCAPE '\\') ORDER BY name",
+                           -1, &tables, NULL) != SQLITE_OK) {
+        r = fail(q, sqlite3_errcode(q->db), "restore", err);
+        goto rollback;
     }
-    finalize_all(q); /* cached statements would pin the old schema */
-    enum sg_rc r = copy_db(q->db, src, "restore", err);
-    sqlite3_close_v2(src);
+    sqlite3_bind_int(tables, 1, live_audit == 0);
+    while ((rc = sqlite3_step(tables)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(tables, 0);
+        char dst[160], src[160], sql[640];
+        if (!name || quoted(dst, sizeof dst, "main", name) || quoted(src, sizeof src, "bk", name)) {
+            r = sg_err_set(err, SG_IO, "backup '%s' has an unexpected table", path);
+            break;
+        }
+        snprintf(sql, sizeof sql, "DELETE FROM %s; INSERT INTO %s SELECT * FROM %s;", dst, dst,
+                 src);
+        if ((r = exec(q, sql, "restore", err)))
+            break;
+    }
+    if (!r && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = fail(q, rc, "restore", err);
+    sqlite3_finalize(tables);
+    if (!r)
+        r = exec(q, "COMMIT", "restore", err);
+rollback:
+    if (r && !sqlite3_get_autocommit(q->db))
+        sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+detach:
+    sqlite3_exec(q->db, "DETACH bk", NULL, NULL, NULL);
     return r;
 }
 
@@ -911,8 +1177,16 @@ const struct sg_store_ops sg_store_sqlite = {
     .events_each = sq_events_each,
     .history_append = sq_history_append,
     .history_each = sq_history_each,
+    .audit_lock = sq_audit_lock,
+    .audit_size = sq_audit_size,
     .audit_append = sq_audit_append,
-    .audit_count = sq_audit_count,
+    .audit_node_put = sq_audit_node_put,
+    .audit_hash_get = sq_audit_hash_get,
+    .audit_nodes_read = sq_audit_nodes_read,
+    .audit_each = sq_audit_each,
+    .audit_archive = sq_audit_archive,
+    .audit_head_put = sq_audit_head_put,
+    .audit_heads_each = sq_audit_heads_each,
     .backup = sq_backup,
     .restore = sq_restore,
 };

@@ -44,7 +44,9 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 1
+#define SG_SCHEMA_VERSION 2
+
+#define SG_PSEUDONYM_BYTES 16
 
 struct sg_store;
 
@@ -77,14 +79,24 @@ struct sg_store_history {
     sg_time at;
 };
 
+/* One entry of the audit log (see src/lib/audit/log.h): the leaf is opaque
+ * to the store; `at` and `pseudonym` are copies kept for queries, which the
+ * verifier checks against the leaf. */
 struct sg_store_audit {
+    uint64_t index;
     sg_time at;
-    const char *actor;
-    const char *role;
-    const char *purpose;
-    const char *action;
-    const struct sg_uuid *subject; /* or NULL */
-    const char *result;            /* "ok", "denied", ... */
+    const uint8_t *pseudonym; /* SG_PSEUDONYM_BYTES, or NULL */
+    const uint8_t *leaf;
+    size_t leaf_len;
+    const uint8_t *hash; /* 32: the leaf hash */
+};
+
+/* A signed tree head. */
+struct sg_store_head {
+    uint64_t size;
+    sg_time at;
+    const uint8_t *root; /* 32 */
+    const char *note;    /* the signed checkpoint text */
 };
 
 typedef int (*sg_subject_cb)(void *ctx, const struct sg_store_subject *s);
@@ -92,6 +104,8 @@ typedef int (*sg_event_cb)(void *ctx, const struct sg_store_event *e);
 typedef int (*sg_history_cb)(void *ctx, const struct sg_store_history *h);
 typedef int (*sg_id_cb)(void *ctx, const struct sg_uuid *id);
 typedef int (*sg_category_cb)(void *ctx, int code, const char *id);
+typedef int (*sg_audit_cb)(void *ctx, const struct sg_store_audit *a);
+typedef int (*sg_head_cb)(void *ctx, const struct sg_store_head *h);
 
 struct sg_store_ops {
     const char *name;
@@ -169,16 +183,50 @@ struct sg_store_ops {
     enum sg_rc (*history_each)(struct sg_store *s, const struct sg_uuid *id, sg_history_cb cb,
                                void *ctx, struct sg_err *err);
 
+    /* The audit log: entries with consecutive indexes from 0, the perfect
+     * subtrees of its Merkle tree (level >= 1), and signed heads. Nothing is
+     * ever updated or deleted. audit_lock serialises appenders across
+     * processes for the rest of the transaction (SQLite's write transaction
+     * already does; PostgreSQL takes an advisory lock). */
+    enum sg_rc (*audit_lock)(struct sg_store *s, struct sg_err *err);
+    enum sg_rc (*audit_size)(struct sg_store *s, uint64_t *size, struct sg_err *err);
     enum sg_rc (*audit_append)(struct sg_store *s, const struct sg_store_audit *a,
                                struct sg_err *err);
-    enum sg_rc (*audit_count)(struct sg_store *s, int64_t *n, struct sg_err *err);
+    enum sg_rc (*audit_node_put)(struct sg_store *s, unsigned level, uint64_t index,
+                                 const uint8_t hash[32], struct sg_err *err);
+    /* The hash of a perfect subtree; level 0 is a leaf hash. SG_NOTFOUND
+     * when absent. */
+    enum sg_rc (*audit_hash_get)(struct sg_store *s, unsigned level, uint64_t index,
+                                 uint8_t out[32], struct sg_err *err);
+    /* Up to `max` consecutive node hashes of one level from `index` into
+     * `out` (32 bytes each); `*n` gets how many there were. For the verifier,
+     * which walks every level in order. */
+    enum sg_rc (*audit_nodes_read)(struct sg_store *s, unsigned level, uint64_t index, size_t max,
+                                   uint8_t *out, size_t *n, struct sg_err *err);
+    /* Entries with index in [from, to), in order; with `pseudonym`, only that
+     * person's; with `since` > 0, only those at or after it. */
+    enum sg_rc (*audit_each)(struct sg_store *s, uint64_t from, uint64_t to,
+                             const uint8_t *pseudonym, sg_time since, sg_audit_cb cb, void *ctx,
+                             struct sg_err *err);
+    /* The one sanctioned change to the log: the content (leaf and pseudonym)
+     * of entries with index < `below` is dropped once archived elsewhere;
+     * their leaf hashes and the tree stay. */
+    enum sg_rc (*audit_archive)(struct sg_store *s, uint64_t below, struct sg_err *err);
+    enum sg_rc (*audit_head_put)(struct sg_store *s, const struct sg_store_head *h,
+                                 struct sg_err *err);
+    /* Heads of size >= `from`, by size. */
+    enum sg_rc (*audit_heads_each)(struct sg_store *s, uint64_t from, sg_head_cb cb, void *ctx,
+                                   struct sg_err *err);
 
     /* A consistent copy of the whole database into a new file `path`, taken
      * while others keep working. Whatever the backend, the file is a SQLite
      * database of the sargs schema: one backup format for both. */
     enum sg_rc (*backup)(struct sg_store *s, const char *path, struct sg_err *err);
-    /* Replaces the whole content of the database with the one of the
-     * database file `path` (such a SQLite file), atomically. */
+    /* Replaces the content of the database with the one of the backup file
+     * `path` (such a SQLite file), atomically, except the audit log: the live
+     * log is kept (it is the evidence of what happened, restores included)
+     * unless it is empty, as on a database lost and recreated, when the
+     * backup's log is taken. */
     enum sg_rc (*restore)(struct sg_store *s, const char *path, struct sg_err *err);
 };
 

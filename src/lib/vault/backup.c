@@ -46,10 +46,10 @@ enum sg_rc sg_vault_backup(struct sg_vault *v, const struct sg_actor *who, const
     sg_store_close(b);
     b = NULL;
 
-    size_t mark;
+    struct sg_opmark mark;
     if ((rc = sg_op_begin(v, &mark, err)))
         goto bad;
-    rc = sg_audit_record(v->store, who, now, "vault.backup", NULL, "ok", err);
+    rc = sg_audit_record(&v->audit, v->store, who, now, "vault.backup", NULL, "ok", err);
     if ((rc = sg_op_end(v, mark, rc, err)))
         goto bad;
     return SG_OK;
@@ -209,6 +209,8 @@ enum sg_rc sg_vault_restore(const struct sg_vault_opts *o, const struct sg_actor
     char *tmp = NULL, *live_uri = NULL, *keys = NULL;
     char jid[37] = "", bid[64] = "", lid[64] = "", taken[SG_TIME_STR_MAX] = "";
     size_t reerased = 0, rewrapped = 0;
+    struct sg_auditlog log;
+    int log_open = 0;
     struct sg_restore_report r = {0};
 
     if ((rc = sg_actor_check(who, err)))
@@ -287,12 +289,9 @@ enum sg_rc sg_vault_restore(const struct sg_vault_opts *o, const struct sg_actor
         goto out;
 
     /* The live database, if any, must be of the same vault. */
-    if ((rc = sg_store_open(live_uri, 1, &live, err)))
-        goto out;
-    int live_version = 0;
-    if ((rc = live->ops->schema_version(live, &live_version, err)))
-        goto out;
-    if (live_version > 0 && (rc = meta_copy(live, META_VAULT_ID, lid, sizeof lid, err)))
+    if ((rc = sg_store_open(live_uri, 1, &live, err)) ||
+        (rc = live->ops->migrate(live, now, err)) ||
+        (rc = meta_copy(live, META_VAULT_ID, lid, sizeof lid, err)))
         goto out;
     if (lid[0] && strcmp(lid, jid) != 0) {
         rc = sg_err_set(err, SG_CONFLICT, "the database in '%s' is of another vault (%s)", o->dir,
@@ -307,10 +306,15 @@ enum sg_rc sg_vault_restore(const struct sg_vault_opts *o, const struct sg_actor
     /* Erasures journaled while we worked, then the audit entry. */
     if ((rc = read_erasures(journal, jid, &set, err)))
         goto out;
+    if ((rc = sg_auditlog_open(&log, keys, jid, err)))
+        goto out;
+    log_open = 1;
+    sg_auditlog_begin(&log, now);
     if ((rc = live->ops->begin(live, err)))
         goto out;
     if ((rc = apply_erasures(live, kek, &set, now, &reerased, err)) ||
-        (rc = sg_audit_record(live, who, now, "vault.restore", NULL, "ok", err))) {
+        (rc = sg_audit_record(&log, live, who, now, "vault.restore", NULL, "ok", err)) ||
+        (rc = sg_auditlog_seal(&log, live, now, err))) {
         live->ops->rollback(live);
         goto out;
     }
@@ -321,6 +325,8 @@ enum sg_rc sg_vault_restore(const struct sg_vault_opts *o, const struct sg_actor
     if (rep)
         *rep = r;
 out:
+    if (log_open)
+        sg_auditlog_close(&log);
     sg_store_close(b);
     sg_store_close(t);
     sg_store_close(live);

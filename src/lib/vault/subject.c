@@ -179,7 +179,7 @@ enum sg_rc sg_subject_add(struct sg_vault *v, const struct sg_actor *who,
         (rc = sg_record_encode(e, nfields, v->rkey, &row.id, &v->rec2, err)))
         goto out;
 
-    size_t mark;
+    struct sg_opmark mark;
     struct sg_store *s = v->store;
     if ((rc = sg_op_begin(v, &mark, err)))
         goto out;
@@ -191,7 +191,7 @@ enum sg_rc sg_subject_add(struct sg_vault *v, const struct sg_actor *who,
         if (strcmp(events[i].name, CREATED_EVENT) != 0)
             rc = s->ops->event_put(s, &row.id, events[i].name, events[i].at, err);
     if (!rc)
-        rc = sg_audit_record(s, who, now, "subject.create", &row.id, "ok", err);
+        rc = sg_audit_record(&v->audit, s, who, now, "subject.create", &row.id, "ok", err);
     rc = sg_op_end(v, mark, rc, err);
     if (!rc && out)
         *out = row.id;
@@ -399,7 +399,7 @@ enum sg_rc sg_subject_get(struct sg_vault *v, const struct sg_actor *who, const 
     if (!s)
         return sg_err_set(err, SG_NOMEM, "out of memory");
     s->id = *id;
-    size_t mark;
+    struct sg_opmark mark;
     struct sg_store *st = v->store;
     struct sg_store_subject row;
     struct read_ctx c = {v, s, 0, SG_OK, err};
@@ -422,7 +422,7 @@ enum sg_rc sg_subject_get(struct sg_vault *v, const struct sg_actor *who, const 
     if ((flags & SG_GET_HISTORY) &&
         ((rc = st->ops->history_each(st, id, read_change, &c, err)) || (rc = c.rc)))
         goto end;
-    rc = sg_audit_record(st, who, now, "subject.read", id, "ok", err);
+    rc = sg_audit_record(&v->audit, st, who, now, "subject.read", id, "ok", err);
 end:
     rc = sg_op_end(v, mark, rc, err);
 out:
@@ -475,7 +475,7 @@ enum sg_rc sg_subject_find(struct sg_vault *v, const struct sg_actor *who, const
     sg_buf_release(&ix);
 
     struct find_ctx c = {ids, max, 0};
-    size_t mark;
+    struct sg_opmark mark;
     struct sg_store *s = v->store;
     sg_time now = sg_clock_now(v->clock);
     if ((rc = sg_op_begin(v, &mark, err)))
@@ -484,9 +484,11 @@ enum sg_rc sg_subject_find(struct sg_vault *v, const struct sg_actor *who, const
     /* One audit entry per person found, so that each person's access
      * history shows the look-up; one without a subject when none matched. */
     if (!rc && c.n == 0)
-        rc = sg_audit_record(s, who, now, "subject.find", NULL, "none", err);
+        rc = sg_audit_record_details(&v->audit, s, who, now, "subject.find", NULL, "none", 1,
+                                     cat->id, strlen(cat->id), err);
     for (size_t i = 0; !rc && i < c.n && i < max; i++)
-        rc = sg_audit_record(s, who, now, "subject.find", &ids[i], "ok", err);
+        rc = sg_audit_record_details(&v->audit, s, who, now, "subject.find", &ids[i], "ok", 1,
+                                     cat->id, strlen(cat->id), err);
     rc = sg_op_end(v, mark, rc, err);
     if (!rc)
         *n = c.n;
@@ -621,6 +623,28 @@ out:
     return rc;
 }
 
+/* The audit entry of a rectification: the reason (which may name the person)
+ * is sealed under the person's key: u32be(key version) | sealed reason. */
+static enum sg_rc audit_change(struct sg_vault *v, const struct sg_actor *who,
+                               const struct sg_uuid *id, uint32_t kv, const char *reason,
+                               sg_time now, size_t count, struct sg_err *err)
+{
+    size_t rlen = strlen(reason);
+    uint8_t *d = malloc(4 + rlen + SG_SEAL_OVERHEAD);
+    if (!d)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    d[0] = (uint8_t)(kv >> 24);
+    d[1] = (uint8_t)(kv >> 16);
+    d[2] = (uint8_t)(kv >> 8);
+    d[3] = (uint8_t)kv;
+    sg_seal(&v->nonce, v->dek, id, kv, SG_AUDIT_DETAILS_FIELD, reason, rlen, d + 4);
+    enum sg_rc rc =
+        sg_audit_record_details(&v->audit, v->store, who, now, "subject.update", id,
+                                count ? "ok" : "unchanged", 2, d, 4 + rlen + SG_SEAL_OVERHEAD, err);
+    free(d);
+    return rc;
+}
+
 enum sg_rc sg_subject_update(struct sg_vault *v, const struct sg_actor *who,
                              const struct sg_uuid *id, const struct sg_field_in *fields,
                              size_t nfields, const char *reason, size_t *changed,
@@ -634,7 +658,8 @@ enum sg_rc sg_subject_update(struct sg_vault *v, const struct sg_actor *who,
         return sg_err_set(err, SG_INVALID, "nothing to change");
     if ((rc = prepare(v, fields, nfields, &r, err)))
         return rc;
-    size_t mark, count = 0;
+    struct sg_opmark mark;
+    size_t count = 0;
     struct sg_store_subject row;
     sg_time now = sg_clock_now(v->clock);
     if ((rc = sg_op_begin(v, &mark, err)))
@@ -643,8 +668,7 @@ enum sg_rc sg_subject_update(struct sg_vault *v, const struct sg_actor *who,
     if (!rc)
         rc = rectify(v, who, id, &row, r, nfields, reason, now, &count, err);
     if (!rc)
-        rc = sg_audit_record(v->store, who, now, "subject.update", id, count ? "ok" : "unchanged",
-                             err);
+        rc = audit_change(v, who, id, row.dek_version, reason, now, count, err);
     rc = sg_op_end(v, mark, rc, err);
     if (!rc && changed)
         *changed = count;
@@ -665,7 +689,7 @@ enum sg_rc sg_subject_touch(struct sg_vault *v, const struct sg_actor *who,
         return rc;
     if (strcmp(name, CREATED_EVENT) == 0)
         return sg_err_set(err, SG_INVALID, "the 'created' event is fixed when a person is added");
-    size_t mark;
+    struct sg_opmark mark;
     struct sg_store *s = v->store;
     struct sg_store_subject row;
     sg_time now = sg_clock_now(v->clock);
@@ -677,7 +701,7 @@ enum sg_rc sg_subject_touch(struct sg_vault *v, const struct sg_actor *who,
     if (!rc)
         rc = s->ops->event_put(s, id, name, at, err);
     if (!rc)
-        rc = sg_audit_record(s, who, now, "subject.touch", id, "ok", err);
+        rc = sg_audit_record(&v->audit, s, who, now, "subject.touch", id, "ok", err);
     return sg_op_end(v, mark, rc, err);
 }
 
@@ -701,14 +725,15 @@ enum sg_rc sg_subject_list(struct sg_vault *v, const struct sg_actor *who,
     enum sg_rc rc;
     if ((rc = sg_actor_check(who, err)))
         return rc;
-    size_t mark;
+    struct sg_opmark mark;
     struct sg_store *s = v->store;
     struct list_ctx c = {cb, ctx};
     if ((rc = sg_op_begin(v, &mark, err)))
         return rc;
     rc = s->ops->subject_list(s, after, limit, list_row, &c, err);
     if (!rc)
-        rc = sg_audit_record(s, who, sg_clock_now(v->clock), "subject.list", NULL, "ok", err);
+        rc = sg_audit_record(&v->audit, s, who, sg_clock_now(v->clock), "subject.list", NULL, "ok",
+                             err);
     return sg_op_end(v, mark, rc, err);
 }
 
@@ -773,7 +798,7 @@ enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
     enum sg_rc rc;
     if ((rc = sg_actor_check(who, err)))
         return rc;
-    size_t mark;
+    struct sg_opmark mark;
     struct sg_store *s = v->store;
     struct sg_store_subject row;
     sg_time now = sg_clock_now(v->clock);
@@ -790,6 +815,6 @@ enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
     if (!rc)
         rc = sg_op_journal(v, 'E', id, err);
     if (!rc)
-        rc = sg_audit_record(s, who, now, "subject.erase", id, "ok", err);
+        rc = sg_audit_record(&v->audit, s, who, now, "subject.erase", id, "ok", err);
     return sg_op_end(v, mark, rc, err);
 }

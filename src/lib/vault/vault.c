@@ -135,6 +135,9 @@ void sg_vault_close(struct sg_vault *v)
     if (v->explicit_tx && v->store)
         v->store->ops->rollback(v->store);
     sg_store_close(v->store);
+    sg_auditlog_close(&v->audit);
+    free(v->node_ids);
+    free(v->node_hashes);
     sg_key_free(v->kek);
     sg_key_free(v->index_key);
     sodium_free(v->dek);
@@ -231,18 +234,19 @@ enum sg_rc sg_vault_init(const struct sg_vault_opts *o, struct sg_err *err)
         goto out;
     if ((rc = v->store->ops->migrate(v->store, now, err)))
         goto out;
+    if ((rc = sg_auditlog_create_keys(keys, err)) ||
+        (rc = sg_auditlog_open(&v->audit, keys, v->vault_id, err)))
+        goto out;
     char ts[SG_TIME_STR_MAX];
     struct sg_store *s = v->store;
-    if ((rc = s->ops->begin(s, err)))
+    struct sg_opmark mark;
+    if ((rc = sg_op_begin(v, &mark, err)))
         goto out;
-    if ((rc = s->ops->meta_set(s, META_VAULT_ID, v->vault_id, err)) ||
-        (rc = s->ops->meta_set(s, META_KEK_ID, v->kek->id, err)) ||
-        (rc = s->ops->meta_set(s, META_CREATED, sg_time_format(now, ts), err)) ||
-        (rc = sg_audit_record(s, &system_actor, now, "vault.init", NULL, "ok", err))) {
-        s->ops->rollback(s);
-        goto out;
-    }
-    rc = s->ops->commit(s, err);
+    if (!(rc = s->ops->meta_set(s, META_VAULT_ID, v->vault_id, err)) &&
+        !(rc = s->ops->meta_set(s, META_KEK_ID, v->kek->id, err)) &&
+        !(rc = s->ops->meta_set(s, META_CREATED, sg_time_format(now, ts), err)))
+        rc = sg_audit_record(&v->audit, s, &system_actor, now, "vault.init", NULL, "ok", err);
+    rc = sg_op_end(v, mark, rc, err);
 out:
     if (rc && v->journal_path && v->vault_id[0]) {
         /* Leave nothing half-made that would block a second attempt. */
@@ -402,6 +406,17 @@ enum sg_rc sg_vault_open(const struct sg_vault_opts *o, struct sg_vault **out, s
         goto bad;
     if ((rc = load_categories(v, err)))
         goto bad;
+    {
+        char *keys = sg_path_join(v->dir, SG_KEYS_DIR);
+        if (!keys) {
+            rc = sg_err_set(err, SG_NOMEM, "out of memory");
+            goto bad;
+        }
+        rc = sg_auditlog_open(&v->audit, keys, v->vault_id, err);
+        free(keys);
+        if (rc)
+            goto bad;
+    }
     if (access(v->journal_path, W_OK) != 0) {
         rc = sg_err_set(err, SG_NOTFOUND,
                         "erasure journal '%s' is missing; it is kept with the keys (restore it "
@@ -420,20 +435,26 @@ bad:
 
 /* ------------------------------------------------------------ transactions */
 
-enum sg_rc sg_op_begin(struct sg_vault *v, size_t *mark, struct sg_err *err)
+enum sg_rc sg_op_begin(struct sg_vault *v, struct sg_opmark *mark, struct sg_err *err)
 {
-    *mark = v->npending;
+    if (!v->explicit_tx)
+        sg_auditlog_begin(&v->audit, sg_clock_now(v->clock));
+    mark->journal = v->npending;
+    mark->audit = sg_auditlog_mark(&v->audit);
     return v->store->ops->begin(v->store, err);
 }
 
-/* Journals the queued erasures, then commits; a commit that fails after the
- * journal was written is cancelled in the journal (unless its outcome is
- * unknown). */
+/* Signs the transaction's audit head, journals the queued erasures, then
+ * commits; a commit that fails after the journal was written is cancelled in
+ * the journal (unless its outcome is unknown). */
 static enum sg_rc commit_all(struct sg_vault *v, struct sg_err *err)
 {
-    enum sg_rc rc = sg_journal_append(v->journal_path, v->pending, v->npending, err);
+    enum sg_rc rc = sg_auditlog_seal(&v->audit, v->store, sg_clock_now(v->clock), err);
+    if (!rc)
+        rc = sg_journal_append(v->journal_path, v->pending, v->npending, err);
     if (rc) {
         v->store->ops->rollback(v->store);
+        sg_auditlog_rollback_to(&v->audit, 0);
         v->npending = 0;
         return rc;
     }
@@ -448,15 +469,18 @@ static enum sg_rc commit_all(struct sg_vault *v, struct sg_err *err)
             v->pending[i].kind = 'C';
         (void)sg_journal_append(v->journal_path, v->pending, v->npending, NULL);
     }
+    /* Others may append once the transaction is over. */
+    sg_auditlog_rollback_to(&v->audit, 0);
     v->npending = 0;
     return rc;
 }
 
-enum sg_rc sg_op_end(struct sg_vault *v, size_t mark, enum sg_rc rc, struct sg_err *err)
+enum sg_rc sg_op_end(struct sg_vault *v, struct sg_opmark mark, enum sg_rc rc, struct sg_err *err)
 {
     if (rc) {
         v->store->ops->rollback(v->store);
-        v->npending = mark;
+        v->npending = mark.journal;
+        sg_auditlog_rollback_to(&v->audit, mark.audit);
         return rc;
     }
     if (v->explicit_tx)
@@ -490,6 +514,7 @@ enum sg_rc sg_vault_begin(struct sg_vault *v, struct sg_err *err)
     if (!rc) {
         v->explicit_tx = 1;
         v->npending = 0;
+        sg_auditlog_begin(&v->audit, sg_clock_now(v->clock));
     }
     return rc;
 }
@@ -508,6 +533,7 @@ void sg_vault_rollback(struct sg_vault *v)
         return;
     v->explicit_tx = 0;
     v->store->ops->rollback(v->store);
+    sg_auditlog_rollback_to(&v->audit, 0);
     v->npending = 0;
 }
 
@@ -654,15 +680,13 @@ enum sg_rc sg_vault_rotate_key(struct sg_vault *v, const struct sg_actor *who,
     struct sg_store *s = v->store;
     size_t count = 0;
     sg_time now = sg_clock_now(v->clock);
-    if ((rc = s->ops->begin(s, err)))
+    struct sg_opmark mark;
+    if ((rc = sg_op_begin(v, &mark, err)))
         goto out;
-    if ((rc = sg_vault_rewrap_all(s, v->kek, nk, &count, err)) ||
-        (rc = s->ops->meta_set(s, META_KEK_ID, nk->id, err)) ||
-        (rc = sg_audit_record(s, who, now, "key.rotate", NULL, "ok", err))) {
-        s->ops->rollback(s);
-        goto out;
-    }
-    if ((rc = s->ops->commit(s, err)))
+    if (!(rc = sg_vault_rewrap_all(s, v->kek, nk, &count, err)) &&
+        !(rc = s->ops->meta_set(s, META_KEK_ID, nk->id, err)))
+        rc = sg_audit_record(&v->audit, s, who, now, "key.rotate", NULL, "ok", err);
+    if ((rc = sg_op_end(v, mark, rc, err)))
         goto out;
     next_written = 0; /* committed: the new key is now the vault's */
     if (rep) {

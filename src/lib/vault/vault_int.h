@@ -53,6 +53,12 @@ struct sg_vault {
     struct sg_buf rec;  /* scratch: the record read (ciphertext only) */
     struct sg_buf rec2; /* scratch: the record written */
 
+    struct sg_auditlog audit;
+    /* Subtrees of the audit tree never change once written: a bounded
+     * direct-mapped cache of them (levels >= 1) serves proofs. */
+    uint64_t *node_ids;
+    uint8_t *node_hashes;
+
     int explicit_tx;                  /* inside sg_vault_begin() */
     struct sg_journal_entry *pending; /* erasures to journal before commit */
     size_t npending, cap_pending;
@@ -64,10 +70,16 @@ char *sg_path_join(const char *a, const char *b);
 /* Wipes v->dek and v->rkey at the end of an operation. */
 void sg_vault_forget_key(struct sg_vault *v);
 
+/* What an operation's savepoint restores when it is rolled back. */
+struct sg_opmark {
+    size_t journal;
+    uint64_t audit;
+};
+
 /* The operation's transaction: opens one (or a savepoint inside the caller's
  * group) and ends it with the operation's result; returns that result. */
-enum sg_rc sg_op_begin(struct sg_vault *v, size_t *mark, struct sg_err *err);
-enum sg_rc sg_op_end(struct sg_vault *v, size_t mark, enum sg_rc rc, struct sg_err *err);
+enum sg_rc sg_op_begin(struct sg_vault *v, struct sg_opmark *mark, struct sg_err *err);
+enum sg_rc sg_op_end(struct sg_vault *v, struct sg_opmark mark, enum sg_rc rc, struct sg_err *err);
 
 /* Queues an erasure for the journal; written before the transaction commits. */
 enum sg_rc sg_op_journal(struct sg_vault *v, char kind, const struct sg_uuid *id,

@@ -106,7 +106,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_EACH] = "SELECT idx, at, pseudonym, leaf, hash FROM audit_log WHERE idx >= ?1 AND "
                       "idx < ?2 AND at >= ?3 ORDER BY idx",
     [ST_AUDIT_EACH_SUBJECT] = "SELECT idx, at, pseudonym, leaf, hash FROM audit_log WHERE "
-                              "idx >> 16 = ?5 AND pseudonym = ?4 AND pseudonym IS NOT NULL AND "
+                              "idx >> 12 = ?5 AND pseudonym = ?4 AND pseudonym IS NOT NULL AND "
                               "idx >= ?1 AND idx < ?2 AND at >= ?3 ORDER BY idx",
     [ST_AUDIT_HEAD_PUT] = "INSERT INTO audit_heads (size, at, root, note) VALUES (?1, ?2, ?3, ?4)",
     [ST_AUDIT_HEADS_EACH] = "SELECT size, at, root, note FROM audit_heads WHERE size >= ?1 "
@@ -952,7 +952,7 @@ static enum sg_rc sq_audit_each(struct sg_store *s, uint64_t from, uint64_t to,
         sqlite3_clear_bindings(st);
         return r;
     }
-    /* One person: one seek per range of 65,536 entries (the index's
+    /* One person: one seek per range of 4,096 entries (the index's
      * partition), up to the end of the log. */
     uint64_t size = 0;
     if ((r = sq_audit_size(s, &size, err)))
@@ -962,7 +962,7 @@ static enum sg_rc sq_audit_each(struct sg_store *s, uint64_t from, uint64_t to,
     sqlite3_stmt *st = stmt(q, ST_AUDIT_EACH_SUBJECT, err);
     if (!st)
         return err ? err->rc : SG_IO;
-    for (uint64_t b = from >> 16; from < to && b <= (to - 1) >> 16 && !r; b++) {
+    for (uint64_t b = from >> 12; from < to && b <= (to - 1) >> 12 && !r; b++) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
         sqlite3_bind_int64(st, 3, since);

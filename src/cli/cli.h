@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "sargs/sargs.h"
+#include "sargs/json.h"
 
 struct cli {
     const char *dir;

@@ -143,43 +143,6 @@ fail:
 
 /* ------------------------------------------------------------------ show */
 
-static json_t *subject_json(const struct sg_subject *s)
-{
-    char ids[SG_UUID_STR_LEN + 1], t1[SG_TIME_STR_MAX], t2[SG_TIME_STR_MAX];
-    json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "id", sg_uuid_format(&s->id, ids), "state",
-                          sg_subject_state_name(s->state), "created", cli_time(s->created, t1),
-                          "changed", cli_time(s->changed, t2));
-    json_t *f = json_object(), *e = json_object();
-    if (!j || !f || !e) {
-        json_decref(j);
-        json_decref(f);
-        json_decref(e);
-        return NULL;
-    }
-    for (size_t i = 0; i < s->nfields; i++)
-        json_object_set_new(f, s->fields[i].category,
-                            json_stringn(s->fields[i].value, s->fields[i].len));
-    for (size_t i = 0; i < s->nevents; i++)
-        json_object_set_new(e, s->events[i].name, json_string(cli_time(s->events[i].at, t1)));
-    json_object_set_new(j, "fields", f);
-    json_object_set_new(j, "events", e);
-    if (s->history) {
-        json_t *h = json_array();
-        for (size_t i = 0; h && i < s->nhistory; i++) {
-            const struct sg_change *ch = &s->history[i];
-            json_t *o = json_pack("{s:s,s:s?,s:s,s:s}", "category", ch->category, "reason",
-                                  ch->reason, "actor", ch->actor, "at", cli_time(ch->at, t1));
-            if (o)
-                json_object_set_new(o, "old_value",
-                                    ch->old_value ? json_stringn(ch->old_value, ch->old_len)
-                                                  : json_null());
-            json_array_append_new(h, o);
-        }
-        json_object_set_new(j, "history", h);
-    }
-    return j;
-}
-
 static void subject_text(const struct sg_subject *s)
 {
     char ids[SG_UUID_STR_LEN + 1], t[SG_TIME_STR_MAX];
@@ -230,7 +193,7 @@ static int subject_show(struct cli *c, int argc, char **argv)
     }
     int ret = 0;
     if (c->json)
-        ret = cli_print_json(subject_json(s));
+        ret = cli_print_json(sg_json_subject(s));
     else
         subject_text(s);
     sg_subject_free(s);
@@ -369,15 +332,12 @@ struct list_out {
 static int list_row(void *ctx, const struct sg_subject_row *row)
 {
     struct list_out *o = ctx;
-    char ids[SG_UUID_STR_LEN + 1], t1[SG_TIME_STR_MAX], t2[SG_TIME_STR_MAX];
+    char ids[SG_UUID_STR_LEN + 1], t1[SG_TIME_STR_MAX];
     sg_uuid_format(&row->id, ids);
     o->last = row->id;
     o->n++;
     if (o->arr)
-        json_array_append_new(o->arr, json_pack("{s:s,s:s,s:s,s:s}", "id", ids, "state",
-                                                sg_subject_state_name(row->state), "created",
-                                                cli_time(row->created, t1), "changed",
-                                                cli_time(row->changed, t2)));
+        json_array_append_new(o->arr, sg_json_subject_row(row));
     else
         printf("%s  %-10s  %s\n", ids, sg_subject_state_name(row->state),
                cli_time(row->created, t1));

@@ -18,6 +18,7 @@ struct cli {
     int json;
     struct sg_clock clock;
     struct sg_actor actor;
+    int purpose_given; /* --purpose or SARGS_PURPOSE was given */
     char actor_buf[160];
 };
 
@@ -65,5 +66,7 @@ int cmd_backup(struct cli *c, int argc, char **argv);
 int cmd_restore(struct cli *c, int argc, char **argv);
 int cmd_subject(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
+int cmd_token(struct cli *c, int argc, char **argv);
+int cmd_serve(struct cli *c, int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  init                                  create a vault in DIR\n"
+    "  serve [--listen HOST:PORT] [--threads N] [--max-body BYTES]   the HTTP API\n"
     "  subject add --field CAT=VALUE... [--event NAME=TIME...] [--stdin]\n"
     "  subject show ID [--history]\n"
     "  subject find CAT=VALUE                look up by a blind-indexed field\n"
@@ -26,6 +27,8 @@ static const char usage[] =
     "  key rotate                            re-wrap every data key under a new master key\n"
     "  backup FILE                           consistent copy of the data, without keys\n"
     "  restore FILE                          restore it, re-applying later erasures\n"
+    "  token create --name N --role R --purpose P   an API token (shown once)\n"
+    "  token list | token revoke ID\n"
     "  audit head | heads [--since SIZE] | key   signed tree heads, the verifier key\n"
     "  audit prove INDEX [--size N]          inclusion proof of an entry\n"
     "  audit consistency OLD [NEW]           consistency proof between two sizes\n"
@@ -71,9 +74,10 @@ static int global_opt(struct cli *c, const char *name, const char *val, struct s
         c->store = val;
     else if (strcmp(name, "--actor") == 0)
         c->actor.id = val;
-    else if (strcmp(name, "--purpose") == 0)
+    else if (strcmp(name, "--purpose") == 0) {
         c->actor.purpose = val;
-    else if (strcmp(name, "--now") == 0)
+        c->purpose_given = 1;
+    } else if (strcmp(name, "--now") == 0)
         return set_now(c, val, err) ? -1 : 1;
     else
         return 0;
@@ -214,6 +218,7 @@ int main(int argc, char **argv)
     c.actor.id = env("SARGS_ACTOR") ? env("SARGS_ACTOR") : c.actor_buf;
     c.actor.role = "operator";
     c.actor.purpose = env("SARGS_PURPOSE") ? env("SARGS_PURPOSE") : "administration";
+    c.purpose_given = env("SARGS_PURPOSE") != NULL;
 
     if (sg_crypto_init(&err) != SG_OK)
         return cli_fail(&c, &err);
@@ -260,6 +265,10 @@ int main(int argc, char **argv)
         return cmd_init(&c, rest, rv);
     if (!strcmp(cmd, "subject"))
         return cmd_subject(&c, rest, rv);
+    if (!strcmp(cmd, "serve"))
+        return cmd_serve(&c, rest, rv);
+    if (!strcmp(cmd, "token"))
+        return cmd_token(&c, rest, rv);
     if (!strcmp(cmd, "audit"))
         return cmd_audit(&c, rest, rv);
     if (!strcmp(cmd, "key"))

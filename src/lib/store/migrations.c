@@ -100,6 +100,16 @@ const struct sg_migration sg_migrations[] = {
      "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;"
      "CREATE TRIGGER audit_heads_no_delete BEFORE DELETE ON audit_heads"
      "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be deleted'); END;"},
+    {3, "api tokens",
+     "CREATE TABLE tokens ("
+     "  id TEXT PRIMARY KEY,"
+     "  name TEXT NOT NULL,"
+     "  role TEXT NOT NULL,"
+     "  purpose TEXT NOT NULL,"
+     "  hash BLOB NOT NULL,"
+     "  created INTEGER NOT NULL,"
+     "  revoked INTEGER NOT NULL DEFAULT 0"
+     ") WITHOUT ROWID;"},
 };
 
 const int sg_migrations_count = (int)(sizeof sg_migrations / sizeof sg_migrations[0]);

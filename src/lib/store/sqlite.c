@@ -55,6 +55,10 @@ enum stmt_id {
     ST_AUDIT_EACH_SUBJECT,
     ST_AUDIT_HEAD_PUT,
     ST_AUDIT_HEADS_EACH,
+    ST_TOKEN_PUT,
+    ST_TOKEN_GET,
+    ST_TOKEN_EACH,
+    ST_TOKEN_REVOKE,
     ST_COUNT
 };
 
@@ -109,6 +113,13 @@ static const char *const stmt_sql[ST_COUNT] = {
                               "idx >> 12 = ?5 AND pseudonym = ?4 AND pseudonym IS NOT NULL AND "
                               "idx >= ?1 AND idx < ?2 AND at >= ?3 ORDER BY idx",
     [ST_AUDIT_HEAD_PUT] = "INSERT INTO audit_heads (size, at, root, note) VALUES (?1, ?2, ?3, ?4)",
+    [ST_TOKEN_PUT] = "INSERT INTO tokens (id, name, role, purpose, hash, created, revoked) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+    [ST_TOKEN_GET] = "SELECT id, name, role, purpose, hash, created, revoked FROM tokens "
+                     "WHERE id = ?1",
+    [ST_TOKEN_EACH] = "SELECT id, name, role, purpose, hash, created, revoked FROM tokens "
+                      "ORDER BY created, id",
+    [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked = 0",
     [ST_AUDIT_HEADS_EACH] = "SELECT size, at, root, note FROM audit_heads WHERE size >= ?1 "
                             "ORDER BY size",
 };
@@ -1034,6 +1045,92 @@ static enum sg_rc sq_audit_heads_each(struct sg_store *s, uint64_t from, sg_head
     return r;
 }
 
+/* ------------------------------------------------------------------ tokens */
+
+static enum sg_rc sq_token_put(struct sg_store *s, const struct sg_store_token *t,
+                               struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_TOKEN_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, t->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, t->role, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, t->purpose, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, t->hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, t->created);
+    return run(q, st, "token", err);
+}
+
+static enum sg_rc each_token(struct sq *q, sqlite3_stmt *st, sg_token_cb cb, void *ctx, int *seen,
+                             struct sg_err *err)
+{
+    int rc;
+    enum sg_rc r = SG_OK;
+    static const uint8_t zero[32];
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_token t;
+        t.id = (const char *)sqlite3_column_text(st, 0);
+        t.name = (const char *)sqlite3_column_text(st, 1);
+        t.role = (const char *)sqlite3_column_text(st, 2);
+        t.purpose = (const char *)sqlite3_column_text(st, 3);
+        t.hash = sqlite3_column_bytes(st, 4) == 32 ? sqlite3_column_blob(st, 4) : zero;
+        t.created = sqlite3_column_int64(st, 5);
+        t.revoked = sqlite3_column_int64(st, 6);
+        if (!t.id || !t.name || !t.role || !t.purpose)
+            continue;
+        (*seen)++;
+        if (cb(ctx, &t))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "token", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_token_get(struct sg_store *s, const char *id, sg_token_cb cb, void *ctx,
+                               struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_TOKEN_GET, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int seen = 0;
+    enum sg_rc r = each_token(q, st, cb, ctx, &seen, err);
+    if (!r && !seen)
+        r = sg_err_set(err, SG_NOTFOUND, "no such token");
+    return r;
+}
+
+static enum sg_rc sq_token_each(struct sg_store *s, sg_token_cb cb, void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_TOKEN_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    int seen = 0;
+    return each_token(q, st, cb, ctx, &seen, err);
+}
+
+static enum sg_rc sq_token_revoke(struct sg_store *s, const char *id, sg_time at,
+                                  struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_TOKEN_REVOKE, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    enum sg_rc r = run(q, st, "token", err);
+    if (!r && sqlite3_changes(q->db) == 0)
+        r = sg_err_set(err, SG_CONFLICT, "token %s is unknown or already revoked", id);
+    return r;
+}
+
 /* ---------------------------------------------------------- backup/restore */
 
 /* Copies database `from` (schema "main") into `to` in one step. */
@@ -1187,6 +1284,10 @@ const struct sg_store_ops sg_store_sqlite = {
     .audit_archive = sq_audit_archive,
     .audit_head_put = sq_audit_head_put,
     .audit_heads_each = sq_audit_heads_each,
+    .token_put = sq_token_put,
+    .token_get = sq_token_get,
+    .token_each = sq_token_each,
+    .token_revoke = sq_token_revoke,
     .backup = sq_backup,
     .restore = sq_restore,
 };

@@ -32,7 +32,7 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 2
+#define SG_SCHEMA_VERSION 3
 
 #define SG_PSEUDONYM_BYTES 16
 
@@ -92,6 +92,18 @@ typedef int (*sg_event_cb)(void *ctx, const struct sg_store_event *e);
 typedef int (*sg_history_cb)(void *ctx, const struct sg_store_history *h);
 typedef int (*sg_id_cb)(void *ctx, const struct sg_uuid *id);
 typedef int (*sg_category_cb)(void *ctx, int code, const char *id);
+
+/* An API token as stored: only the hash of its secret. */
+struct sg_store_token {
+    const char *id;
+    const char *name;
+    const char *role;
+    const char *purpose;
+    const uint8_t *hash; /* 32 */
+    sg_time created;
+    sg_time revoked; /* 0 while valid */
+};
+typedef int (*sg_token_cb)(void *ctx, const struct sg_store_token *t);
 typedef int (*sg_audit_cb)(void *ctx, const struct sg_store_audit *a);
 typedef int (*sg_head_cb)(void *ctx, const struct sg_store_head *h);
 
@@ -205,6 +217,13 @@ struct sg_store_ops {
     /* Heads of size >= `from`, by size. */
     enum sg_rc (*audit_heads_each)(struct sg_store *s, uint64_t from, sg_head_cb cb, void *ctx,
                                    struct sg_err *err);
+
+    /* API tokens. token_get: SG_NOTFOUND for an unknown id. */
+    enum sg_rc (*token_put)(struct sg_store *s, const struct sg_store_token *t, struct sg_err *err);
+    enum sg_rc (*token_get)(struct sg_store *s, const char *id, sg_token_cb cb, void *ctx,
+                            struct sg_err *err);
+    enum sg_rc (*token_each)(struct sg_store *s, sg_token_cb cb, void *ctx, struct sg_err *err);
+    enum sg_rc (*token_revoke)(struct sg_store *s, const char *id, sg_time at, struct sg_err *err);
 
     /* A consistent copy of the whole database into a new file `path`, taken
      * while others keep working. */

@@ -63,5 +63,8 @@ int cmd_key(struct cli *c, int argc, char **argv);
 int cmd_backup(struct cli *c, int argc, char **argv);
 int cmd_restore(struct cli *c, int argc, char **argv);
 int cmd_subject(struct cli *c, int argc, char **argv);
+int cmd_policy(struct cli *c, int argc, char **argv);
+int cmd_notice(struct cli *c, int argc, char **argv);
+int cmd_ropa(struct cli *c, int argc, char **argv);
 
 #endif

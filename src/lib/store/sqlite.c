@@ -47,6 +47,10 @@ enum stmt_id {
     ST_HIST_DEL,
     ST_AUDIT_APPEND,
     ST_AUDIT_COUNT,
+    ST_POLICY_ADD,
+    ST_POLICY_AT,
+    ST_POLICY_EACH,
+    ST_POLICY_EACH_TEXT,
     ST_COUNT
 };
 
@@ -90,6 +94,14 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_APPEND] = "INSERT INTO audit (at, actor, role, purpose, action, subject, result) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit",
+    [ST_POLICY_ADD] = "INSERT INTO policies (hash, effective, applied, actor, text) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_POLICY_AT] = "SELECT seq, hash, effective, applied, actor, text FROM policies "
+                     "WHERE effective <= ?1 ORDER BY effective DESC, seq DESC LIMIT 1",
+    [ST_POLICY_EACH] = "SELECT seq, hash, effective, applied, actor, NULL FROM policies "
+                       "ORDER BY seq",
+    [ST_POLICY_EACH_TEXT] = "SELECT seq, hash, effective, applied, actor, text FROM policies "
+                            "ORDER BY seq",
 };
 
 struct sq {
@@ -816,6 +828,89 @@ static enum sg_rc sq_audit_count(struct sg_store *s, int64_t *n, struct sg_err *
     return r;
 }
 
+/* ---------------------------------------------------------------- policies */
+
+static enum sg_rc sq_policy_add(struct sg_store *s, const struct sg_store_policy *p, int64_t *seq,
+                                struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_POLICY_ADD, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    if (p->len > INT32_MAX)
+        return sg_err_set(err, SG_TOOBIG, "policy text too large");
+    sqlite3_bind_text(st, 1, p->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, p->effective);
+    sqlite3_bind_int64(st, 3, p->applied);
+    sqlite3_bind_text(st, 4, p->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, p->text ? p->text : "", (int)p->len, SQLITE_STATIC);
+    enum sg_rc r = run(q, st, "record policy", err);
+    if (!r && seq)
+        *seq = sqlite3_last_insert_rowid(q->db);
+    return r;
+}
+
+/* Steps through policy rows, handing each to `cb`; `max` rows at most. */
+static enum sg_rc policy_rows(struct sq *q, sqlite3_stmt *st, size_t max, sg_policy_cb cb,
+                              void *ctx, size_t *seen, struct sg_err *err)
+{
+    int rc = SQLITE_DONE;
+    enum sg_rc r = SG_OK;
+    *seen = 0;
+    while (*seen < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_policy p;
+        p.seq = sqlite3_column_int64(st, 0);
+        p.hash = (const char *)sqlite3_column_text(st, 1);
+        p.effective = sqlite3_column_int64(st, 2);
+        p.applied = sqlite3_column_int64(st, 3);
+        p.actor = (const char *)sqlite3_column_text(st, 4);
+        p.text = sqlite3_column_type(st, 5) == SQLITE_NULL
+                     ? NULL
+                     : (const char *)sqlite3_column_blob(st, 5);
+        p.len = p.text ? (size_t)sqlite3_column_bytes(st, 5) : 0;
+        if (p.text && p.len == 0)
+            p.text = "";
+        if (!p.hash)
+            p.hash = "";
+        if (!p.actor)
+            p.actor = "";
+        (*seen)++;
+        if (cb(ctx, &p))
+            break;
+    }
+    if (*seen < max && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "read policy", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_policy_at(struct sg_store *s, sg_time at, sg_policy_cb cb, void *ctx,
+                               struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_POLICY_AT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, at);
+    size_t seen;
+    enum sg_rc r = policy_rows(q, st, 1, cb, ctx, &seen, err);
+    if (!r && !seen)
+        r = sg_err_set(err, SG_NOTFOUND, "no policy version was in force then");
+    return r;
+}
+
+static enum sg_rc sq_policy_each(struct sg_store *s, int with_text, sg_policy_cb cb, void *ctx,
+                                 struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, with_text ? ST_POLICY_EACH_TEXT : ST_POLICY_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    size_t seen;
+    return policy_rows(q, st, SIZE_MAX, cb, ctx, &seen, err);
+}
+
 /* ---------------------------------------------------------- backup/restore */
 
 /* Copies database `from` (schema "main") into `to` in one step. */
@@ -913,6 +1008,9 @@ const struct sg_store_ops sg_store_sqlite = {
     .history_each = sq_history_each,
     .audit_append = sq_audit_append,
     .audit_count = sq_audit_count,
+    .policy_add = sq_policy_add,
+    .policy_at = sq_policy_at,
+    .policy_each = sq_policy_each,
     .backup = sq_backup,
     .restore = sq_restore,
 };

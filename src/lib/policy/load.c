@@ -90,6 +90,16 @@ static void pb(struct ld *l, const struct ynode *at, const char *fmt, ...)
     ps->n++;
 }
 
+/* A problem the YAML layer found without stopping. */
+static void yaml_warn(void *ctx, unsigned line, unsigned col, const char *msg)
+{
+    struct ynode at;
+    memset(&at, 0, sizeof at);
+    at.line = line;
+    at.col = col;
+    pb(ctx, &at, "%s", msg);
+}
+
 /* --------------------------------------------------------- reading nodes */
 
 static int is_null(const struct ynode *n)
@@ -973,15 +983,17 @@ static void load_categories(struct ld *l, const struct ynode *root)
                 c.special =
                     (enum sg_special)enum_of(l, sp, "kind", sw, specials, SG_SPECIAL_HEALTH);
                 pb(l, sp,
-                   "special category %s has no Art. 9(2) condition (write special: {kind: %.30s, "
-                   "condition: ...})",
+                   "%s is a special category but has no Art. 9(2) condition (write special: "
+                   "{kind: %.30s, condition: ...})",
                    what, sp->str);
             } else if (map_ok(l, sp, sw, (const char *const[]){"kind", "condition", NULL})) {
                 c.special =
                     (enum sg_special)get_enum(l, sp, "kind", sw, specials, SG_SPECIAL_HEALTH, 1);
                 c.art9 = (enum sg_art9)get_enum(l, sp, "condition", sw, art9s, 0, 0);
                 if (is_null(mget(sp, "condition")))
-                    pb(l, sp, "special category %s has no Art. 9(2) condition (special.condition)",
+                    pb(l, sp,
+                       "%s is a special category but has no Art. 9(2) condition "
+                       "(special.condition)",
                        what);
             }
         }
@@ -1601,7 +1613,7 @@ static void load_roles(struct ld *l, const struct ynode *root)
             r->rows = SG_ROWS_NONE;
         } else if (rows->kind == Y_MAP) {
             char rw[128];
-            snprintf(rw, sizeof rw, "the rows of %s", what);
+            snprintf(rw, sizeof rw, "'rows' of %s", what);
             if (map_ok(l, rows, rw, (const char *const[]){"same_as_viewer", NULL})) {
                 const char *fld = get_str(l, rows, "same_as_viewer", rw, 1);
                 r->rows = SG_ROWS_SAME_VALUE;
@@ -1959,7 +1971,7 @@ enum sg_rc sg_policy_load(const char *text, size_t len, const char *name, struct
     struct ynode *root = NULL;
     unsigned line, col;
     char msg[256];
-    rc = ytree_parse(a, src, p->source_len, &root, &line, &col, msg, sizeof msg);
+    rc = ytree_parse(a, src, p->source_len, &root, &line, &col, msg, sizeof msg, yaml_warn, &l);
     if (rc == SG_NOMEM) {
         sg_policy_free(p);
         return sg_err_set(err, SG_NOMEM, "out of memory");

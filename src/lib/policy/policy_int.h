@@ -53,15 +53,20 @@ struct ynode {
 #define YTREE_MAX_DEPTH 48
 #define YTREE_MAX_NODES 200000
 
+/* Reports a problem that does not stop the parse. */
+typedef void (*ytree_warn_fn)(void *ctx, unsigned line, unsigned col, const char *msg);
+
 /*
  * Parses one YAML document of `len` bytes into a tree in `a`. On a syntax
  * error returns SG_INVALID with `*line`, `*col` and `msg` (no input echoed);
- * aliases, tags other than the standard ones, more than one document and
- * trees deeper or larger than the limits are refused the same way. An
- * empty document gives *root == NULL.
+ * so are more than one document and trees deeper or larger than the
+ * limits. Aliases and non-standard tags are reported through `warn` and
+ * read as an empty value, so that the rest of the file is still checked.
+ * An empty document gives *root == NULL.
  */
 enum sg_rc ytree_parse(struct arena *a, const char *text, size_t len, struct ynode **root,
-                       unsigned *line, unsigned *col, char *msg, size_t msgsize);
+                       unsigned *line, unsigned *col, char *msg, size_t msgsize, ytree_warn_fn warn,
+                       void *ctx);
 
 /* The canonical form used for the version hash: JSON with mapping keys
  * sorted (byte order) and every scalar as a string. */

@@ -195,7 +195,8 @@ static int tag_ok(const yaml_char_t *tag)
 }
 
 enum sg_rc ytree_parse(struct arena *a, const char *text, size_t len, struct ynode **root,
-                       unsigned *line, unsigned *col, char *msg, size_t msgsize)
+                       unsigned *line, unsigned *col, char *msg, size_t msgsize, ytree_warn_fn warn,
+                       void *ctx)
 {
     yaml_parser_t parser;
     yaml_event_t ev;
@@ -269,19 +270,20 @@ enum sg_rc ytree_parse(struct arena *a, const char *text, size_t len, struct yno
         case YAML_DOCUMENT_END_EVENT:
             break;
         case YAML_ALIAS_EVENT:
-            *line = (unsigned)m->line + 1;
-            *col = (unsigned)m->column + 1;
-            set_msg(msg, msgsize, "yaml aliases (*name) are not allowed in a policy");
-            rc = SG_INVALID;
+            /* Refused, but read as an empty value so the rest is checked. */
+            warn(ctx, (unsigned)m->line + 1, (unsigned)m->column + 1,
+                 "yaml aliases (*name) are not allowed in a policy");
+            if (!(n = new_node(&b, Y_SCALAR, m)))
+                goto limit;
+            n->str = "";
+            n->plain = 1;
+            if (attach(&b, n))
+                goto oom;
             break;
         case YAML_SCALAR_EVENT:
-            if (!tag_ok(ev.data.scalar.tag)) {
-                *line = (unsigned)m->line + 1;
-                *col = (unsigned)m->column + 1;
-                set_msg(msg, msgsize, "yaml tags other than the standard ones are not allowed");
-                rc = SG_INVALID;
-                break;
-            }
+            if (!tag_ok(ev.data.scalar.tag))
+                warn(ctx, (unsigned)m->line + 1, (unsigned)m->column + 1,
+                     "yaml tags other than the standard ones are not allowed");
             if (!(n = new_node(&b, Y_SCALAR, m)))
                 goto limit;
             n->str = arena_strndup(a, (const char *)ev.data.scalar.value, ev.data.scalar.length);
@@ -295,13 +297,9 @@ enum sg_rc ytree_parse(struct arena *a, const char *text, size_t len, struct yno
             const yaml_char_t *tag = ev.type == YAML_SEQUENCE_START_EVENT
                                          ? ev.data.sequence_start.tag
                                          : ev.data.mapping_start.tag;
-            if (!tag_ok(tag)) {
-                *line = (unsigned)m->line + 1;
-                *col = (unsigned)m->column + 1;
-                set_msg(msg, msgsize, "yaml tags other than the standard ones are not allowed");
-                rc = SG_INVALID;
-                break;
-            }
+            if (!tag_ok(tag))
+                warn(ctx, (unsigned)m->line + 1, (unsigned)m->column + 1,
+                     "yaml tags other than the standard ones are not allowed");
             if (b.depth == YTREE_MAX_DEPTH) {
                 *line = (unsigned)m->line + 1;
                 *col = (unsigned)m->column + 1;

@@ -34,6 +34,26 @@ static void die(const char *what, const struct sg_err *e)
 
 /* ------------------------------------------------------------------ sargs */
 
+/* The categories the benchmark writes, as a policy (a vault is bound to one). */
+static const char bench_policy[] =
+    "sargs: 1\n"
+    "id: bench\n"
+    "title: Benchmark\n"
+    "controllers: [{id: c, name: Bench, email: bench@organisation.test}]\n"
+    "categories:\n"
+    "  - {id: user.name.first, alias: name, type: line, name: name}\n"
+    "  - {id: user.name.last, alias: surname, type: line, name: surname}\n"
+    "  - {id: user.contact.email, alias: email, type: email, indexed: true, name: e-mail}\n"
+    "  - {id: user.contact.phone_number, alias: phone, type: phone, indexed: true, name: phone}\n"
+    "  - {id: user.government_id.national_identification_number, alias: personal_code,\n"
+    "     type: personal_code, indexed: true, name: personal code}\n"
+    "  - {id: user.contact.address.country, alias: country, type: country, name: country}\n"
+    "purposes:\n"
+    "  - {id: bench, name: Benchmark, basis: contract,\n"
+    "     categories: [name, surname, email, phone, personal_code, country]}\n"
+    "retention: [{id: r, categories: all, anchor: contract_end, after: P1Y, action: delete}]\n"
+    "requests: {contact: {email: bench@organisation.test}, channels: [{id: email}]}\n";
+
 struct result {
     double write_s, lookup_s, erase_s;
 };
@@ -44,8 +64,14 @@ static void run_sargs(const char *dir, struct bench_person *p, size_t n, const s
     struct sg_vault_opts o = {0};
     o.dir = dir;
     struct sg_err e;
+    struct sg_policy *policy = NULL;
+    if (sg_policy_load(bench_policy, sizeof bench_policy - 1, "bench", &policy, NULL, &e))
+        die("policy", &e);
+    o.policy = policy;
     if (sg_vault_init(&o, &e))
         die("init", &e);
+    sg_policy_free(policy);
+    o.policy = NULL;
     struct sg_vault *v;
     if (sg_vault_open(&o, &v, &e))
         die("open", &e);

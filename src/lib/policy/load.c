@@ -120,11 +120,30 @@ static const struct ynode *mget(const struct ynode *map, const char *key)
     return NULL;
 }
 
+static int key_order(const void *a, const void *b)
+{
+    const struct ynode *x = *(const struct ynode *const *)a, *y = *(const struct ynode *const *)b;
+    int c = strcmp(x->str, y->str);
+    if (c)
+        return c;
+    /* the same key: in order of position, so the later one is reported */
+    return x->line != y->line ? (x->line < y->line ? -1 : 1)
+                              : (x->col > y->col) - (x->col < y->col);
+}
+
 /* Checks that `n` is a mapping with only the `keys` given, each once. */
 static int map_ok(struct ld *l, const struct ynode *n, const char *what, const char *const *keys)
 {
     if (!n || n->kind != Y_MAP) {
         pb(l, n, "%s must be a mapping (key: value)", what);
+        return 0;
+    }
+    /* Duplicates are found by sorting the keys: a hostile file may hold a
+     * mapping of a hundred thousand keys. */
+    const struct ynode **sorted = n->n ? malloc(n->n * sizeof *sorted) : NULL;
+    size_t ns = 0;
+    if (n->n && !sorted) {
+        l->a->oom = 1;
         return 0;
     }
     for (size_t i = 0; i < n->n; i++) {
@@ -133,19 +152,19 @@ static int map_ok(struct ld *l, const struct ynode *n, const char *what, const c
             pb(l, k, "keys of %s must be plain text", what);
             continue;
         }
+        sorted[ns++] = k;
         const char *const *kk = keys;
         while (*kk && strcmp(*kk, k->str) != 0)
             kk++;
         if (!*kk)
             pb(l, k, "unknown key '%.60s' in %s", k->str, what);
-        for (size_t j = 0; j < i; j++) {
-            const struct ynode *o = n->kids[2 * j];
-            if (o->kind == Y_SCALAR && strcmp(o->str, k->str) == 0) {
-                pb(l, k, "duplicate key '%.60s' in %s", k->str, what);
-                break;
-            }
-        }
     }
+    if (ns > 1)
+        qsort(sorted, ns, sizeof *sorted, key_order);
+    for (size_t i = 1; i < ns; i++)
+        if (strcmp(sorted[i - 1]->str, sorted[i]->str) == 0)
+            pb(l, sorted[i], "duplicate key '%.60s' in %s", sorted[i]->str, what);
+    free(sorted);
     return 1;
 }
 
@@ -615,6 +634,10 @@ static void load_meta(struct ld *l, const struct ynode *root)
     /* Languages come first: every text is checked against them. */
     static const char *const default_langs[] = {"lv", "en"};
     const struct ynode *ls = get_seq(l, root, "languages", w);
+    if (ls && ls->n > 32) {
+        pb(l, ls, "the policy has more than 32 languages");
+        ls = NULL;
+    }
     if (ls && ls->n) {
         const char **v = arena_array(l->a, ls->n, sizeof *v);
         size_t n = 0;

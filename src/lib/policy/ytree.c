@@ -398,6 +398,18 @@ static int key_cmp(const struct ynode *a, const struct ynode *b)
     return c ? c : (a->len > b->len) - (a->len < b->len);
 }
 
+/* Orders the key nodes of pairs: scalars by bytes, other keys first. The
+ * loader refuses duplicate and non-scalar keys before anything is hashed,
+ * so the order is total on what gets here. */
+static int pair_order(const void *a, const void *b)
+{
+    const struct ynode *x = **(const struct ynode *const *const *)a;
+    const struct ynode *y = **(const struct ynode *const *const *)b;
+    if (x->kind != Y_SCALAR || y->kind != Y_SCALAR)
+        return (x->kind == Y_SCALAR) - (y->kind == Y_SCALAR);
+    return key_cmp(x, y);
+}
+
 static enum sg_rc canon(const struct ynode *n, struct sg_buf *out, struct sg_err *err)
 {
     enum sg_rc rc = SG_OK;
@@ -416,37 +428,24 @@ static enum sg_rc canon(const struct ynode *n, struct sg_buf *out, struct sg_err
         }
         return rc ? rc : sg_buf_add(out, "]", 1, err);
     case Y_MAP: {
-        /* Sort the pairs by key (selection order into an index array: maps
-         * in a policy are small). Keys that are not scalars sort first. */
-        size_t *ord = n->n ? malloc(n->n * sizeof *ord) : NULL;
+        /* The pairs sorted by key: pointers to each key, the value after it. */
+        struct ynode *const **ord = n->n ? malloc(n->n * sizeof *ord) : NULL;
         if (n->n && !ord)
             return sg_err_set(err, SG_NOMEM, "out of memory");
         for (size_t i = 0; i < n->n; i++)
-            ord[i] = i;
-        for (size_t i = 1; i < n->n; i++) {
-            size_t v = ord[i], k = i;
-            const struct ynode *kv = n->kids[2 * v];
-            while (k > 0) {
-                const struct ynode *kp = n->kids[2 * ord[k - 1]];
-                int less = kv->kind != Y_SCALAR ? kp->kind == Y_SCALAR
-                                                : kp->kind == Y_SCALAR && key_cmp(kv, kp) < 0;
-                if (!less)
-                    break;
-                ord[k] = ord[k - 1];
-                k--;
-            }
-            ord[k] = v;
-        }
+            ord[i] = &n->kids[2 * i];
+        if (n->n > 1)
+            qsort(ord, n->n, sizeof *ord, pair_order);
         rc = sg_buf_add(out, "{", 1, err);
         for (size_t i = 0; i < n->n && !rc; i++) {
             if (i)
                 rc = sg_buf_add(out, ",", 1, err);
             if (!rc)
-                rc = canon(n->kids[2 * ord[i]], out, err);
+                rc = canon(ord[i][0], out, err);
             if (!rc)
                 rc = sg_buf_add(out, ":", 1, err);
             if (!rc)
-                rc = canon(n->kids[2 * ord[i] + 1], out, err);
+                rc = canon(ord[i][1], out, err);
         }
         free(ord);
         return rc ? rc : sg_buf_add(out, "}", 1, err);

@@ -407,8 +407,11 @@ static const char *requirement_text(const struct w *w, enum sg_requirement r)
                  "the data are needed to enter into the contract or to register; without them "
                  "we cannot provide the service");
     case SG_REQ_VOLUNTARY:
-        return L(w, "datu sniegšana ir brīvprātīga, un jums nav pienākuma tos sniegt",
-                 "providing the data is voluntary, and you are under no obligation to do so");
+        return L(w,
+                 "datu sniegšana nav ne likumā, ne līgumā noteikta prasība, un jums nav "
+                 "pienākuma tos sniegt",
+                 "providing the data is neither a statutory nor a contractual requirement, and "
+                 "you are under no obligation to do so");
     }
     return "";
 }
@@ -1353,10 +1356,11 @@ static void sec_cookies(struct w *w, const struct sg_policy *p, int num)
         tx(w, &c->purpose);
         t(w, "; %s %s", L(w, "tiesiskais pamats:", "legal basis:"),
           words_basis_short(c->basis, w->lang));
-        t(w, "; %s ", L(w, "glabāšanas laiks:", "kept for:"));
+        t(w, "; %s ", L(w, "glabā", "kept"));
         if (c->session) {
             t(w, "%s", L(w, "līdz pārlūka aizvēršanai", "until the browser is closed"));
         } else {
+            t(w, "%s", L(w, "", "for "));
             w->cur_dur = &c->lifetime;
             wb(w, fill_dur_acc);
         }

@@ -367,7 +367,10 @@ struct sg_policy {
     const char *id;
     struct sg_text title;
     int has_effective;
-    sg_time effective; /* from the file; the vault may record another */
+    sg_time effective; /* from the file; the vault may record another.
+                        * NEEDSWORK: a bare date is midnight UTC; it should be
+                        * midnight in `time_zone` once the calendar engine
+                        * of the requests module converts zones. */
     enum sg_regulation regulation;
     const char *const *languages; /* the first is the default */
     size_t nlanguages;

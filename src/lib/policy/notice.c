@@ -197,7 +197,8 @@ static void item_label(struct w *w, const char *label)
     raw(w, " ");
 }
 
-/* Sections of the details layer: HTML collapses them under the summary. */
+/* Sections of the details layer: in HTML each can be folded away under its
+ * heading, leaving the summary. */
 static void section_open(struct w *w, const char *id, int num, const char *title)
 {
     char h[256];

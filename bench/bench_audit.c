@@ -78,12 +78,8 @@ int main(int argc, char **argv)
     }
     char vdir[64];
     snprintf(vdir, sizeof vdir, "%s/vault", dir);
-    struct sg_vault_opts o = {0};
-    o.dir = vdir;
     struct sg_err e;
-    struct sg_vault *v;
-    if (sg_vault_init(&o, &e) || sg_vault_open(&o, &v, &e))
-        die("vault", &e);
+    struct sg_vault *v = bench_vault(vdir);
     struct sg_store *s = v->store;
     const struct sg_actor who = {"svc:portal", "registered_user", "profile"};
     uint8_t *people = malloc(1000000 * 16);

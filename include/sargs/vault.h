@@ -16,6 +16,10 @@
  * write fails does not happen. Each call is one transaction unless the caller
  * groups calls with sg_vault_begin()/sg_vault_commit().
  *
+ * A vault is bound to the organisation's policy (sargs/policy.h): every
+ * version ever applied is kept in the database with its effective date, and
+ * the categories a vault accepts are those of the version in force.
+ *
  * A handle is used by one thread at a time; open one per thread.
  */
 #ifndef SARGS_VAULT_H
@@ -26,6 +30,7 @@
 #include "sargs/catalog.h"
 #include "sargs/clock.h"
 #include "sargs/err.h"
+#include "sargs/policy.h"
 #include "sargs/uuid.h"
 
 enum sg_subject_state {
@@ -48,12 +53,13 @@ struct sg_actor {
 };
 
 struct sg_vault_opts {
-    const char *dir;                  /* vault directory (required) */
-    const char *master_key_file;      /* NULL: <dir>/keys/master.key */
-    const char *store;                /* NULL: <dir>/sargs.db (SQLite) */
-    const struct sg_clock *clock;     /* NULL: the system clock; else read at every
-                                       * operation, so it must outlive the vault */
-    const struct sg_catalog *catalog; /* NULL: the built-in categories */
+    const char *dir;                /* vault directory (required) */
+    const char *master_key_file;    /* NULL: <dir>/keys/master.key */
+    const char *store;              /* NULL: <dir>/sargs.db (SQLite) */
+    const struct sg_clock *clock;   /* NULL: the system clock; else read at every
+                                     * operation, so it must outlive the vault */
+    const struct sg_policy *policy; /* sg_vault_init: the policy the vault is bound
+                                     * to (required); the vault keeps its text */
 };
 
 struct sg_vault;
@@ -61,7 +67,9 @@ struct sg_vault;
 /*
  * Creates a vault: the directory (mode 0700), its keys (0600; an existing
  * master key file is used, not replaced), the erasure journal and the
- * database. SG_CONFLICT when a vault already exists there.
+ * database, with `o->policy` as its first policy version (effective from the
+ * policy's `effective` date, or now when it has none). SG_CONFLICT when a
+ * vault already exists there, SG_INVALID without a policy.
  */
 enum sg_rc sg_vault_init(const struct sg_vault_opts *o, struct sg_err *err);
 
@@ -69,7 +77,11 @@ enum sg_rc sg_vault_init(const struct sg_vault_opts *o, struct sg_err *err);
  * Opens a vault and migrates its schema forward. SG_NOTFOUND when there is
  * no vault, SG_CRYPTO when the master key is not the vault's (the message
  * says so), SG_CONFLICT when the database is newer than this library.
- * An interrupted key rotation is completed here.
+ * An interrupted key rotation is completed here. The policy version in
+ * force now is loaded from the database (before the first version takes
+ * effect, that first version); a vault made before policies existed opens
+ * with no policy and no categories until one is applied. SG_IO when a
+ * stored version cannot be loaded.
  */
 enum sg_rc sg_vault_open(const struct sg_vault_opts *o, struct sg_vault **out, struct sg_err *err);
 
@@ -88,6 +100,62 @@ const char *sg_vault_id(const struct sg_vault *v);
 enum sg_rc sg_vault_begin(struct sg_vault *v, struct sg_err *err);
 enum sg_rc sg_vault_commit(struct sg_vault *v, struct sg_err *err);
 void sg_vault_rollback(struct sg_vault *v);
+
+/* ------------------------------------------------------------------ policy */
+
+/* A recorded version of the policy. */
+struct sg_policy_version {
+    int64_t seq; /* 1, 2, ... in order of application */
+    char hash[SG_POLICY_HASH_HEX + 1];
+    sg_time effective; /* in force from */
+    sg_time applied;   /* recorded at */
+    char actor[128];
+};
+
+/* The policy the vault follows (NULL for a vault that has none), and its
+ * recorded version. Both stay valid until sg_vault_close(), even after a
+ * newer version replaces them. */
+const struct sg_policy *sg_vault_policy(const struct sg_vault *v);
+const struct sg_policy_version *sg_vault_policy_version(const struct sg_vault *v);
+
+/*
+ * Installs a new version of the policy, keeping every older one. It takes
+ * effect at `effective`, or when that is 0 at the policy's own `effective`
+ * date if that is still ahead, else now; an instant in the past is refused
+ * (SG_INVALID), as it would rewrite which version was in force when. A
+ * category of any recorded version that changes its type or whether it is
+ * blind-indexed is refused (SG_CONFLICT): stored values and look-ups would
+ * no longer match. So is the version already in force (SG_CONFLICT). When
+ * the version takes effect at once the vault switches to it. Audited as
+ * "policy.apply". `out` (may be NULL) receives the recorded version.
+ */
+enum sg_rc sg_vault_policy_apply(struct sg_vault *v, const struct sg_actor *who,
+                                 const struct sg_policy *p, sg_time effective,
+                                 struct sg_policy_version *out, struct sg_err *err);
+
+/*
+ * The version in force at `at` (e.g. the notice a person saw when giving
+ * consent). SG_NOTFOUND before the first version took effect.
+ */
+enum sg_rc sg_vault_policy_at(struct sg_vault *v, sg_time at, struct sg_policy_version *out,
+                              struct sg_err *err);
+
+/*
+ * Loads the version in force at `at` as a policy the caller frees with
+ * sg_policy_free(); `ver` (may be NULL) receives its record.
+ */
+enum sg_rc sg_vault_policy_load_at(struct sg_vault *v, sg_time at, struct sg_policy **out,
+                                   struct sg_policy_version *ver, struct sg_err *err);
+
+/* Every recorded version in order of application; `cb` returning nonzero
+ * stops early. */
+enum sg_rc sg_vault_policy_list(struct sg_vault *v,
+                                int (*cb)(void *ctx, const struct sg_policy_version *ver),
+                                void *ctx, struct sg_err *err);
+
+/* Switches to the version in force now, if it changed since the vault was
+ * opened (a long-running process calls this, e.g. daily). */
+enum sg_rc sg_vault_policy_refresh(struct sg_vault *v, struct sg_err *err);
 
 /* ------------------------------------------------------------------ people */
 

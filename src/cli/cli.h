@@ -68,5 +68,8 @@ int cmd_subject(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_token(struct cli *c, int argc, char **argv);
 int cmd_serve(struct cli *c, int argc, char **argv);
+int cmd_policy(struct cli *c, int argc, char **argv);
+int cmd_notice(struct cli *c, int argc, char **argv);
+int cmd_ropa(struct cli *c, int argc, char **argv);
 
 #endif

@@ -15,7 +15,7 @@ static const char usage[] =
     "Keeps personal data encrypted per person and enforces the data-protection policy.\n"
     "\n"
     "commands:\n"
-    "  init                                  create a vault in DIR\n"
+    "  init --policy FILE                    create a vault in DIR bound to a policy\n"
     "  serve [--listen HOST:PORT] [--threads N] [--max-body BYTES]   the HTTP API\n"
     "  subject add --field CAT=VALUE... [--event NAME=TIME...] [--stdin]\n"
     "  subject show ID [--history]\n"
@@ -27,6 +27,15 @@ static const char usage[] =
     "  key rotate                            re-wrap every data key under a new master key\n"
     "  backup FILE                           consistent copy of the data, without keys\n"
     "  restore FILE                          restore it, re-applying later erasures\n"
+    "  policy check FILE                     report every problem as FILE:LINE:COL: message\n"
+    "  policy apply FILE [--effective TIME]  record a new version (older ones are kept)\n"
+    "  policy list                           the recorded versions\n"
+    "  policy show [--at TIME]               the text of the version in force\n"
+    "  notice [--lang lv|en] [--format md|html] [--policy FILE] [--at TIME]\n"
+    "                                        the Art. 13/14 privacy notice\n"
+    "  notice diff OLD NEW                   what changed; must people be told first?\n"
+    "  ropa [--format csv|json] [--lang L] [--policy FILE]\n"
+    "                                        the Art. 30(1) record of processing\n"
     "  token create --name N --role R --purpose P   an API token (shown once)\n"
     "  token list | token revoke ID\n"
     "  audit head | heads [--since SIZE] | key   signed tree heads, the verifier key\n"
@@ -277,6 +286,12 @@ int main(int argc, char **argv)
         return cmd_backup(&c, rest, rv);
     if (!strcmp(cmd, "restore"))
         return cmd_restore(&c, rest, rv);
+    if (!strcmp(cmd, "policy"))
+        return cmd_policy(&c, rest, rv);
+    if (!strcmp(cmd, "notice"))
+        return cmd_notice(&c, rest, rv);
+    if (!strcmp(cmd, "ropa"))
+        return cmd_ropa(&c, rest, rv);
     sg_err_set(&err, SG_USAGE, "unknown command '%.40s' (see sargs --help)", cmd);
     return cli_fail(&c, &err);
 }

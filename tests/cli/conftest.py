@@ -9,6 +9,10 @@ import pytest
 
 SARGS = os.environ.get("SARGS_BIN", os.path.join(os.path.dirname(__file__), "../../build/sargs"))
 NOW = "2026-11-23T10:00:00Z"
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# The policy of the tests: the categories the foundation had built in.
+POLICY = os.path.join(ROOT, "tests", "data", "people.yaml")
+EXAMPLES = os.path.join(ROOT, "examples")
 
 
 class Result:
@@ -80,7 +84,7 @@ class Vault:
 @pytest.fixture
 def vault(tmp_path):
     v = Vault(tmp_path / "vault")
-    v.ok("init")
+    v.ok("init", "--policy", POLICY)
     return v
 
 

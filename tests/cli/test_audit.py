@@ -6,6 +6,8 @@ import os
 import shutil
 import sqlite3
 
+from conftest import POLICY
+
 
 def fill(vault, n=5):
     ids = [vault.add(f"name=P{i}", f"email=p{i}@example.lv") for i in range(n)]
@@ -25,7 +27,7 @@ def test_head_key_and_offline_check(vault, tmp_path):
     fill(vault)
     head = vault.ok("audit", "head").out
     lines = head.split("\n")
-    assert lines[0].startswith("sargs/") and lines[1] == "6" and lines[3] == ""
+    assert lines[0].startswith("sargs/") and lines[1] == "7" and lines[3] == ""
     assert lines[4].startswith("\u2014 " + lines[0] + " ")
     key = vault.ok("audit", "key").out.strip()
     assert key.startswith(lines[0] + "+")
@@ -33,36 +35,36 @@ def test_head_key_and_offline_check(vault, tmp_path):
     f.write_text(head)
     # Anyone with the key checks the head without the vault.
     r = vault.run("audit", "check-head", "--key", key, str(f), use_dir=False)
-    assert r.code == 0 and "size 6" in r.out
-    r = vault.run("audit", "check-head", "--key", key, use_dir=False, stdin=head.replace("\n6\n", "\n7\n"))
+    assert r.code == 0 and "size 7" in r.out
+    r = vault.run("audit", "check-head", "--key", key, use_dir=False, stdin=head.replace("\n7\n", "\n8\n"))
     assert r.code == 5 and "signature" in r.err
     other = type(vault)(tmp_path / "other")
-    other.ok("init")
+    other.ok("init", "--policy", POLICY)
     r = vault.run("audit", "check-head", "--key", other.ok("audit", "key").out.strip(), str(f),
                   use_dir=False)
     assert r.code == 5
     j = vault.ok("--json", "audit", "head").json()
-    assert j["size"] == 6 and len(j["root"]) == 64 and j["note"] == head
+    assert j["size"] == 7 and len(j["root"]) == 64 and j["note"] == head
     heads = vault.ok("--json", "audit", "heads").json()
-    assert [h["size"] for h in heads] == [1, 2, 3, 4, 5, 6]
+    assert [h["size"] for h in heads] == [2, 3, 4, 5, 6, 7]
     assert vault.ok("--json", "audit", "heads", "--since", "5").json()[0]["size"] == 5
 
 
 def test_prove_and_check_inclusion(vault):
     fill(vault)
     root = vault.ok("--json", "audit", "head").json()["root"]
-    for i in range(6):
+    for i in range(7):
         p = vault.ok("--json", "audit", "prove", str(i)).json()
-        assert p["root"] == root and p["size"] == 6
+        assert p["root"] == root and p["size"] == 7
         args = ["audit", "check-inclusion", "--leaf-hash", p["leaf_hash"], "--index", str(i),
-                "--size", "6", "--root", root, "--proof", ",".join(p["proof"])]
+                "--size", "7", "--root", root, "--proof", ",".join(p["proof"])]
         assert vault.run(*args, use_dir=False).code == 0
         bad = list(args)
-        bad[5] = str((i + 1) % 6)
+        bad[5] = str((i + 1) % 7)
         assert vault.run(*bad, use_dir=False).code == 5
     p = vault.ok("--json", "audit", "prove", "1", "--size", "3").json()
     assert p["size"] == 3
-    assert vault.run("audit", "prove", "6").code == 4
+    assert vault.run("audit", "prove", "7").code == 4
     assert vault.run("audit", "prove", "1", "--size", "99").code == 4
     assert vault.run("audit", "prove", "x").code == 2
 
@@ -120,7 +122,7 @@ def test_consistency_command(vault):
 def test_verify_and_tampering(vault):
     fill(vault)
     r = vault.ok("audit", "verify")
-    assert "6 entries" in r.out and "6 signed heads" in r.out
+    assert "7 entries" in r.out and "6 signed heads" in r.out
     con = unguard(vault)
     con.execute("UPDATE audit_log SET leaf = substr(leaf, 1, 12) || x'58' || substr(leaf, 14) "
                 "WHERE idx = 2")
@@ -139,8 +141,8 @@ def test_truncation_caught_by_exported_head(vault, tmp_path):
     fill(vault, 5)
     kept = vault.ok("--json", "audit", "head").json()
     con = unguard(vault)
-    con.execute("DELETE FROM audit_log WHERE idx >= 4")
-    con.execute("DELETE FROM audit_heads WHERE size > 4")
+    con.execute("DELETE FROM audit_log WHERE idx >= 5")
+    con.execute("DELETE FROM audit_heads WHERE size > 5")
     con.execute("DELETE FROM audit_nodes")  # (the tree is rebuilt by nobody: gone)
     con.commit()
     con.close()
@@ -175,7 +177,7 @@ def test_log_by_subject_and_erasure(vault):
 
 def test_archive_commands(bare, tmp_path):
     v = bare
-    v.ok("init", env={"SARGS_NOW": "2025-01-01T00:00:00Z"})
+    v.ok("init", "--policy", POLICY, env={"SARGS_NOW": "2025-01-01T00:00:00Z"})
     v.ok("subject", "add", "--field", "name=A", env={"SARGS_NOW": "2025-01-02T00:00:00Z"})
     v.ok("subject", "add", "--field", "name=B", env={"SARGS_NOW": "2025-09-01T00:00:00Z"})
     f = str(tmp_path / "a.jsonl")
@@ -183,7 +185,7 @@ def test_archive_commands(bare, tmp_path):
     assert r.code == 4 and "12 months" in r.err
     r = v.ok("--json", "audit", "archive", "--before", "2025-02-01", f,
              env={"SARGS_NOW": "2026-03-01T00:00:00Z"})
-    assert r.json()["from"] == 0 and r.json()["to"] == 2
+    assert r.json()["from"] == 0 and r.json()["to"] == 3
     key = v.ok("audit", "key").out.strip()
     assert v.run("audit", "check-archive", "--key", key, f, use_dir=False).code == 0
     assert v.ok("audit", "verify").code == 0

@@ -316,6 +316,94 @@ static void test_audit_append_only(void **state)
         assert_int_not_equal(raw_exec_rc(tries[i]), SQLITE_OK);
 }
 
+struct seen_policy {
+    int n;
+    int64_t seq[8];
+    char text[64];
+};
+
+static int see_policy(void *ctx, const struct sg_store_policy *p)
+{
+    struct seen_policy *sp = ctx;
+    sp->seq[sp->n++ % 8] = p->seq;
+    snprintf(sp->text, sizeof sp->text, "%.*s", p->text ? (int)p->len : 4,
+             p->text ? p->text : "none");
+    return 0;
+}
+
+static void add_policy(struct sg_store *s, const char *hash, sg_time eff, const char *text)
+{
+    struct sg_err e;
+    struct sg_store_policy p = {0, hash, eff, 1, "tester", text, strlen(text)};
+    int64_t seq = 0;
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->policy_add(s, &p, &seq, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_true(seq > 0);
+}
+
+/* Policy versions: the one in force at an instant is the latest effective
+ * one; on a tie the last applied; before the first there is none. */
+static void test_policy_versions(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    struct seen_policy sp;
+    memset(&sp, 0, sizeof sp);
+    assert_int_equal(s->ops->policy_at(s, 100, see_policy, &sp, &e), SG_NOTFOUND);
+    add_policy(s, "h1", 100, "one");
+    add_policy(s, "h2", 300, "two");
+    add_policy(s, "h3", 200, "three"); /* applied later, effective earlier */
+    add_policy(s, "h4", 300, "four");  /* same instant as h2: the later wins */
+    struct {
+        sg_time at;
+        const char *text;
+    } want[] = {{100, "one"},   {199, "one"},  {200, "three"},
+                {299, "three"}, {300, "four"}, {1000000, "four"}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        memset(&sp, 0, sizeof sp);
+        assert_int_equal(s->ops->policy_at(s, want[i].at, see_policy, &sp, &e), SG_OK);
+        assert_int_equal(sp.n, 1);
+        assert_string_equal(sp.text, want[i].text);
+    }
+    memset(&sp, 0, sizeof sp);
+    assert_int_equal(s->ops->policy_at(s, 99, see_policy, &sp, &e), SG_NOTFOUND);
+    /* All of them, in order of application, with or without their text. */
+    memset(&sp, 0, sizeof sp);
+    assert_int_equal(s->ops->policy_each(s, 0, see_policy, &sp, &e), SG_OK);
+    assert_int_equal(sp.n, 4);
+    assert_true(sp.seq[0] < sp.seq[1] && sp.seq[1] < sp.seq[2] && sp.seq[2] < sp.seq[3]);
+    assert_string_equal(sp.text, "none");
+    memset(&sp, 0, sizeof sp);
+    assert_int_equal(s->ops->policy_each(s, 1, see_policy, &sp, &e), SG_OK);
+    assert_string_equal(sp.text, "four");
+    sg_store_close(s);
+    /* Append-only, even for someone holding the file. */
+    assert_int_not_equal(raw_exec_rc("UPDATE policies SET text = 'x'"), SQLITE_OK);
+    assert_int_not_equal(raw_exec_rc("DELETE FROM policies"), SQLITE_OK);
+}
+
+/* A database from before the policy versions (step 4) is migrated forward. */
+static void test_migrate_forward(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    sg_store_close(s);
+    raw_exec("DROP TRIGGER policies_no_update; DROP TRIGGER policies_no_delete;"
+             "DROP TABLE policies; DELETE FROM schema_migrations WHERE version = 4");
+    struct sg_err e;
+    assert_int_equal(sg_store_open(dbpath, 0, &s, &e), SG_OK);
+    int v = 0;
+    assert_int_equal(s->ops->schema_version(s, &v, &e), SG_OK);
+    assert_int_equal(v, 3);
+    assert_int_equal(s->ops->migrate(s, 5, &e), SG_OK);
+    assert_int_equal(s->ops->schema_version(s, &v, &e), SG_OK);
+    assert_int_equal(v, SG_SCHEMA_VERSION);
+    add_policy(s, "h", 1, "text");
+    sg_store_close(s);
+}
+
 static void test_backup_restore(void **state)
 {
     (void)state;
@@ -357,6 +445,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nested, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policy_versions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_forward, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

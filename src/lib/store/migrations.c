@@ -110,6 +110,23 @@ const struct sg_migration sg_migrations[] = {
      "  created INTEGER NOT NULL,"
      "  revoked INTEGER NOT NULL DEFAULT 0"
      ") WITHOUT ROWID;"},
+    /* Every version of the policy ever applied, kept so that the version in
+     * force at any past instant can be found (consents point at the notice
+     * the person saw). Append-only, like the audit table. */
+    {4, "policy versions",
+     "CREATE TABLE policies ("
+     "  seq INTEGER PRIMARY KEY,"
+     "  hash TEXT NOT NULL,"
+     "  effective INTEGER NOT NULL,"
+     "  applied INTEGER NOT NULL,"
+     "  actor TEXT NOT NULL,"
+     "  text BLOB NOT NULL"
+     ");"
+     "CREATE INDEX policies_effective ON policies (effective, seq);"
+     "CREATE TRIGGER policies_no_update BEFORE UPDATE ON policies"
+     "  BEGIN SELECT RAISE(ABORT, 'policy versions cannot be changed'); END;"
+     "CREATE TRIGGER policies_no_delete BEFORE DELETE ON policies"
+     "  BEGIN SELECT RAISE(ABORT, 'policy versions cannot be deleted'); END;"},
 };
 
 const int sg_migrations_count = (int)(sizeof sg_migrations / sizeof sg_migrations[0]);

@@ -59,6 +59,10 @@ enum stmt_id {
     ST_TOKEN_GET,
     ST_TOKEN_EACH,
     ST_TOKEN_REVOKE,
+    ST_POLICY_ADD,
+    ST_POLICY_AT,
+    ST_POLICY_EACH,
+    ST_POLICY_EACH_TEXT,
     ST_COUNT
 };
 
@@ -122,6 +126,14 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked = 0",
     [ST_AUDIT_HEADS_EACH] = "SELECT size, at, root, note FROM audit_heads WHERE size >= ?1 "
                             "ORDER BY size",
+    [ST_POLICY_ADD] = "INSERT INTO policies (hash, effective, applied, actor, text) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_POLICY_AT] = "SELECT seq, hash, effective, applied, actor, text FROM policies "
+                     "WHERE effective <= ?1 ORDER BY effective DESC, seq DESC LIMIT 1",
+    [ST_POLICY_EACH] = "SELECT seq, hash, effective, applied, actor, NULL FROM policies "
+                       "ORDER BY seq",
+    [ST_POLICY_EACH_TEXT] = "SELECT seq, hash, effective, applied, actor, text FROM policies "
+                            "ORDER BY seq",
 };
 
 struct sq {
@@ -1131,6 +1143,89 @@ static enum sg_rc sq_token_revoke(struct sg_store *s, const char *id, sg_time at
     return r;
 }
 
+/* ---------------------------------------------------------------- policies */
+
+static enum sg_rc sq_policy_add(struct sg_store *s, const struct sg_store_policy *p, int64_t *seq,
+                                struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_POLICY_ADD, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    if (p->len > INT32_MAX)
+        return sg_err_set(err, SG_TOOBIG, "policy text too large");
+    sqlite3_bind_text(st, 1, p->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, p->effective);
+    sqlite3_bind_int64(st, 3, p->applied);
+    sqlite3_bind_text(st, 4, p->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, p->text ? p->text : "", (int)p->len, SQLITE_STATIC);
+    enum sg_rc r = run(q, st, "record policy", err);
+    if (!r && seq)
+        *seq = sqlite3_last_insert_rowid(q->db);
+    return r;
+}
+
+/* Steps through policy rows, handing each to `cb`; `max` rows at most. */
+static enum sg_rc policy_rows(struct sq *q, sqlite3_stmt *st, size_t max, sg_policy_cb cb,
+                              void *ctx, size_t *seen, struct sg_err *err)
+{
+    int rc = SQLITE_DONE;
+    enum sg_rc r = SG_OK;
+    *seen = 0;
+    while (*seen < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_policy p;
+        p.seq = sqlite3_column_int64(st, 0);
+        p.hash = (const char *)sqlite3_column_text(st, 1);
+        p.effective = sqlite3_column_int64(st, 2);
+        p.applied = sqlite3_column_int64(st, 3);
+        p.actor = (const char *)sqlite3_column_text(st, 4);
+        p.text = sqlite3_column_type(st, 5) == SQLITE_NULL
+                     ? NULL
+                     : (const char *)sqlite3_column_blob(st, 5);
+        p.len = p.text ? (size_t)sqlite3_column_bytes(st, 5) : 0;
+        if (p.text && p.len == 0)
+            p.text = "";
+        if (!p.hash)
+            p.hash = "";
+        if (!p.actor)
+            p.actor = "";
+        (*seen)++;
+        if (cb(ctx, &p))
+            break;
+    }
+    if (*seen < max && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "read policy", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_policy_at(struct sg_store *s, sg_time at, sg_policy_cb cb, void *ctx,
+                               struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_POLICY_AT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, at);
+    size_t seen;
+    enum sg_rc r = policy_rows(q, st, 1, cb, ctx, &seen, err);
+    if (!r && !seen)
+        r = sg_err_set(err, SG_NOTFOUND, "no policy version was in force then");
+    return r;
+}
+
+static enum sg_rc sq_policy_each(struct sg_store *s, int with_text, sg_policy_cb cb, void *ctx,
+                                 struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, with_text ? ST_POLICY_EACH_TEXT : ST_POLICY_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    size_t seen;
+    return policy_rows(q, st, SIZE_MAX, cb, ctx, &seen, err);
+}
+
 /* ---------------------------------------------------------- backup/restore */
 
 /* Copies database `from` (schema "main") into `to` in one step. */
@@ -1190,15 +1285,31 @@ static int quoted(char *out, size_t len, const char *schema, const char *name)
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/* The append-only history: kept across restores unless empty. */
+static int is_history(const char *table)
+{
+    return strncmp(table, "audit_", 6) == 0 || strcmp(table, "policies") == 0;
+}
+
+/* 1 when the live table has a row, 0 when empty, -1 on error. */
+static int has_rows(struct sq *q, const char *quoted_name)
+{
+    char sql[256];
+    sqlite3_stmt *st = NULL;
+    snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s)", quoted_name);
+    if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+}
+
 static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err *err)
 {
     struct sq *q = SQ(s);
     if (q->depth)
         return sg_err_set(err, SG_INTERNAL, "restore inside a transaction");
-    uint64_t live_audit = 0;
-    enum sg_rc r = sq_audit_size(s, &live_audit, err);
-    if (r)
-        return r;
+    enum sg_rc r = SG_OK;
     finalize_all(q); /* cached statements would pin the old contents */
     sqlite3_stmt *att = NULL, *tables = NULL;
     if (sqlite3_prepare_v2(q->db, "ATTACH ?1 AS bk", -1, &att, NULL) != SQLITE_OK)
@@ -1210,17 +1321,17 @@ static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err
         return sg_err_set(err, SG_IO, "cannot open backup '%s': %s", path, sqlite3_errmsg(q->db));
     if ((r = exec(q, "BEGIN IMMEDIATE", "restore", err)))
         goto detach;
-    /* Every table of the backup, in one transaction; the audit log only when
-     * the live one is empty. The schema versions were made equal before. */
+    /* Every table of the backup, in one transaction; the history tables only
+     * when the live ones are empty. The schema versions were made equal
+     * before. */
     if (sqlite3_prepare_v2(q->db,
                            "SELECT name FROM bk.sqlite_schema WHERE type = 'table' AND name NOT "
-                           "LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'schema_migrations' AND "
-                           "(?1 OR name NOT LIKE 'audit\\_%' ESCAPE '\\') ORDER BY name",
+                           "LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'schema_migrations' "
+                           "ORDER BY name",
                            -1, &tables, NULL) != SQLITE_OK) {
         r = fail(q, sqlite3_errcode(q->db), "restore", err);
         goto rollback;
     }
-    sqlite3_bind_int(tables, 1, live_audit == 0);
     while ((rc = sqlite3_step(tables)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(tables, 0);
         char dst[160], src[160], sql[640];
@@ -1228,8 +1339,19 @@ static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err
             r = sg_err_set(err, SG_IO, "backup '%s' has an unexpected table", path);
             break;
         }
-        snprintf(sql, sizeof sql, "DELETE FROM %s; INSERT INTO %s SELECT * FROM %s;", dst, dst,
-                 src);
+        if (is_history(name)) {
+            int live = has_rows(q, dst);
+            if (live < 0) {
+                r = fail(q, sqlite3_errcode(q->db), "restore", err);
+                break;
+            }
+            if (live)
+                continue;
+            snprintf(sql, sizeof sql, "INSERT INTO %s SELECT * FROM %s;", dst, src);
+        } else {
+            snprintf(sql, sizeof sql, "DELETE FROM %s; INSERT INTO %s SELECT * FROM %s;", dst, dst,
+                     src);
+        }
         if ((r = exec(q, sql, "restore", err)))
             break;
     }
@@ -1284,6 +1406,9 @@ const struct sg_store_ops sg_store_sqlite = {
     .audit_archive = sq_audit_archive,
     .audit_head_put = sq_audit_head_put,
     .audit_heads_each = sq_audit_heads_each,
+    .policy_add = sq_policy_add,
+    .policy_at = sq_policy_at,
+    .policy_each = sq_policy_each,
     .token_put = sq_token_put,
     .token_get = sq_token_get,
     .token_each = sq_token_each,

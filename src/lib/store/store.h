@@ -32,7 +32,7 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 3
+#define SG_SCHEMA_VERSION 4
 
 #define SG_PSEUDONYM_BYTES 16
 
@@ -87,7 +87,19 @@ struct sg_store_head {
     const char *note;    /* the signed checkpoint text */
 };
 
+/* One version of the policy as the vault recorded it. */
+struct sg_store_policy {
+    int64_t seq;       /* 1, 2, ... in order of application */
+    const char *hash;  /* version hash (hex), see sg_policy_load() */
+    sg_time effective; /* in force from this instant */
+    sg_time applied;   /* when it was recorded */
+    const char *actor;
+    const char *text; /* the file as given; NULL when not asked for */
+    size_t len;
+};
+
 typedef int (*sg_subject_cb)(void *ctx, const struct sg_store_subject *s);
+typedef int (*sg_policy_cb)(void *ctx, const struct sg_store_policy *p);
 typedef int (*sg_event_cb)(void *ctx, const struct sg_store_event *e);
 typedef int (*sg_history_cb)(void *ctx, const struct sg_store_history *h);
 typedef int (*sg_id_cb)(void *ctx, const struct sg_uuid *id);
@@ -225,13 +237,29 @@ struct sg_store_ops {
     enum sg_rc (*token_each)(struct sg_store *s, sg_token_cb cb, void *ctx, struct sg_err *err);
     enum sg_rc (*token_revoke)(struct sg_store *s, const char *id, sg_time at, struct sg_err *err);
 
+    /* Policy versions, append-only: every version ever applied is kept so
+     * that one can tell which was in force when (a consent points at the
+     * notice the person saw). policy_add records one (its seq is assigned
+     * and returned); policy_at calls `cb` once with the version in force at
+     * `at` (the greatest effective <= at; of those the last applied), text
+     * included, or returns SG_NOTFOUND when none was yet; policy_each calls
+     * `cb` for every version in order of application, with the text only
+     * when `with_text` is set. */
+    enum sg_rc (*policy_add)(struct sg_store *s, const struct sg_store_policy *p, int64_t *seq,
+                             struct sg_err *err);
+    enum sg_rc (*policy_at)(struct sg_store *s, sg_time at, sg_policy_cb cb, void *ctx,
+                            struct sg_err *err);
+    enum sg_rc (*policy_each)(struct sg_store *s, int with_text, sg_policy_cb cb, void *ctx,
+                              struct sg_err *err);
+
     /* A consistent copy of the whole database into a new file `path`, taken
      * while others keep working. */
     enum sg_rc (*backup)(struct sg_store *s, const char *path, struct sg_err *err);
     /* Replaces the content of the database with the one of the backup file
-     * `path`, atomically, except the audit log: the live log is kept (it is
-     * the evidence of what happened, restores included) unless it is empty,
-     * as on a database lost and recreated, when the backup's log is taken. */
+     * `path`, atomically, except the append-only history (the audit log and
+     * the policy versions): the live history is kept (it is the evidence of
+     * what happened, restores included) unless it is empty, as on a database
+     * lost and recreated, when the backup's is taken. */
     enum sg_rc (*restore)(struct sg_store *s, const char *path, struct sg_err *err);
 };
 

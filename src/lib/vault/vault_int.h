@@ -36,7 +36,12 @@ struct sg_vault {
     struct sg_key *index_key;
     const struct sg_clock *clock; /* the caller's, or system_clock */
     struct sg_clock system_clock;
-    const struct sg_catalog *catalog;
+    const struct sg_catalog *catalog; /* the policy's, or `empty` */
+    struct sg_catalog empty;          /* for a vault with no policy */
+    struct sg_policy *policy;         /* in force; NULL when none */
+    struct sg_policy_version version; /* its record */
+    struct sg_policy **retired;       /* replaced versions, freed at close */
+    size_t nretired;
     char vault_id[SG_UUID_STR_LEN + 1];
 
     /* Category codes: cat_code[i] is the code of catalog->cats[i];
@@ -84,6 +89,18 @@ enum sg_rc sg_op_end(struct sg_vault *v, struct sg_opmark mark, enum sg_rc rc, s
 /* Queues an erasure for the journal; written before the transaction commits. */
 enum sg_rc sg_op_journal(struct sg_vault *v, char kind, const struct sg_uuid *id,
                          struct sg_err *err);
+
+/* Registers the codes of the catalog's categories and loads every code the
+ * database knows (again, after the catalog changed). */
+enum sg_rc sg_vault_load_categories(struct sg_vault *v, struct sg_err *err);
+
+/* Picks the policy version in force now from the store (versions.c) and
+ * makes its catalog the vault's; no version leaves the empty catalog. */
+enum sg_rc sg_vault_select_policy(struct sg_vault *v, struct sg_err *err);
+
+/* Records policy `p` in `s` (inside the caller's transaction). */
+enum sg_rc sg_vault_record_policy(struct sg_store *s, const struct sg_policy *p, sg_time effective,
+                                  sg_time now, const char *actor, int64_t *seq, struct sg_err *err);
 
 /* The code of a catalog category, and the category id of a code (NULL when
  * the database does not know it). */

@@ -81,7 +81,7 @@ int main(int argc, char **argv)
     struct sg_err e;
     struct sg_vault *v = bench_vault(vdir);
     struct sg_store *s = v->store;
-    const struct sg_actor who = {"svc:portal", "registered_user", "profile"};
+    const struct sg_actor who = {"svc:portal", "registered_user", "profile", NULL, NULL};
     uint8_t *people = malloc(1000000 * 16);
     for (size_t i = 0; i < 1000000 * 16; i += 8) {
         uint64_t r = bench_rand();

@@ -43,7 +43,7 @@ static void run_sargs(const char *dir, struct bench_person *p, size_t n, const s
 {
     struct sg_err e;
     struct sg_vault *v = bench_vault(dir);
-    const struct sg_actor who = {"bench", "operator", "benchmark"};
+    const struct sg_actor who = {"bench", "operator", "benchmark", NULL, NULL};
     struct sg_uuid *ids = malloc(n * sizeof *ids);
 
     double t0 = bench_now();

@@ -285,6 +285,10 @@ struct sg_role {
     size_t npurposes;
 };
 
+/* The role of the vault's own operators (the command line): every field of
+ * every person. Reserved: no policy role may be called so. */
+#define SG_ROLE_OPERATOR "operator"
+
 /* Nonzero when role `r` may see category `c`. */
 int sg_role_sees(const struct sg_role *r, const struct sg_category *c);
 

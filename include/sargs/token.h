@@ -22,18 +22,24 @@ struct sg_token_info {
     char name[65];
     char role[129];
     char purpose[129];
+    char scope[129]; /* "" when none */
     sg_time created;
     sg_time revoked; /* 0 while valid */
 };
 
 /*
  * Creates a token for `role` with default `purpose`, named `name` (a label
- * for people, e.g. "portal"). `secret` receives the whole token text
- * (SG_TOKEN_MAX bytes), which is not kept anywhere. Audited.
+ * for people, e.g. "portal"). The role must be one of the policy in force
+ * (never the operator's) and the purpose one it acts for. `scope` (may be
+ * NULL) is the value of the role's `same_as_viewer` field the token sees
+ * people by (a national organisation's country); SG_INVALID for a role that
+ * has none. `secret` receives the whole token text (SG_TOKEN_MAX bytes),
+ * which is not kept anywhere. Audited.
  */
 enum sg_rc sg_token_create(struct sg_vault *v, const struct sg_actor *who, const char *name,
-                           const char *role, const char *purpose, char secret[SG_TOKEN_MAX],
-                           struct sg_token_info *info, struct sg_err *err);
+                           const char *role, const char *purpose, const char *scope,
+                           char secret[SG_TOKEN_MAX], struct sg_token_info *info,
+                           struct sg_err *err);
 
 /* Every token, valid or revoked, oldest first. */
 enum sg_rc sg_token_list(struct sg_vault *v, int (*cb)(void *ctx, const struct sg_token_info *t),

@@ -44,12 +44,30 @@ enum sg_subject_state {
 /* "active", "restricted", ... */
 const char *sg_subject_state_name(int state);
 
-/* Who is acting, in which role, for which purpose. All three are required
- * and go into the audit entry. */
+/*
+ * Who is acting, in which role, for which purpose. id, role and purpose are
+ * required and go into the audit entry.
+ *
+ * The role decides what the actor sees (the policy's `roles:`): which
+ * fields (others are absent from answers and never decrypted), which people
+ * (`rows`), whether hidden profiles and group-only content. SG_ROLE_OPERATOR
+ * is the vault's own operators at the command line, who hold its keys: every
+ * field of every person; no policy role may take that name. Any other role
+ * must be one of the policy in force, and the purpose one of its purposes
+ * (and of the role's, when it lists some); otherwise SG_DENIED.
+ *
+ * `self` is the person the actor is, when the actor is one of the people in
+ * the vault (a registered user viewing other profiles, a person at their
+ * own data): it decides `rows: self`, group membership, and the viewer's
+ * value of a `same_as_viewer` field. `scope` gives that value directly (a
+ * national organisation's token scoped to "LV"); it wins over `self`.
+ */
 struct sg_actor {
     const char *id;
     const char *role;
     const char *purpose;
+    const struct sg_uuid *self; /* may be NULL */
+    const char *scope;          /* may be NULL */
 };
 
 struct sg_vault_opts {
@@ -176,6 +194,13 @@ struct sg_event_in {
  * checked before anything is written. `out` receives the new id.
  * SG_INVALID for an unknown category, a repeated category, a malformed value
  * or event; SG_TOOBIG for a value over the limit.
+ *
+ * Who may write (here and in every change of a person): the operator and
+ * staff, service and partner roles, on the people and fields their role
+ * sees (a person added by a `same_as_viewer` role must carry the viewer's
+ * value); a user role only on its own record; a public role never. Erasure
+ * destroys every field, so it needs a role that sees every field. Anything
+ * else is SG_DENIED and an audit entry with the result "denied".
  */
 enum sg_rc sg_subject_add(struct sg_vault *v, const struct sg_actor *who,
                           const struct sg_field_in *fields, size_t nfields,
@@ -214,14 +239,22 @@ struct sg_subject {
     size_t nevents;
     struct sg_change *history; /* only with SG_GET_HISTORY */
     size_t nhistory;
+    char **groups; /* the groups the person belongs to */
+    size_t ngroups;
 };
 
 #define SG_GET_HISTORY 1u
 
 /*
- * Reads and decrypts a person. The caller frees the result with
- * sg_subject_free(). SG_NOTFOUND for an unknown or erased person, SG_CRYPTO
- * when a value fails to open (the message names the field).
+ * Reads and decrypts a person, as the actor's role may see them: only the
+ * fields the role sees are decrypted and returned (group-only ones only to
+ * a role that sees group content, or a viewer sharing a group with the
+ * person); events, groups and history only for staff and service roles, the
+ * operator and the person themself. The caller frees the result with
+ * sg_subject_free(). SG_NOTFOUND for an unknown or erased person, and for a
+ * hidden one when the role does not see hidden profiles; SG_DENIED (audited
+ * as denied) for a person outside the role's rows; SG_CRYPTO when a value
+ * fails to open (the message names the field).
  */
 enum sg_rc sg_subject_get(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
                           unsigned flags, struct sg_subject **out, struct sg_err *err);
@@ -231,9 +264,11 @@ void sg_subject_free(struct sg_subject *s);
 
 /*
  * Finds the people whose blind-indexed field `category` equals `value` after
- * normalisation. Up to `max` ids go to `ids`; `*n` gets how many matched in
- * all (which may be more than `max`). SG_INVALID when the category is not
- * indexed or the value is malformed.
+ * normalisation, among those the actor's role sees. Up to `max` ids go to
+ * `ids`; `*n` gets how many matched in all (which may be more than `max`).
+ * SG_INVALID when the category is not indexed or the value is malformed;
+ * SG_DENIED (audited) when the role may not see the category, since a
+ * look-up would tell it whether a value is on file.
  */
 enum sg_rc sg_subject_find(struct sg_vault *v, const struct sg_actor *who, const char *category,
                            const char *value, size_t len, struct sg_uuid *ids, size_t max,
@@ -243,7 +278,8 @@ enum sg_rc sg_subject_find(struct sg_vault *v, const struct sg_actor *who, const
  * Changes fields of a person (rectification), keeping the old value, the
  * actor, the time and `reason` in the history. A field whose value does not
  * change is left alone; `*changed` (may be NULL) gets how many changed.
- * SG_CONFLICT for an erased or anonymised person.
+ * SG_CONFLICT for an erased or anonymised person. Writes follow the role
+ * (see sg_subject_add): SG_DENIED, audited, outside it.
  */
 enum sg_rc sg_subject_update(struct sg_vault *v, const struct sg_actor *who,
                              const struct sg_uuid *id, const struct sg_field_in *fields,
@@ -263,13 +299,30 @@ struct sg_subject_row {
 };
 
 /*
- * Lists people in id order (creation order) after `after` (NULL: from the
- * start), at most `limit`. `cb` returning nonzero stops early.
+ * Lists the people the actor's role sees, in id order (creation order),
+ * after `after` (NULL: from the start), at most `limit`. `cb` returning
+ * nonzero stops early. When more may follow, `*more` is set and `next`
+ * receives the id to pass as `after` for the next page (a role that sees
+ * only some people may get fewer than `limit` rows and still a next page,
+ * as one call examines at most 10 * `limit` people). `next` and `more` may
+ * be NULL.
  */
 enum sg_rc sg_subject_list(struct sg_vault *v, const struct sg_actor *who,
                            const struct sg_uuid *after, size_t limit,
                            int (*cb)(void *ctx, const struct sg_subject_row *row), void *ctx,
-                           struct sg_err *err);
+                           struct sg_uuid *next, int *more, struct sg_err *err);
+
+/*
+ * Group memberships: group-only content (categories marked `group_only`) is
+ * shown to viewers who share a group with the person when their role's
+ * `group_content` is `members`. A group id is 1-128 bytes of letters,
+ * digits and "._:-". SG_CONFLICT when already a member (join) and
+ * SG_NOTFOUND when not one (leave). Writes: see sg_subject_add.
+ */
+enum sg_rc sg_subject_join(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
+                           const char *group, struct sg_err *err);
+enum sg_rc sg_subject_leave(struct sg_vault *v, const struct sg_actor *who,
+                            const struct sg_uuid *id, const char *group, struct sg_err *err);
 
 /*
  * Erases a person: the data key is destroyed (crypto-shredding), every

@@ -14,23 +14,24 @@ static int print_token(void *ctx, const struct sg_token_info *t)
     json_t *arr = ctx;
     char c[SG_TIME_STR_MAX], r[SG_TIME_STR_MAX];
     if (arr) {
-        json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", t->id, "name", t->name, "role",
-                              t->role, "purpose", t->purpose, "created", cli_time(t->created, c));
+        json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s}", "id", t->id, "name", t->name, "role",
+                              t->role, "purpose", t->purpose, "scope",
+                              t->scope[0] ? t->scope : NULL, "created", cli_time(t->created, c));
         if (j)
             json_object_set_new(j, "revoked",
                                 t->revoked ? json_string(cli_time(t->revoked, r)) : json_null());
         json_array_append_new(arr, j);
         return 0;
     }
-    printf("%s  %-16s %-20s %-16s %s%s%s\n", t->id, t->name, t->role, t->purpose,
-           cli_time(t->created, c), t->revoked ? "  revoked " : "",
+    printf("%s  %-16s %-20s %-16s %-4s %s%s%s\n", t->id, t->name, t->role, t->purpose,
+           t->scope[0] ? t->scope : "-", cli_time(t->created, c), t->revoked ? "  revoked " : "",
            t->revoked ? cli_time(t->revoked, r) : "");
     return 0;
 }
 
 int cmd_token(struct cli *c, int argc, char **argv)
 {
-    static const char *const spec[] = {"--name=", "--role=", NULL};
+    static const char *const spec[] = {"--name=", "--role=", "--scope=", NULL};
     struct cli_args a;
     struct sg_err err;
     struct sg_vault *v = NULL;
@@ -53,14 +54,15 @@ int cmd_token(struct cli *c, int argc, char **argv)
             return cli_fail(c, &err);
         }
         if (sg_token_create(v, &c->actor, cli_opt(&a, "--name"), cli_opt(&a, "--role"), purpose,
-                            secret, &info, &err)) {
+                            cli_opt(&a, "--scope"), secret, &info, &err)) {
             sg_vault_close(v);
             return cli_fail(c, &err);
         }
         if (c->json)
-            ret = cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", info.id, "token", secret,
-                                           "name", info.name, "role", info.role, "purpose",
-                                           info.purpose));
+            ret =
+                cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?}", "id", info.id, "token",
+                                         secret, "name", info.name, "role", info.role, "purpose",
+                                         info.purpose, "scope", info.scope[0] ? info.scope : NULL));
         else
             printf("%s\n", secret);
         if (!c->json)
@@ -95,6 +97,7 @@ int cmd_token(struct cli *c, int argc, char **argv)
         return 0;
     }
     sg_err_set(&err, SG_USAGE,
-               "usage: sargs token create --name N --role R --purpose P | list | revoke ID");
+               "usage: sargs token create --name N --role R --purpose P [--scope V] | list | "
+               "revoke ID");
     return cli_fail(c, &err);
 }

@@ -24,6 +24,7 @@ static const char usage[] =
     "  subject touch ID EVENT [--at TIME]    record a dated event (e.g. last_login)\n"
     "  subject list [--limit N] [--after ID]\n"
     "  subject erase ID                      destroy the person's key and data\n"
+    "  subject join|leave ID GROUP           group membership (who sees group-only content)\n"
     "  key rotate                            re-wrap every data key under a new master key\n"
     "  backup FILE                           consistent copy of the data, without keys\n"
     "  restore FILE                          restore it, re-applying later erasures\n"
@@ -36,7 +37,7 @@ static const char usage[] =
     "  notice diff OLD NEW                   what changed; must people be told first?\n"
     "  ropa [--format csv|json] [--lang L] [--policy FILE]\n"
     "                                        the Art. 30(1) record of processing\n"
-    "  token create --name N --role R --purpose P   an API token (shown once)\n"
+    "  token create --name N --role R --purpose P [--scope V]   an API token (shown once)\n"
     "  token list | token revoke ID\n"
     "  audit head | heads [--since SIZE] | key   signed tree heads, the verifier key\n"
     "  audit prove INDEX [--size N]          inclusion proof of an entry\n"
@@ -56,6 +57,9 @@ static const char usage[] =
     "  --actor ID      who acts, for the audit trail [SARGS_ACTOR; default cli:USER]\n"
     "  --purpose P     why, for the audit trail [SARGS_PURPOSE; default administration]\n"
     "  --store URI     database [SARGS_STORE; default DIR/sargs.db]\n"
+    "  --as ROLE       see and act as a role of the policy [default: operator, who sees all]\n"
+    "  --as-viewer ID  ...as this person (their rows, groups, own value)\n"
+    "  --as-scope V    ...scoped to this value of the role's same_as_viewer field\n"
     "master key file: SARGS_MASTER_KEY_FILE [default DIR/keys/master.key]\n"
     "\n"
     "exit codes: 0 ok, 2 usage, 3 not found, 4 invalid input, 5 denied, 6 conflict,\n"
@@ -88,7 +92,18 @@ static int global_opt(struct cli *c, const char *name, const char *val, struct s
         c->purpose_given = 1;
     } else if (strcmp(name, "--now") == 0)
         return set_now(c, val, err) ? -1 : 1;
-    else
+    else if (strcmp(name, "--as") == 0)
+        c->actor.role = val;
+    else if (strcmp(name, "--as-scope") == 0)
+        c->actor.scope = val;
+    else if (strcmp(name, "--as-viewer") == 0) {
+        if (sg_uuid_parse(val, &c->self, err)) {
+            sg_err_prefix(err, "--as-viewer");
+            err->rc = SG_USAGE;
+            return -1;
+        }
+        c->actor.self = &c->self;
+    } else
         return 0;
     return 1;
 }
@@ -96,7 +111,8 @@ static int global_opt(struct cli *c, const char *name, const char *val, struct s
 static int is_global_with_value(const char *name)
 {
     return !strcmp(name, "--dir") || !strcmp(name, "--store") || !strcmp(name, "--actor") ||
-           !strcmp(name, "--purpose") || !strcmp(name, "--now");
+           !strcmp(name, "--purpose") || !strcmp(name, "--now") || !strcmp(name, "--as") ||
+           !strcmp(name, "--as-scope") || !strcmp(name, "--as-viewer");
 }
 
 static int opt_is(const char *spec_name, const char *name)
@@ -225,7 +241,7 @@ int main(int argc, char **argv)
     }
     snprintf(c.actor_buf, sizeof c.actor_buf, "cli:%s", user);
     c.actor.id = env("SARGS_ACTOR") ? env("SARGS_ACTOR") : c.actor_buf;
-    c.actor.role = "operator";
+    c.actor.role = SG_ROLE_OPERATOR;
     c.actor.purpose = env("SARGS_PURPOSE") ? env("SARGS_PURPOSE") : "administration";
     c.purpose_given = env("SARGS_PURPOSE") != NULL;
 

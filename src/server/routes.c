@@ -204,6 +204,31 @@ static void subject_touch(struct sg_req *r)
                           "at", sg_time_format(t, ts)));
 }
 
+static void subject_group(struct sg_req *r, int join)
+{
+    struct sg_uuid id;
+    struct sg_err err;
+    if (get_id(r, 0, &id))
+        return;
+    if ((join ? sg_subject_join : sg_subject_leave)(r->vault, &r->actor, &id, r->params[1], &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(
+        r, 200,
+        json_pack("{s:s,s:s,s:b}", "id", r->params[0], "group", r->params[1], "member", join));
+}
+
+static void subject_join(struct sg_req *r)
+{
+    subject_group(r, 1);
+}
+
+static void subject_leave(struct sg_req *r)
+{
+    subject_group(r, 0);
+}
+
 struct list_ctx {
     json_t *arr;
     struct sg_uuid last;
@@ -234,8 +259,10 @@ static void subject_list(struct sg_req *r)
         return;
     }
     struct list_ctx c = {json_array(), {{0}}, 0};
-    if (sg_subject_list(r->vault, &r->actor, as ? &after : NULL, (size_t)limit, list_row, &c,
-                        &err)) {
+    struct sg_uuid next;
+    int more = 0;
+    if (sg_subject_list(r->vault, &r->actor, as ? &after : NULL, (size_t)limit, list_row, &c, &next,
+                        &more, &err)) {
         json_decref(c.arr);
         sg_req_fail(r, &err);
         return;
@@ -243,7 +270,7 @@ static void subject_list(struct sg_req *r)
     char ids[SG_UUID_STR_LEN + 1];
     sg_req_json(r, 200,
                 json_pack("{s:o,s:s?}", "subjects", c.arr, "next",
-                          c.n == limit ? sg_uuid_format(&c.last, ids) : NULL));
+                          more ? sg_uuid_format(&next, ids) : NULL));
 }
 
 static void lookup(struct sg_req *r)
@@ -424,6 +451,8 @@ const struct sg_route sg_routes[] = {
     {"PATCH", "/v1/subjects/{id}", subject_update, 0},
     {"DELETE", "/v1/subjects/{id}", subject_erase, 0},
     {"POST", "/v1/subjects/{id}/events", subject_touch, 0},
+    {"PUT", "/v1/subjects/{id}/groups/{group}", subject_join, 0},
+    {"DELETE", "/v1/subjects/{id}/groups/{group}", subject_leave, 0},
     {"POST", "/v1/lookup", lookup, 0},
     {"GET", "/v1/audit/head", audit_head, 0},
     {"GET", "/v1/audit/heads", audit_heads, 0},

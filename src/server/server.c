@@ -297,6 +297,21 @@ static int authenticate(struct sg_req *r, struct MHD_Response **extra)
     r->actor.id = r->actor_id;
     r->actor.role = r->role;
     r->actor.purpose = r->purpose;
+    if (t.scope[0]) {
+        snprintf(r->scope, sizeof r->scope, "%s", t.scope);
+        r->actor.scope = r->scope;
+    }
+    /* A service acting for one of the people in the vault (a platform
+     * showing profiles to a signed-in user) names them: their rows, groups
+     * and own values then decide what the role sees. */
+    const char *viewer = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sargs-Viewer");
+    if (viewer) {
+        if (sg_uuid_parse(viewer, &r->self, &err)) {
+            sg_req_error(r, SG_INVALID, "Sargs-Viewer must be the id of a person");
+            return 1;
+        }
+        r->actor.self = &r->self;
+    }
     return 0;
 }
 

@@ -49,6 +49,8 @@ struct sg_req {
     char actor_id[64];
     char role[129];
     char purpose[129];
+    char scope[129];
+    struct sg_uuid self; /* Sargs-Viewer */
     /* the answer */
     int status;
     json_t *out;

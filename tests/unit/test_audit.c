@@ -30,12 +30,12 @@ static char dir[64];
 static struct sg_policy *policy; /* tests/data/people.yaml */
 static struct sg_clock clk;
 static struct sg_vault_opts opts;
-static const struct sg_actor who = {"alice", "operator", "support"};
+static const struct sg_actor who = {"alice", "operator", "support", NULL, NULL};
 
 static void test_leaf_kat(void **state)
 {
     (void)state;
-    struct sg_actor a = {"alice", "operator", "support"};
+    struct sg_actor a = {"alice", "operator", "support", NULL, NULL};
     uint8_t req[16], ps[16];
     for (int i = 0; i < 16; i++) {
         req[i] = (uint8_t)i;

@@ -384,14 +384,16 @@ static void test_policy_versions(void **state)
     assert_int_not_equal(raw_exec_rc("DELETE FROM policies"), SQLITE_OK);
 }
 
-/* A database from before the policy versions (step 4) is migrated forward. */
+/* A database from before the policy versions (step 4) and the memberships
+ * (step 5) is migrated forward. */
 static void test_migrate_forward(void **state)
 {
     (void)state;
     struct sg_store *s = open_new();
     sg_store_close(s);
     raw_exec("DROP TRIGGER policies_no_update; DROP TRIGGER policies_no_delete;"
-             "DROP TABLE policies; DELETE FROM schema_migrations WHERE version = 4");
+             "DROP TABLE policies; DROP TABLE memberships; ALTER TABLE tokens DROP COLUMN scope;"
+             "DELETE FROM schema_migrations WHERE version >= 4");
     struct sg_err e;
     assert_int_equal(sg_store_open(dbpath, 0, &s, &e), SG_OK);
     int v = 0;
@@ -401,6 +403,23 @@ static void test_migrate_forward(void **state)
     assert_int_equal(s->ops->schema_version(s, &v, &e), SG_OK);
     assert_int_equal(v, SG_SCHEMA_VERSION);
     add_policy(s, "h", 1, "text");
+    struct sg_uuid a, b;
+    sg_uuid_v7(1000, &a);
+    sg_uuid_v7(1000, &b);
+    int shared = 1;
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->member_put(s, &a, "g1", 5, &e), SG_OK);
+    assert_int_equal(s->ops->member_shared(s, &a, &b, &shared, &e), SG_OK);
+    assert_false(shared);
+    assert_int_equal(s->ops->member_put(s, &b, "g1", 5, &e), SG_OK);
+    assert_int_equal(s->ops->member_shared(s, &a, &b, &shared, &e), SG_OK);
+    assert_true(shared);
+    assert_int_equal(s->ops->member_put(s, &b, "g1", 6, &e), SG_CONFLICT);
+    assert_int_equal(s->ops->member_del(s, &b, "g1", &e), SG_OK);
+    assert_int_equal(s->ops->member_del(s, &b, "g1", &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->member_shared(s, &a, &b, &shared, &e), SG_OK);
+    assert_false(shared);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
     sg_store_close(s);
 }
 

@@ -17,7 +17,7 @@ static char dir[64];
 static struct sg_clock clk;
 static struct sg_vault_opts opts;
 static struct sg_policy *policy; /* tests/data/people.yaml, loaded once */
-static const struct sg_actor who = {"tester", "operator", "testing"};
+static const struct sg_actor who = {"tester", "operator", "testing", NULL, NULL};
 
 static int setup(void **state)
 {
@@ -353,8 +353,9 @@ static void test_list_pages(void **state)
     int pages = 0;
     for (;;) {
         struct sg_uuid before = last;
-        assert_int_equal(sg_subject_list(v, &who, pages ? &last : NULL, 100, count_rows, &last, &e),
-                         SG_OK);
+        assert_int_equal(
+            sg_subject_list(v, &who, pages ? &last : NULL, 100, count_rows, &last, NULL, NULL, &e),
+            SG_OK);
         if (sg_uuid_equal(&before, &last))
             break;
         pages++;
@@ -445,9 +446,9 @@ static void test_bad_input_changes_nothing(void **state)
     struct sg_event_in ev = {"Bad Name", 1};
     struct sg_field_in ok[] = {F("name", "ok")};
     assert_int_equal(sg_subject_add(v, &who, ok, 1, &ev, 1, &out, &e), SG_INVALID);
-    struct sg_actor nobody = {"", "operator", "testing"};
+    struct sg_actor nobody = {"", "operator", "testing", NULL, NULL};
     assert_int_equal(sg_subject_add(v, &nobody, ok, 1, NULL, 0, &out, &e), SG_INVALID);
-    struct sg_actor nopurpose = {"me", "operator", NULL};
+    struct sg_actor nopurpose = {"me", "operator", NULL, NULL, NULL};
     assert_int_equal(sg_subject_add(v, &nopurpose, ok, 1, NULL, 0, &out, &e), SG_INVALID);
     free(big);
     sg_vault_close(v);
@@ -1196,7 +1197,7 @@ static void test_policy_apply_now_and_refusals(void **state)
     assert_non_null(strstr(e.msg, "blind-indexed"));
     sg_policy_free(bad);
     /* An actor is required. */
-    const struct sg_actor nobody = {"", "operator", "testing"};
+    const struct sg_actor nobody = {"", "operator", "testing", NULL, NULL};
     assert_int_equal(sg_vault_policy_apply(v, &nobody, next, 0, NULL, &e), SG_INVALID);
     assert_int_equal(db_count("SELECT count(*) FROM policies"), before);
     assert_int_equal(db_count("SELECT count(*) FROM audit_log"), audits);

@@ -38,13 +38,50 @@ static void to_info(const struct sg_store_token *t, struct sg_token_info *out)
     snprintf(out->name, sizeof out->name, "%s", t->name);
     snprintf(out->role, sizeof out->role, "%s", t->role);
     snprintf(out->purpose, sizeof out->purpose, "%s", t->purpose);
+    snprintf(out->scope, sizeof out->scope, "%s", t->scope ? t->scope : "");
     out->created = t->created;
     out->revoked = t->revoked;
 }
 
+/* A token's role, purpose and scope must make sense under the policy in
+ * force; `norm` receives the scope's stored form. */
+static enum sg_rc check_grant(struct sg_vault *v, const char *role, const char *purpose,
+                              const char *scope, struct sg_buf *norm, struct sg_err *err)
+{
+    const struct sg_policy *p = v->policy;
+    const struct sg_role *r = p ? sg_policy_role(p, role) : NULL;
+    if (!r)
+        return sg_err_set(err, SG_INVALID,
+                          "role '%.64s' is not a role of the policy in force (a token never "
+                          "gets the operator's)",
+                          role);
+    const struct sg_purpose *pu = sg_policy_purpose(p, purpose);
+    if (!pu)
+        return sg_err_set(err, SG_INVALID,
+                          "purpose '%.64s' is not a purpose of the policy in force", purpose);
+    if (r->npurposes) {
+        size_t i = 0;
+        while (i < r->npurposes && r->purposes[i] != pu)
+            i++;
+        if (i == r->npurposes)
+            return sg_err_set(err, SG_INVALID, "role '%s' does not act for purpose '%s'", r->id,
+                              pu->id);
+    }
+    if (!scope)
+        return SG_OK;
+    if (r->rows != SG_ROWS_SAME_VALUE || !r->row_field)
+        return sg_err_set(err, SG_INVALID,
+                          "role '%s' sees people by no value of theirs, so a scope means nothing",
+                          r->id);
+    enum sg_rc rc =
+        sg_value_normalise(v->catalog, r->row_field, scope, strlen(scope), norm, NULL, err);
+    return rc ? sg_err_prefix(err, "scope") : SG_OK;
+}
+
 enum sg_rc sg_token_create(struct sg_vault *v, const struct sg_actor *who, const char *name,
-                           const char *role, const char *purpose, char secret[SG_TOKEN_MAX],
-                           struct sg_token_info *info, struct sg_err *err)
+                           const char *role, const char *purpose, const char *scope,
+                           char secret[SG_TOKEN_MAX], struct sg_token_info *info,
+                           struct sg_err *err)
 {
     enum sg_rc rc;
     if ((rc = sg_actor_check(who, err)))
@@ -53,6 +90,17 @@ enum sg_rc sg_token_create(struct sg_vault *v, const struct sg_actor *who, const
         return sg_err_set(err, SG_INVALID,
                           "a token needs a name (at most 64), a role and a purpose (at most "
                           "128), without spaces or control characters");
+    if (scope && !text_ok(scope, 128))
+        return sg_err_set(err, SG_INVALID, "a scope is at most 128 bytes without spaces");
+    char sc[129] = "";
+    struct sg_buf norm;
+    sg_buf_init(&norm, 128);
+    rc = check_grant(v, role, purpose, scope, &norm, err);
+    if (!rc && scope)
+        snprintf(sc, sizeof sc, "%.*s", (int)norm.len, norm.ptr);
+    sg_buf_release(&norm);
+    if (rc)
+        return rc;
     /* The id: 12 characters of base32 (lowercase, no padding). */
     static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
     char id[SG_TOKEN_ID_LEN + 1];
@@ -70,7 +118,7 @@ enum sg_rc sg_token_create(struct sg_vault *v, const struct sg_actor *who, const
     uint8_t h[32];
     hash_secret(secret, h);
     sg_time now = sg_clock_now(v->clock);
-    struct sg_store_token t = {id, name, role, purpose, h, now, 0};
+    struct sg_store_token t = {id, name, role, purpose, scope ? sc : NULL, h, now, 0};
     struct sg_opmark mark;
     if ((rc = sg_op_begin(v, &mark, err)))
         goto out;

@@ -1581,6 +1581,10 @@ static void load_roles(struct ld *l, const struct ynode *root)
         for (size_t k = 0; r->id && k < i; k++)
             if (v[k].id && strcmp(v[k].id, r->id) == 0)
                 pb(l, mget(it, "id"), "duplicate role id '%s'", r->id);
+        /* The command line acts as "operator", which sees everything: a
+         * policy role of that name would be ambiguous. */
+        if (r->id && strcmp(r->id, SG_ROLE_OPERATOR) == 0)
+            pb(l, mget(it, "id"), "role id 'operator' is reserved for the vault's operators");
         r->name = get_text(l, it, "name", what, 1);
         r->kind = (enum sg_role_kind)get_enum(l, it, "kind", what, role_kinds, SG_ROLE_STAFF, 0);
         if (nc)

@@ -127,6 +127,18 @@ const struct sg_migration sg_migrations[] = {
      "  BEGIN SELECT RAISE(ABORT, 'policy versions cannot be changed'); END;"
      "CREATE TRIGGER policies_no_delete BEFORE DELETE ON policies"
      "  BEGIN SELECT RAISE(ABORT, 'policy versions cannot be deleted'); END;"},
+    /* Group memberships decide who sees group-only content; a token may be
+     * scoped to one value of its role's row field (a national organisation
+     * to its country). */
+    {5, "groups and token scopes",
+     "CREATE TABLE memberships ("
+     "  subject BLOB NOT NULL,"
+     "  grp TEXT NOT NULL,"
+     "  since INTEGER NOT NULL,"
+     "  PRIMARY KEY (subject, grp)"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX memberships_grp ON memberships (grp, subject);"
+     "ALTER TABLE tokens ADD COLUMN scope TEXT;"},
 };
 
 const int sg_migrations_count = (int)(sizeof sg_migrations / sizeof sg_migrations[0]);

@@ -63,6 +63,11 @@ enum stmt_id {
     ST_POLICY_AT,
     ST_POLICY_EACH,
     ST_POLICY_EACH_TEXT,
+    ST_MEMBER_PUT,
+    ST_MEMBER_DEL,
+    ST_MEMBERS_EACH,
+    ST_MEMBER_SHARED,
+    ST_MEMBERS_DEL,
     ST_COUNT
 };
 
@@ -117,12 +122,18 @@ static const char *const stmt_sql[ST_COUNT] = {
                               "idx >> 12 = ?5 AND pseudonym = ?4 AND pseudonym IS NOT NULL AND "
                               "idx >= ?1 AND idx < ?2 AND at >= ?3 ORDER BY idx",
     [ST_AUDIT_HEAD_PUT] = "INSERT INTO audit_heads (size, at, root, note) VALUES (?1, ?2, ?3, ?4)",
-    [ST_TOKEN_PUT] = "INSERT INTO tokens (id, name, role, purpose, hash, created, revoked) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
-    [ST_TOKEN_GET] = "SELECT id, name, role, purpose, hash, created, revoked FROM tokens "
+    [ST_TOKEN_PUT] = "INSERT INTO tokens (id, name, role, purpose, hash, created, revoked, "
+                     "scope) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+    [ST_TOKEN_GET] = "SELECT id, name, role, purpose, hash, created, revoked, scope FROM tokens "
                      "WHERE id = ?1",
-    [ST_TOKEN_EACH] = "SELECT id, name, role, purpose, hash, created, revoked FROM tokens "
+    [ST_TOKEN_EACH] = "SELECT id, name, role, purpose, hash, created, revoked, scope FROM tokens "
                       "ORDER BY created, id",
+    [ST_MEMBER_PUT] = "INSERT INTO memberships (subject, grp, since) VALUES (?1, ?2, ?3)",
+    [ST_MEMBER_DEL] = "DELETE FROM memberships WHERE subject = ?1 AND grp = ?2",
+    [ST_MEMBERS_EACH] = "SELECT grp, since FROM memberships WHERE subject = ?1 ORDER BY grp",
+    [ST_MEMBER_SHARED] = "SELECT 1 FROM memberships a JOIN memberships b ON b.grp = a.grp "
+                         "AND b.subject = ?2 WHERE a.subject = ?1 LIMIT 1",
+    [ST_MEMBERS_DEL] = "DELETE FROM memberships WHERE subject = ?1",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked = 0",
     [ST_AUDIT_HEADS_EACH] = "SELECT size, at, root, note FROM audit_heads WHERE size >= ?1 "
                             "ORDER BY size",
@@ -658,7 +669,8 @@ static enum sg_rc sq_subject_shred(struct sg_store *s, const struct sg_uuid *id,
     struct sq *q = SQ(s);
     enum sg_rc r;
     if ((r = del_by_subject(q, ST_EVENTS_DEL, id, err)) ||
-        (r = del_by_subject(q, ST_HIST_DEL, id, err)))
+        (r = del_by_subject(q, ST_HIST_DEL, id, err)) ||
+        (r = del_by_subject(q, ST_MEMBERS_DEL, id, err)))
         return r;
     sqlite3_stmt *st = stmt(q, ST_SUBJ_SHRED, err);
     if (!st)
@@ -1057,6 +1069,80 @@ static enum sg_rc sq_audit_heads_each(struct sg_store *s, uint64_t from, sg_head
     return r;
 }
 
+/* ------------------------------------------------------------- memberships */
+
+static enum sg_rc sq_member_put(struct sg_store *s, const struct sg_uuid *id, const char *group,
+                                sg_time since, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_MEMBER_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, since);
+    enum sg_rc r = run(q, st, "membership", err);
+    if (r == SG_CONFLICT)
+        r = sg_err_set(err, SG_CONFLICT, "already a member of group '%.64s'", group);
+    return r;
+}
+
+static enum sg_rc sq_member_del(struct sg_store *s, const struct sg_uuid *id, const char *group,
+                                struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_MEMBER_DEL, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
+    enum sg_rc r = run(q, st, "membership", err);
+    if (!r && sqlite3_changes(q->db) == 0)
+        r = sg_err_set(err, SG_NOTFOUND, "not a member of group '%.64s'", group);
+    return r;
+}
+
+static enum sg_rc sq_members_each(struct sg_store *s, const struct sg_uuid *id, sg_group_cb cb,
+                                  void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_MEMBERS_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    int rc;
+    enum sg_rc r = SG_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *g = (const char *)sqlite3_column_text(st, 0);
+        if (g && cb(ctx, g, sqlite3_column_int64(st, 1)))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "membership", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_member_shared(struct sg_store *s, const struct sg_uuid *a,
+                                   const struct sg_uuid *b, int *shared, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_MEMBER_SHARED, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, a);
+    bind_id(st, 2, b);
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    *shared = rc == SQLITE_ROW;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "membership", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
 /* ------------------------------------------------------------------ tokens */
 
 static enum sg_rc sq_token_put(struct sg_store *s, const struct sg_store_token *t,
@@ -1072,6 +1158,8 @@ static enum sg_rc sq_token_put(struct sg_store *s, const struct sg_store_token *
     sqlite3_bind_text(st, 4, t->purpose, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 5, t->hash, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, t->created);
+    if (t->scope)
+        sqlite3_bind_text(st, 7, t->scope, -1, SQLITE_STATIC);
     return run(q, st, "token", err);
 }
 
@@ -1090,6 +1178,7 @@ static enum sg_rc each_token(struct sq *q, sqlite3_stmt *st, sg_token_cb cb, voi
         t.hash = sqlite3_column_bytes(st, 4) == 32 ? sqlite3_column_blob(st, 4) : zero;
         t.created = sqlite3_column_int64(st, 5);
         t.revoked = sqlite3_column_int64(st, 6);
+        t.scope = (const char *)sqlite3_column_text(st, 7);
         if (!t.id || !t.name || !t.role || !t.purpose)
             continue;
         (*seen)++;
@@ -1409,6 +1498,10 @@ const struct sg_store_ops sg_store_sqlite = {
     .policy_add = sq_policy_add,
     .policy_at = sq_policy_at,
     .policy_each = sq_policy_each,
+    .member_put = sq_member_put,
+    .member_del = sq_member_del,
+    .members_each = sq_members_each,
+    .member_shared = sq_member_shared,
     .token_put = sq_token_put,
     .token_get = sq_token_get,
     .token_each = sq_token_each,

@@ -32,7 +32,7 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 4
+#define SG_SCHEMA_VERSION 5
 
 #define SG_PSEUDONYM_BYTES 16
 
@@ -111,11 +111,13 @@ struct sg_store_token {
     const char *name;
     const char *role;
     const char *purpose;
+    const char *scope;   /* NULL: none */
     const uint8_t *hash; /* 32 */
     sg_time created;
     sg_time revoked; /* 0 while valid */
 };
 typedef int (*sg_token_cb)(void *ctx, const struct sg_store_token *t);
+typedef int (*sg_group_cb)(void *ctx, const char *group, sg_time since);
 typedef int (*sg_audit_cb)(void *ctx, const struct sg_store_audit *a);
 typedef int (*sg_head_cb)(void *ctx, const struct sg_store_head *h);
 
@@ -229,6 +231,20 @@ struct sg_store_ops {
     /* Heads of size >= `from`, by size. */
     enum sg_rc (*audit_heads_each)(struct sg_store *s, uint64_t from, sg_head_cb cb, void *ctx,
                                    struct sg_err *err);
+
+    /* Group memberships (plain group ids, like event names). member_put
+     * adds one (SG_CONFLICT when present), member_del removes one
+     * (SG_NOTFOUND when absent), members_each lists a person's groups by
+     * name, member_shared sets *shared when `a` and `b` have a group in
+     * common. subject_shred removes a person's memberships. */
+    enum sg_rc (*member_put)(struct sg_store *s, const struct sg_uuid *id, const char *group,
+                             sg_time since, struct sg_err *err);
+    enum sg_rc (*member_del)(struct sg_store *s, const struct sg_uuid *id, const char *group,
+                             struct sg_err *err);
+    enum sg_rc (*members_each)(struct sg_store *s, const struct sg_uuid *id, sg_group_cb cb,
+                               void *ctx, struct sg_err *err);
+    enum sg_rc (*member_shared)(struct sg_store *s, const struct sg_uuid *a,
+                                const struct sg_uuid *b, int *shared, struct sg_err *err);
 
     /* API tokens. token_get: SG_NOTFOUND for an unknown id. */
     enum sg_rc (*token_put)(struct sg_store *s, const struct sg_store_token *t, struct sg_err *err);

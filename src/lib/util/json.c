@@ -26,7 +26,17 @@ json_t *sg_json_subject(const struct sg_subject *s)
     for (size_t i = 0; i < s->nevents; i++)
         json_object_set_new(e, s->events[i].name, json_string(sg_time_format(s->events[i].at, t1)));
     json_object_set_new(j, "fields", f);
-    json_object_set_new(j, "events", e);
+    /* Events and groups are withheld from narrow views (then there is not
+     * even the `created` event): absent, not empty. */
+    if (s->nevents) {
+        json_t *g = json_array();
+        for (size_t i = 0; g && i < s->ngroups; i++)
+            json_array_append_new(g, json_string(s->groups[i]));
+        json_object_set_new(j, "events", e);
+        json_object_set_new(j, "groups", g ? g : json_array());
+    } else {
+        json_decref(e);
+    }
     if (s->history) {
         json_t *h = json_array();
         for (size_t i = 0; h && i < s->nhistory; i++) {

@@ -12,7 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-static const struct sg_actor system_actor = {"sargs", "system", "administration"};
+static const struct sg_actor system_actor = {"sargs", "system", "administration", NULL, NULL};
 
 const char *sg_subject_state_name(int state)
 {

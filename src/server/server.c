@@ -108,14 +108,34 @@ static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sg_vault **handles;
 static size_t nhandles, cap_handles;
 static _Thread_local struct sg_vault *tl_vault;
+/* Bumped by SIGHUP and once a minute: each thread then switches its handle
+ * to the policy version in force (a scheduled version takes effect within a
+ * minute; `sargs policy apply` then SIGHUP, at once). */
+static atomic_uint policy_gen;
+static _Thread_local unsigned tl_gen;
+
+/* Follows the policy version in force; on failure keeps the one it has. */
+static void follow_policy(struct sg_vault *v)
+{
+    unsigned g = atomic_load(&policy_gen);
+    if (g == tl_gen)
+        return;
+    tl_gen = g;
+    struct sg_err e;
+    if (sg_vault_policy_refresh(v, &e))
+        fprintf(stderr, "sargs: keeping the policy version in use: %s\n", e.msg);
+}
 
 static struct sg_vault *thread_vault(struct sg_err *err)
 {
-    if (tl_vault)
+    if (tl_vault) {
+        follow_policy(tl_vault);
         return tl_vault;
+    }
     struct sg_vault *v = NULL;
     if (sg_vault_open(vault_opts, &v, err))
         return NULL;
+    tl_gen = atomic_load(&policy_gen);
     pthread_mutex_lock(&handles_lock);
     if (nhandles == cap_handles) {
         size_t cap = cap_handles ? cap_handles * 2 : 16;
@@ -571,11 +591,20 @@ int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
         }
     }
     for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0)
+        struct timespec minute = {60, 0};
+        int sig = sigtimedwait(&set, NULL, &minute);
+        if (sig < 0) {
+            if (errno == EAGAIN)
+                atomic_fetch_add(&policy_gen, 1);
             continue;
-        if (sig == SIGHUP)
-            continue; /* NEEDSWORK: reload the policy once the vault has one */
+        }
+        if (sig == SIGHUP) {
+            /* Versions in the vault were checked when applied: a reload is
+             * a switch to the one in force now. */
+            fprintf(stderr, "sargs: SIGHUP: following the policy version in force\n");
+            atomic_fetch_add(&policy_gen, 1);
+            continue;
+        }
         break;
     }
     /* Graceful: stop accepting, let requests in flight finish (10 s at most),

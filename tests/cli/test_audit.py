@@ -198,3 +198,24 @@ def test_archive_commands(bare, tmp_path):
     r = v.run("audit", "archive", "--before", "2025-02-01", str(tmp_path / "b.jsonl"),
               env={"SARGS_NOW": "2026-03-01T00:00:00Z"})
     assert r.code == 3
+
+
+def test_restore_keeps_archive_mark_and_revocations(bare, tmp_path):
+    """A restore keeps the live audit log, so it keeps the log's archive
+    boundary too; and it keeps the live tokens, so a revocation made after
+    the backup is not undone."""
+    v = bare
+    v.ok("init", "--policy", POLICY, env={"SARGS_NOW": "2025-01-01T00:00:00Z"})
+    v.ok("subject", "add", "--field", "name=A", env={"SARGS_NOW": "2025-01-02T00:00:00Z"})
+    tok = v.ok("--json", "--purpose", "service", "token", "create", "--name", "t", "--role",
+               "support", env={"SARGS_NOW": "2025-01-03T00:00:00Z"}).json()
+    bak = str(tmp_path / "before.db")
+    v.ok("backup", bak, env={"SARGS_NOW": "2025-01-04T00:00:00Z"})
+    v.ok("token", "revoke", tok["id"], env={"SARGS_NOW": "2025-01-05T00:00:00Z"})
+    v.ok("audit", "archive", "--before", "2025-02-01", str(tmp_path / "a.jsonl"),
+         env={"SARGS_NOW": "2026-03-01T00:00:00Z"})
+    v.ok("restore", bak, env={"SARGS_NOW": "2026-03-02T00:00:00Z"})
+    r = v.run("audit", "verify", env={"SARGS_NOW": "2026-03-02T00:00:00Z"})
+    assert r.code == 0, r
+    listed = v.ok("--json", "token", "list").json()
+    assert [t["id"] for t in listed] == [tok["id"]] and listed[0]["revoked"]

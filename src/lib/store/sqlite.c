@@ -1375,9 +1375,33 @@ static int quoted(char *out, size_t len, const char *schema, const char *name)
 }
 
 /* The append-only history: kept across restores unless empty. */
+/* Tables a restore keeps when the live ones have rows: the append-only
+ * history (audit log, policy versions), and the API tokens, so that a token
+ * revoked after the backup stays revoked. */
 static int is_history(const char *table)
 {
-    return strncmp(table, "audit_", 6) == 0 || strcmp(table, "policies") == 0;
+    return strncmp(table, "audit_", 6) == 0 || strcmp(table, "policies") == 0 ||
+           strcmp(table, "tokens") == 0;
+}
+
+/* The archive boundary of the audit log lives in meta; it follows the log. */
+#define META_AUDIT_ARCHIVED "audit_archived_below"
+
+/* Puts the live log's archive boundary (`saved`, NULL when none) back into
+ * meta after meta was taken from the backup. */
+static enum sg_rc keep_archive_mark(struct sq *q, const char *saved, struct sg_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = saved ? "INSERT OR REPLACE INTO main.meta (key, value) VALUES (?1, ?2)"
+                            : "DELETE FROM main.meta WHERE key = ?1";
+    if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fail(q, sqlite3_errcode(q->db), "restore", err);
+    sqlite3_bind_text(st, 1, META_AUDIT_ARCHIVED, -1, SQLITE_STATIC);
+    if (saved)
+        sqlite3_bind_text(st, 2, saved, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SG_OK : fail(q, rc, "restore", err);
 }
 
 /* 1 when the live table has a row, 0 when empty, -1 on error. */
@@ -1410,6 +1434,15 @@ static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err
         return sg_err_set(err, SG_IO, "cannot open backup '%s': %s", path, sqlite3_errmsg(q->db));
     if ((r = exec(q, "BEGIN IMMEDIATE", "restore", err)))
         goto detach;
+    char *mark = NULL;
+    int kept_log = 0;
+    r = sq_meta_get(s, META_AUDIT_ARCHIVED, &mark, err);
+    if (r == SG_NOTFOUND) {
+        sg_err_clear(err);
+        r = SG_OK;
+    }
+    if (r)
+        goto rollback;
     /* Every table of the backup, in one transaction; the history tables only
      * when the live ones are empty. The schema versions were made equal
      * before. */
@@ -1434,8 +1467,10 @@ static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err
                 r = fail(q, sqlite3_errcode(q->db), "restore", err);
                 break;
             }
-            if (live)
+            if (live) {
+                kept_log |= strcmp(name, "audit_log") == 0;
                 continue;
+            }
             snprintf(sql, sizeof sql, "INSERT INTO %s SELECT * FROM %s;", dst, src);
         } else {
             snprintf(sql, sizeof sql, "DELETE FROM %s; INSERT INTO %s SELECT * FROM %s;", dst, dst,
@@ -1447,9 +1482,12 @@ static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err
     if (!r && rc != SQLITE_DONE && rc != SQLITE_ROW)
         r = fail(q, rc, "restore", err);
     sqlite3_finalize(tables);
+    if (!r && kept_log)
+        r = keep_archive_mark(q, mark, err);
     if (!r)
         r = exec(q, "COMMIT", "restore", err);
 rollback:
+    free(mark);
     if (r && !sqlite3_get_autocommit(q->db))
         sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 detach:

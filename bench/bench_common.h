@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sargs/policy.h"
+#include "sargs/sargs.h"
+
 static inline double bench_now(void)
 {
     struct timespec ts;
@@ -90,6 +93,65 @@ static inline void bench_make_people(struct bench_person *p, size_t n)
                  (unsigned long long)((m >> 3) % 100000000000ull));
         snprintf(p[i].country, sizeof p[i].country, "%s", cc[(r >> 40) % 8]);
     }
+}
+
+/* The categories the benchmark writes, as a policy (a vault is bound to one). */
+static const char bench_policy[] =
+    "sargs: 1\n"
+    "id: bench\n"
+    "title: Benchmark\n"
+    "controllers: [{id: c, name: Bench, email: bench@organisation.test}]\n"
+    "categories:\n"
+    "  - {id: user.name.first, alias: name, type: line, name: name}\n"
+    "  - {id: user.name.last, alias: surname, type: line, name: surname}\n"
+    "  - {id: user.contact.email, alias: email, type: email, indexed: true, name: e-mail}\n"
+    "  - {id: user.contact.phone_number, alias: phone, type: phone, indexed: true, name: phone}\n"
+    "  - {id: user.government_id.national_identification_number, alias: personal_code,\n"
+    "     type: personal_code, indexed: true, name: personal code}\n"
+    "  - {id: user.contact.address.country, alias: country, type: country, name: country}\n"
+    "purposes:\n"
+    "  - {id: bench, name: Benchmark, basis: contract,\n"
+    "     categories: [name, surname, email, phone, personal_code, country]}\n"
+    "retention: [{id: r, categories: all, anchor: contract_end, after: P1Y, action: delete}]\n"
+    "requests: {contact: {email: bench@organisation.test}, channels: [{id: email}]}\n";
+
+/* A new vault in `dir` bound to the benchmark's policy, its data in
+ * `store` (NULL: the vault's own SQLite file); exits on failure. */
+static inline struct sg_vault *bench_vault_in(const char *dir, const char *store)
+{
+    struct sg_vault_opts o = {0};
+    struct sg_err e;
+    struct sg_policy *policy = NULL;
+    struct sg_vault *v = NULL;
+    o.dir = dir;
+    o.store = store;
+    if (sg_policy_load(bench_policy, sizeof bench_policy - 1, "bench", &policy, NULL, &e) ||
+        (o.policy = policy, sg_vault_init(&o, &e))) {
+        fprintf(stderr, "bench: init: %s\n", e.msg);
+        exit(1);
+    }
+    sg_policy_free(policy);
+    o.policy = NULL;
+    if (sg_vault_open(&o, &v, &e)) {
+        fprintf(stderr, "bench: open: %s\n", e.msg);
+        exit(1);
+    }
+    return v;
+}
+
+/* The store the benchmark was given: PostgreSQL when SARGS_TEST_PG is set
+ * (make bench runs the audit benchmark once more in a throw-away cluster),
+ * otherwise NULL. */
+static inline const char *bench_store(void)
+{
+    const char *pg = getenv("SARGS_TEST_PG");
+    return pg && *pg ? pg : NULL;
+}
+
+/* A new vault in `dir`, in the store the benchmark was given. */
+static inline struct sg_vault *bench_vault(const char *dir)
+{
+    return bench_vault_in(dir, bench_store());
 }
 
 #endif

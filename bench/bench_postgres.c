@@ -74,16 +74,9 @@ static void schema_uri(const char *base, const char *schema, char *out, size_t l
 static void run_sargs(const char *dir, const char *uri, struct bench_person *p, size_t n,
                       const size_t *probe, struct result *r)
 {
-    struct sg_vault_opts o = {0};
-    o.dir = dir;
-    o.store = uri;
     struct sg_err e;
-    if (sg_vault_init(&o, &e))
-        die("init", e.msg);
-    struct sg_vault *v;
-    if (sg_vault_open(&o, &v, &e))
-        die("open", e.msg);
-    const struct sg_actor who = {"bench", "operator", "benchmark"};
+    struct sg_vault *v = bench_vault_in(dir, uri);
+    const struct sg_actor who = {"bench", "operator", "benchmark", NULL, NULL};
     struct sg_uuid *ids = malloc(n * sizeof *ids);
 
     double t0 = bench_now();

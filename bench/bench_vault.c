@@ -41,15 +41,9 @@ struct result {
 static void run_sargs(const char *dir, struct bench_person *p, size_t n, const size_t *probe,
                       size_t nprobe, size_t batch, struct result *r)
 {
-    struct sg_vault_opts o = {0};
-    o.dir = dir;
     struct sg_err e;
-    if (sg_vault_init(&o, &e))
-        die("init", &e);
-    struct sg_vault *v;
-    if (sg_vault_open(&o, &v, &e))
-        die("open", &e);
-    const struct sg_actor who = {"bench", "operator", "benchmark"};
+    struct sg_vault *v = bench_vault(dir);
+    const struct sg_actor who = {"bench", "operator", "benchmark", NULL, NULL};
     struct sg_uuid *ids = malloc(n * sizeof *ids);
 
     double t0 = bench_now();

@@ -4,7 +4,8 @@
 --          steps are applied when a newer sargs first opens the vault) and
 --          `sargs restore` and `sargs audit archive` connect as it
 --   app    what `sargs` and `sargs serve` connect as day to day: reads and
---          writes the data, may only add to and read the audit log
+--          writes the data, the API tokens and the group memberships, may
+--          only add to and read the audit log and the policy versions
 --
 -- Once, as a superuser:
 --   CREATE ROLE sargs_owner LOGIN PASSWORD '...';
@@ -24,6 +25,10 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA :"schema" TO :"app";
 -- ever made to the log, is the owner's job, like restore.
 REVOKE UPDATE, DELETE, TRUNCATE ON :"schema".audit_log, :"schema".audit_nodes,
     :"schema".audit_heads FROM :"app";
+-- Policy versions are history too: `sargs policy apply` adds one, none is
+-- ever changed or removed. (Tokens and memberships keep the full grant
+-- above: revoking a token is an UPDATE, leaving a group a DELETE.)
+REVOKE UPDATE, DELETE, TRUNCATE ON :"schema".policies FROM :"app";
 -- The schema is the owner's business.
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON :"schema".schema_migrations FROM :"app";
 REVOKE CREATE ON SCHEMA :"schema" FROM :"app";

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *d;
     size_t dl;
     if (sg_audit_leaf_decode(data, size, &e, &tmp, &d, &dl, NULL) == SG_OK) {
-        struct sg_actor a = {e.actor, e.role, e.purpose};
+        struct sg_actor a = {e.actor, e.role, e.purpose, NULL, NULL};
         struct sg_audit_rec r = {e.at,
                                  &a,
                                  e.action,

@@ -103,6 +103,7 @@ enum sg_rc sg_audit_verify(struct sg_vault *v, struct sg_audit_report *rep, stru
  * at or after `since` (0: from the start), at most `limit` (0: no limit).
  * Details sealed under the person's key are opened when the person is named
  * and still has a key. Reading one person's entries is itself audited.
+ * Only for the operator and staff roles (SG_DENIED, audited, otherwise).
  */
 enum sg_rc sg_audit_log(struct sg_vault *v, const struct sg_actor *who,
                         const struct sg_uuid *subject, sg_time since, size_t limit,

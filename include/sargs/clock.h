@@ -54,4 +54,42 @@ void sg_civil_from_days(int64_t days, int *y, int *m, int *d);
 /* Days in month `m` (1-12) of year `y`. */
 int sg_days_in_month(int y, int m);
 
+/* ---------------------------------------------------------------- durations */
+
+/*
+ * An ISO 8601 duration as a policy writes it: "P10D", "P1Y", "P3Y6M",
+ * "P2W", "PT12H", "P1DT2H30M". Only whole numbers; weeks are kept as 7 days.
+ * Calendar parts (years, months, days) are added on the calendar, so "P1M"
+ * from 31 January ends on the last day of February.
+ */
+struct sg_duration {
+    int32_t years;
+    int32_t months;
+    int32_t days;
+    int64_t seconds;
+};
+
+#define SG_DURATION_STR_MAX 64
+
+/*
+ * Parses an ISO 8601 duration (PnYnMnWnDTnHnMnS, at least one part, each at
+ * most 100000). SG_INVALID with a message saying what is wrong otherwise.
+ */
+enum sg_rc sg_duration_parse(const char *s, struct sg_duration *out, struct sg_err *err);
+
+/* The canonical text form ("P1Y6M", "P10D", "PT0S" for nothing) in `out`. */
+char *sg_duration_format(const struct sg_duration *d, char out[SG_DURATION_STR_MAX]);
+
+/* `t` plus `d`: years and months on the UTC calendar (the day clamped to the
+ * month's last), then days, then seconds. */
+sg_time sg_duration_add(sg_time t, const struct sg_duration *d);
+
+/* Compares two durations by their average length (a year of 365.2425 days,
+ * a month of a twelfth of that): <0, 0, >0. Exact when both have the same
+ * kind of parts. */
+int sg_duration_cmp(const struct sg_duration *a, const struct sg_duration *b);
+
+/* Nonzero when the duration is zero. */
+int sg_duration_is_zero(const struct sg_duration *d);
+
 #endif

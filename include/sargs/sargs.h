@@ -9,6 +9,7 @@
 #include "sargs/clock.h"
 #include "sargs/crypto.h"
 #include "sargs/err.h"
+#include "sargs/policy.h"
 #include "sargs/text.h"
 #include "sargs/uuid.h"
 #include "sargs/vault.h"

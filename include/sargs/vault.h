@@ -16,6 +16,10 @@
  * write fails does not happen. Each call is one transaction unless the caller
  * groups calls with sg_vault_begin()/sg_vault_commit().
  *
+ * A vault is bound to the organisation's policy (sargs/policy.h): every
+ * version ever applied is kept in the database with its effective date, and
+ * the categories a vault accepts are those of the version in force.
+ *
  * A handle is used by one thread at a time; open one per thread.
  */
 #ifndef SARGS_VAULT_H
@@ -26,6 +30,7 @@
 #include "sargs/catalog.h"
 #include "sargs/clock.h"
 #include "sargs/err.h"
+#include "sargs/policy.h"
 #include "sargs/uuid.h"
 
 enum sg_subject_state {
@@ -39,21 +44,40 @@ enum sg_subject_state {
 /* "active", "restricted", ... */
 const char *sg_subject_state_name(int state);
 
-/* Who is acting, in which role, for which purpose. All three are required
- * and go into the audit entry. */
+/*
+ * Who is acting, in which role, for which purpose. id, role and purpose are
+ * required and go into the audit entry.
+ *
+ * The role decides what the actor sees (the policy's `roles:`): which
+ * fields (others are absent from answers and never decrypted), which people
+ * (`rows`), whether hidden profiles and group-only content. SG_ROLE_OPERATOR
+ * is the vault's own operators at the command line, who hold its keys: every
+ * field of every person; no policy role may take that name. Any other role
+ * must be one of the policy in force, and the purpose one of its purposes
+ * (and of the role's, when it lists some); otherwise SG_DENIED.
+ *
+ * `self` is the person the actor is, when the actor is one of the people in
+ * the vault (a registered user viewing other profiles, a person at their
+ * own data): it decides `rows: self`, group membership, and the viewer's
+ * value of a `same_as_viewer` field. `scope` gives that value directly (a
+ * national organisation's token scoped to "LV"); it wins over `self`.
+ */
 struct sg_actor {
     const char *id;
     const char *role;
     const char *purpose;
+    const struct sg_uuid *self; /* may be NULL */
+    const char *scope;          /* may be NULL */
 };
 
 struct sg_vault_opts {
-    const char *dir;                  /* vault directory (required) */
-    const char *master_key_file;      /* NULL: <dir>/keys/master.key */
-    const char *store;                /* NULL: <dir>/sargs.db (SQLite) */
-    const struct sg_clock *clock;     /* NULL: the system clock; else read at every
-                                       * operation, so it must outlive the vault */
-    const struct sg_catalog *catalog; /* NULL: the built-in categories */
+    const char *dir;                /* vault directory (required) */
+    const char *master_key_file;    /* NULL: <dir>/keys/master.key */
+    const char *store;              /* NULL: <dir>/sargs.db (SQLite) */
+    const struct sg_clock *clock;   /* NULL: the system clock; else read at every
+                                     * operation, so it must outlive the vault */
+    const struct sg_policy *policy; /* sg_vault_init: the policy the vault is bound
+                                     * to (required); the vault keeps its text */
 };
 
 struct sg_vault;
@@ -61,7 +85,9 @@ struct sg_vault;
 /*
  * Creates a vault: the directory (mode 0700), its keys (0600; an existing
  * master key file is used, not replaced), the erasure journal and the
- * database. SG_CONFLICT when a vault already exists there.
+ * database, with `o->policy` as its first policy version (effective from the
+ * policy's `effective` date, or now when it has none). SG_CONFLICT when a
+ * vault already exists there, SG_INVALID without a policy.
  */
 enum sg_rc sg_vault_init(const struct sg_vault_opts *o, struct sg_err *err);
 
@@ -69,7 +95,11 @@ enum sg_rc sg_vault_init(const struct sg_vault_opts *o, struct sg_err *err);
  * Opens a vault and migrates its schema forward. SG_NOTFOUND when there is
  * no vault, SG_CRYPTO when the master key is not the vault's (the message
  * says so), SG_CONFLICT when the database is newer than this library.
- * An interrupted key rotation is completed here.
+ * An interrupted key rotation is completed here. The policy version in
+ * force now is loaded from the database (before the first version takes
+ * effect, that first version); a vault made before policies existed opens
+ * with no policy and no categories until one is applied. SG_IO when a
+ * stored version cannot be loaded.
  */
 enum sg_rc sg_vault_open(const struct sg_vault_opts *o, struct sg_vault **out, struct sg_err *err);
 
@@ -88,6 +118,62 @@ const char *sg_vault_id(const struct sg_vault *v);
 enum sg_rc sg_vault_begin(struct sg_vault *v, struct sg_err *err);
 enum sg_rc sg_vault_commit(struct sg_vault *v, struct sg_err *err);
 void sg_vault_rollback(struct sg_vault *v);
+
+/* ------------------------------------------------------------------ policy */
+
+/* A recorded version of the policy. */
+struct sg_policy_version {
+    int64_t seq; /* 1, 2, ... in order of application */
+    char hash[SG_POLICY_HASH_HEX + 1];
+    sg_time effective; /* in force from */
+    sg_time applied;   /* recorded at */
+    char actor[128];
+};
+
+/* The policy the vault follows (NULL for a vault that has none), and its
+ * recorded version. Both stay valid until sg_vault_close(), even after a
+ * newer version replaces them. */
+const struct sg_policy *sg_vault_policy(const struct sg_vault *v);
+const struct sg_policy_version *sg_vault_policy_version(const struct sg_vault *v);
+
+/*
+ * Installs a new version of the policy, keeping every older one. It takes
+ * effect at `effective`, or when that is 0 at the policy's own `effective`
+ * date if that is still ahead, else now; an instant in the past is refused
+ * (SG_INVALID), as it would rewrite which version was in force when. A
+ * category of any recorded version that changes its type or whether it is
+ * blind-indexed is refused (SG_CONFLICT): stored values and look-ups would
+ * no longer match. So is the version already in force (SG_CONFLICT). When
+ * the version takes effect at once the vault switches to it. Audited as
+ * "policy.apply". `out` (may be NULL) receives the recorded version.
+ */
+enum sg_rc sg_vault_policy_apply(struct sg_vault *v, const struct sg_actor *who,
+                                 const struct sg_policy *p, sg_time effective,
+                                 struct sg_policy_version *out, struct sg_err *err);
+
+/*
+ * The version in force at `at` (e.g. the notice a person saw when giving
+ * consent). SG_NOTFOUND before the first version took effect.
+ */
+enum sg_rc sg_vault_policy_at(struct sg_vault *v, sg_time at, struct sg_policy_version *out,
+                              struct sg_err *err);
+
+/*
+ * Loads the version in force at `at` as a policy the caller frees with
+ * sg_policy_free(); `ver` (may be NULL) receives its record.
+ */
+enum sg_rc sg_vault_policy_load_at(struct sg_vault *v, sg_time at, struct sg_policy **out,
+                                   struct sg_policy_version *ver, struct sg_err *err);
+
+/* Every recorded version in order of application; `cb` returning nonzero
+ * stops early. */
+enum sg_rc sg_vault_policy_list(struct sg_vault *v,
+                                int (*cb)(void *ctx, const struct sg_policy_version *ver),
+                                void *ctx, struct sg_err *err);
+
+/* Switches to the version in force now, if it changed since the vault was
+ * opened (a long-running process calls this, e.g. daily). */
+enum sg_rc sg_vault_policy_refresh(struct sg_vault *v, struct sg_err *err);
 
 /* ------------------------------------------------------------------ people */
 
@@ -108,6 +194,13 @@ struct sg_event_in {
  * checked before anything is written. `out` receives the new id.
  * SG_INVALID for an unknown category, a repeated category, a malformed value
  * or event; SG_TOOBIG for a value over the limit.
+ *
+ * Who may write (here and in every change of a person): the operator and
+ * staff, service and partner roles, on the people and fields their role
+ * sees (a person added by a `same_as_viewer` role must carry the viewer's
+ * value); a user role only on its own record; a public role never. Erasure
+ * destroys every field, so it needs a role that sees every field. Anything
+ * else is SG_DENIED and an audit entry with the result "denied".
  */
 enum sg_rc sg_subject_add(struct sg_vault *v, const struct sg_actor *who,
                           const struct sg_field_in *fields, size_t nfields,
@@ -146,14 +239,22 @@ struct sg_subject {
     size_t nevents;
     struct sg_change *history; /* only with SG_GET_HISTORY */
     size_t nhistory;
+    char **groups; /* the groups the person belongs to */
+    size_t ngroups;
 };
 
 #define SG_GET_HISTORY 1u
 
 /*
- * Reads and decrypts a person. The caller frees the result with
- * sg_subject_free(). SG_NOTFOUND for an unknown or erased person, SG_CRYPTO
- * when a value fails to open (the message names the field).
+ * Reads and decrypts a person, as the actor's role may see them: only the
+ * fields the role sees are decrypted and returned (group-only ones only to
+ * a role that sees group content, or a viewer sharing a group with the
+ * person); events, groups and history only for staff and service roles, the
+ * operator and the person themself. The caller frees the result with
+ * sg_subject_free(). SG_NOTFOUND for an unknown or erased person, and for a
+ * hidden one when the role does not see hidden profiles; SG_DENIED (audited
+ * as denied) for a person outside the role's rows; SG_CRYPTO when a value
+ * fails to open (the message names the field).
  */
 enum sg_rc sg_subject_get(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
                           unsigned flags, struct sg_subject **out, struct sg_err *err);
@@ -163,9 +264,11 @@ void sg_subject_free(struct sg_subject *s);
 
 /*
  * Finds the people whose blind-indexed field `category` equals `value` after
- * normalisation. Up to `max` ids go to `ids`; `*n` gets how many matched in
- * all (which may be more than `max`). SG_INVALID when the category is not
- * indexed or the value is malformed.
+ * normalisation, among those the actor's role sees. Up to `max` ids go to
+ * `ids`; `*n` gets how many matched in all (which may be more than `max`).
+ * SG_INVALID when the category is not indexed or the value is malformed;
+ * SG_DENIED (audited) when the role may not see the category, since a
+ * look-up would tell it whether a value is on file.
  */
 enum sg_rc sg_subject_find(struct sg_vault *v, const struct sg_actor *who, const char *category,
                            const char *value, size_t len, struct sg_uuid *ids, size_t max,
@@ -175,7 +278,8 @@ enum sg_rc sg_subject_find(struct sg_vault *v, const struct sg_actor *who, const
  * Changes fields of a person (rectification), keeping the old value, the
  * actor, the time and `reason` in the history. A field whose value does not
  * change is left alone; `*changed` (may be NULL) gets how many changed.
- * SG_CONFLICT for an erased or anonymised person.
+ * SG_CONFLICT for an erased or anonymised person. Writes follow the role
+ * (see sg_subject_add): SG_DENIED, audited, outside it.
  */
 enum sg_rc sg_subject_update(struct sg_vault *v, const struct sg_actor *who,
                              const struct sg_uuid *id, const struct sg_field_in *fields,
@@ -195,13 +299,30 @@ struct sg_subject_row {
 };
 
 /*
- * Lists people in id order (creation order) after `after` (NULL: from the
- * start), at most `limit`. `cb` returning nonzero stops early.
+ * Lists the people the actor's role sees, in id order (creation order),
+ * after `after` (NULL: from the start), at most `limit`. `cb` returning
+ * nonzero stops early. When more may follow, `*more` is set and `next`
+ * receives the id to pass as `after` for the next page (a role that sees
+ * only some people may get fewer than `limit` rows and still a next page,
+ * as one call examines at most 10 * `limit` people). `next` and `more` may
+ * be NULL.
  */
 enum sg_rc sg_subject_list(struct sg_vault *v, const struct sg_actor *who,
                            const struct sg_uuid *after, size_t limit,
                            int (*cb)(void *ctx, const struct sg_subject_row *row), void *ctx,
-                           struct sg_err *err);
+                           struct sg_uuid *next, int *more, struct sg_err *err);
+
+/*
+ * Group memberships: group-only content (categories marked `group_only`) is
+ * shown to viewers who share a group with the person when their role's
+ * `group_content` is `members`. A group id is 1-128 bytes of letters,
+ * digits and "._:-". SG_CONFLICT when already a member (join) and
+ * SG_NOTFOUND when not one (leave). Writes: see sg_subject_add.
+ */
+enum sg_rc sg_subject_join(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
+                           const char *group, struct sg_err *err);
+enum sg_rc sg_subject_leave(struct sg_vault *v, const struct sg_actor *who,
+                            const struct sg_uuid *id, const char *group, struct sg_err *err);
 
 /*
  * Erases a person: the data key is destroyed (crypto-shredding), every

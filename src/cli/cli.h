@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "sargs/sargs.h"
+#include "sargs/json.h"
 
 struct cli {
     const char *dir;
@@ -17,6 +18,8 @@ struct cli {
     int json;
     struct sg_clock clock;
     struct sg_actor actor;
+    int purpose_given;   /* --purpose or SARGS_PURPOSE was given */
+    struct sg_uuid self; /* --as-viewer */
     char actor_buf[160];
 };
 
@@ -35,7 +38,8 @@ struct cli_args {
 /*
  * Parses `argv` against `spec`: a NULL-terminated list of option names, each
  * ending in '=' when it takes a value ("--field=", "--history"). Global
- * options (--dir, --now, --json, --actor, --purpose, --store) are accepted
+ * options (--dir, --now, --json, --actor, --purpose, --store, --as,
+ * --as-viewer, --as-scope) are accepted
  * anywhere and applied to `c`. SG_USAGE with a message for anything else.
  */
 enum sg_rc cli_parse(struct cli *c, int argc, char **argv, const char *const *spec,
@@ -64,5 +68,10 @@ int cmd_backup(struct cli *c, int argc, char **argv);
 int cmd_restore(struct cli *c, int argc, char **argv);
 int cmd_subject(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
+int cmd_token(struct cli *c, int argc, char **argv);
+int cmd_serve(struct cli *c, int argc, char **argv);
+int cmd_policy(struct cli *c, int argc, char **argv);
+int cmd_notice(struct cli *c, int argc, char **argv);
+int cmd_ropa(struct cli *c, int argc, char **argv);
 
 #endif

@@ -40,17 +40,6 @@ static void hex32(const uint8_t *h, char out[65])
     sg_hex_encode(h, SG_HASH_BYTES, out);
 }
 
-static json_t *proof_json(const uint8_t *proof, size_t n)
-{
-    json_t *a = json_array();
-    char hx[65];
-    for (size_t i = 0; a && i < n; i++) {
-        hex32(proof + i * SG_HASH_BYTES, hx);
-        json_array_append_new(a, json_string(hx));
-    }
-    return a;
-}
-
 static void proof_text(const uint8_t *proof, size_t n)
 {
     char hx[65];
@@ -93,10 +82,7 @@ static int audit_head(struct cli *c, struct sg_vault *v, struct cli_args *a)
         return cli_fail(c, &err);
     int ret = 0;
     if (c->json) {
-        json_t *arr = json_array();
-        head_json(arr, &h);
-        ret = cli_print_json(json_incref(json_array_get(arr, 0)));
-        json_decref(arr);
+        ret = cli_print_json(sg_json_head(&h));
     } else {
         fputs(h.note, stdout);
     }
@@ -153,7 +139,7 @@ static int audit_prove(struct cli *c, struct sg_vault *v, struct cli_args *a)
     if (c->json)
         return cli_print_json(json_pack("{s:I,s:I,s:s,s:s,s:o}", "index", (json_int_t)index, "size",
                                         (json_int_t)size, "leaf_hash", lh, "root", rh, "proof",
-                                        proof_json(proof, n)));
+                                        sg_json_hashes(proof, n)));
     printf("index: %llu\nsize: %llu\nleaf hash: %s\nroot: %s\n", (unsigned long long)index,
            (unsigned long long)size, lh, rh);
     proof_text(proof, n);
@@ -177,7 +163,7 @@ static int audit_consistency(struct cli *c, struct sg_vault *v, struct cli_args 
     if (c->json)
         return cli_print_json(json_pack("{s:I,s:I,s:s,s:s,s:o}", "size1", (json_int_t)m, "size2",
                                         (json_int_t)n, "root1", h1, "root2", h2, "proof",
-                                        proof_json(proof, count)));
+                                        sg_json_hashes(proof, count)));
     printf("size1: %llu\nsize2: %llu\nroot1: %s\nroot2: %s\n", (unsigned long long)m,
            (unsigned long long)n, h1, h2);
     proof_text(proof, count);
@@ -389,20 +375,13 @@ static int log_entry(void *ctx, const struct sg_audit_entry *e)
 {
     struct log_out *o = ctx;
     char t[SG_TIME_STR_MAX], ps[33] = "";
+    if (o->arr) {
+        json_array_append_new(o->arr, sg_json_audit_entry(e));
+        return 0;
+    }
     if (e->has_subject)
         sg_hex_encode(e->pseudonym, 16, ps);
     cli_time(e->at, t);
-    if (o->arr) {
-        json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "index", (json_int_t)e->index,
-                              "at", t, "actor", e->actor, "role", e->role, "purpose", e->purpose,
-                              "action", e->action, "object", e->object, "result", e->result);
-        if (j) {
-            json_object_set_new(j, "subject", e->has_subject ? json_string(ps) : json_null());
-            json_object_set_new(j, "details", e->details ? json_string(e->details) : json_null());
-        }
-        json_array_append_new(o->arr, j);
-        return 0;
-    }
     printf("%6llu  %s  %-14s %s/%s/%s  %s%s%s%s%s\n", (unsigned long long)e->index, t, e->action,
            e->actor, e->role, e->purpose, e->result, e->has_subject ? "  " : "",
            e->has_subject ? ps : "", e->details ? "  " : "", e->details ? e->details : "");

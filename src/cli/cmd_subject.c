@@ -143,43 +143,6 @@ fail:
 
 /* ------------------------------------------------------------------ show */
 
-static json_t *subject_json(const struct sg_subject *s)
-{
-    char ids[SG_UUID_STR_LEN + 1], t1[SG_TIME_STR_MAX], t2[SG_TIME_STR_MAX];
-    json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "id", sg_uuid_format(&s->id, ids), "state",
-                          sg_subject_state_name(s->state), "created", cli_time(s->created, t1),
-                          "changed", cli_time(s->changed, t2));
-    json_t *f = json_object(), *e = json_object();
-    if (!j || !f || !e) {
-        json_decref(j);
-        json_decref(f);
-        json_decref(e);
-        return NULL;
-    }
-    for (size_t i = 0; i < s->nfields; i++)
-        json_object_set_new(f, s->fields[i].category,
-                            json_stringn(s->fields[i].value, s->fields[i].len));
-    for (size_t i = 0; i < s->nevents; i++)
-        json_object_set_new(e, s->events[i].name, json_string(cli_time(s->events[i].at, t1)));
-    json_object_set_new(j, "fields", f);
-    json_object_set_new(j, "events", e);
-    if (s->history) {
-        json_t *h = json_array();
-        for (size_t i = 0; h && i < s->nhistory; i++) {
-            const struct sg_change *ch = &s->history[i];
-            json_t *o = json_pack("{s:s,s:s?,s:s,s:s}", "category", ch->category, "reason",
-                                  ch->reason, "actor", ch->actor, "at", cli_time(ch->at, t1));
-            if (o)
-                json_object_set_new(o, "old_value",
-                                    ch->old_value ? json_stringn(ch->old_value, ch->old_len)
-                                                  : json_null());
-            json_array_append_new(h, o);
-        }
-        json_object_set_new(j, "history", h);
-    }
-    return j;
-}
-
 static void subject_text(const struct sg_subject *s)
 {
     char ids[SG_UUID_STR_LEN + 1], t[SG_TIME_STR_MAX];
@@ -194,9 +157,14 @@ static void subject_text(const struct sg_subject *s)
     printf("fields\n");
     for (size_t i = 0; i < s->nfields; i++)
         printf("  %-*s  %s\n", w, s->fields[i].category, s->fields[i].value);
-    printf("events\n");
+    if (s->nevents)
+        printf("events\n");
     for (size_t i = 0; i < s->nevents; i++)
         printf("  %-*s  %s\n", w, s->events[i].name, cli_time(s->events[i].at, t));
+    if (s->ngroups)
+        printf("groups\n");
+    for (size_t i = 0; i < s->ngroups; i++)
+        printf("  %s\n", s->groups[i]);
     if (s->history) {
         printf("history\n");
         for (size_t i = 0; i < s->nhistory; i++) {
@@ -230,7 +198,7 @@ static int subject_show(struct cli *c, int argc, char **argv)
     }
     int ret = 0;
     if (c->json)
-        ret = cli_print_json(subject_json(s));
+        ret = cli_print_json(sg_json_subject(s));
     else
         subject_text(s);
     sg_subject_free(s);
@@ -369,15 +337,12 @@ struct list_out {
 static int list_row(void *ctx, const struct sg_subject_row *row)
 {
     struct list_out *o = ctx;
-    char ids[SG_UUID_STR_LEN + 1], t1[SG_TIME_STR_MAX], t2[SG_TIME_STR_MAX];
+    char ids[SG_UUID_STR_LEN + 1], t1[SG_TIME_STR_MAX];
     sg_uuid_format(&row->id, ids);
     o->last = row->id;
     o->n++;
     if (o->arr)
-        json_array_append_new(o->arr, json_pack("{s:s,s:s,s:s,s:s}", "id", ids, "state",
-                                                sg_subject_state_name(row->state), "created",
-                                                cli_time(row->created, t1), "changed",
-                                                cli_time(row->changed, t2)));
+        json_array_append_new(o->arr, sg_json_subject_row(row));
     else
         printf("%s  %-10s  %s\n", ids, sg_subject_state_name(row->state),
                cli_time(row->created, t1));
@@ -413,19 +378,61 @@ static int subject_list(struct cli *c, int argc, char **argv)
     if (as && parse_id(as, &after, &err))
         return cli_fail(c, &err);
     struct list_out o = {c, c->json ? json_array() : NULL, {{0}}, 0};
-    if (cli_open(c, &v, &err) ||
-        sg_subject_list(v, &c->actor, as ? &after : NULL, limit, list_row, &o, &err)) {
+    struct sg_uuid next;
+    int more = 0;
+    if (cli_open(c, &v, &err) || sg_subject_list(v, &c->actor, as ? &after : NULL, limit, list_row,
+                                                 &o, &next, &more, &err)) {
         json_decref(o.arr);
         sg_vault_close(v);
         return cli_fail(c, &err);
     }
     sg_vault_close(v);
-    if (c->json) {
-        char ids[SG_UUID_STR_LEN + 1];
+    char ids[SG_UUID_STR_LEN + 1];
+    if (c->json)
         return cli_print_json(json_pack("{s:o,s:s?}", "subjects", o.arr, "next",
-                                        o.n == limit ? sg_uuid_format(&o.last, ids) : NULL));
-    }
+                                        more ? sg_uuid_format(&next, ids) : NULL));
+    if (more)
+        fprintf(stderr, "sargs: more follow: --after %s\n", sg_uuid_format(&next, ids));
     return 0;
+}
+
+/* ---------------------------------------------------------- join, leave */
+
+static int subject_group(struct cli *c, int argc, char **argv, int join)
+{
+    static const char *const spec[] = {NULL};
+    struct cli_args a;
+    struct sg_err err;
+    struct sg_vault *v = NULL;
+    struct sg_uuid id;
+    sg_err_clear(&err);
+    if (cli_parse(c, argc, argv, spec, &a, &err))
+        return cli_fail(c, &err);
+    if (a.npos != 2) {
+        sg_err_set(&err, SG_USAGE, "usage: sargs subject %s ID GROUP", join ? "join" : "leave");
+        return cli_fail(c, &err);
+    }
+    if (parse_id(a.pos[0], &id, &err) || cli_open(c, &v, &err) ||
+        (join ? sg_subject_join : sg_subject_leave)(v, &c->actor, &id, a.pos[1], &err)) {
+        sg_vault_close(v);
+        return cli_fail(c, &err);
+    }
+    sg_vault_close(v);
+    if (c->json)
+        return cli_print_json(
+            json_pack("{s:s,s:s,s:b}", "id", a.pos[0], "group", a.pos[1], "member", join));
+    printf("%s %s group %s\n", a.pos[0], join ? "joined" : "left", a.pos[1]);
+    return 0;
+}
+
+static int subject_join(struct cli *c, int argc, char **argv)
+{
+    return subject_group(c, argc, argv, 1);
+}
+
+static int subject_leave(struct cli *c, int argc, char **argv)
+{
+    return subject_group(c, argc, argv, 0);
 }
 
 /* ----------------------------------------------------------------- erase */
@@ -465,13 +472,14 @@ int cmd_subject(struct cli *c, int argc, char **argv)
     } subs[] = {
         {"add", subject_add},       {"show", subject_show},   {"find", subject_find},
         {"update", subject_update}, {"touch", subject_touch}, {"list", subject_list},
-        {"erase", subject_erase},
+        {"erase", subject_erase},   {"join", subject_join},   {"leave", subject_leave},
     };
     if (argc >= 1)
         for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
             if (strcmp(argv[0], subs[i].name) == 0)
                 return subs[i].fn(c, argc - 1, argv + 1);
     sg_err_set(&err, SG_USAGE,
-               "usage: sargs subject add|show|find|update|touch|list|erase ... (see --help)");
+               "usage: sargs subject add|show|find|update|touch|list|erase|join|leave ... (see "
+               "--help)");
     return cli_fail(c, &err);
 }

@@ -15,24 +15,45 @@ static int need_dir(struct cli *c)
     return cli_fail(c, &err);
 }
 
+static void print_problems(const char *file, const struct sg_policy_problems *pr)
+{
+    for (size_t i = 0; i < pr->n; i++)
+        fprintf(stderr, "%s:%u:%u: %s\n", file, pr->v[i].line, pr->v[i].col, pr->v[i].msg);
+}
+
 int cmd_init(struct cli *c, int argc, char **argv)
 {
-    static const char *const spec[] = {NULL};
+    static const char *const spec[] = {"--policy=", NULL};
     struct cli_args a;
     struct sg_err err;
     sg_err_clear(&err);
     if (cli_parse(c, argc, argv, spec, &a, &err))
         return cli_fail(c, &err);
-    if (a.npos) {
-        sg_err_set(&err, SG_USAGE, "usage: sargs init (the vault goes in --dir DIR)");
+    const char *file = cli_opt(&a, "--policy");
+    if (a.npos || !file) {
+        sg_err_set(&err, SG_USAGE,
+                   "usage: sargs init --policy FILE (the vault goes in --dir DIR; see examples/)");
         return cli_fail(c, &err);
     }
     int r = need_dir(c);
     if (r)
         return r;
+    /* The policy is checked before anything is created. */
+    struct sg_policy *p = NULL;
+    struct sg_policy_problems pr;
+    sg_policy_problems_init(&pr);
+    enum sg_rc rc = sg_policy_load_file(file, &p, &pr, &err);
+    if (rc == SG_INVALID && !c->json)
+        print_problems(file, &pr);
+    sg_policy_problems_release(&pr);
+    if (rc)
+        return cli_fail(c, &err);
     struct sg_vault_opts o;
     cli_vault_opts(c, &o);
-    if (sg_vault_init(&o, &err))
+    o.policy = p;
+    rc = sg_vault_init(&o, &err);
+    sg_policy_free(p);
+    if (rc)
         return cli_fail(c, &err);
     struct sg_vault *v = NULL;
     if (cli_open(c, &v, &err))
@@ -40,13 +61,16 @@ int cmd_init(struct cli *c, int argc, char **argv)
     char kek[1024];
     snprintf(kek, sizeof kek, "%s%s", c->master_key_file ? c->master_key_file : c->dir,
              c->master_key_file ? "" : "/keys/master.key");
+    const struct sg_policy_version *ver = sg_vault_policy_version(v);
     if (c->json) {
-        json_t *j = json_pack("{s:s,s:s,s:s}", "vault", sg_vault_id(v), "dir", c->dir,
-                              "master_key_file", kek);
+        json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "vault", sg_vault_id(v), "dir", c->dir,
+                              "master_key_file", kek, "policy", ver ? ver->hash : "");
         sg_vault_close(v);
         return cli_print_json(j);
     }
     printf("created vault %s in %s\n", sg_vault_id(v), c->dir);
+    if (ver)
+        printf("bound to policy %s (version %.16s)\n", file, ver->hash);
     printf("master key: %s (keep it, and the rest of %s/keys, apart from the data's backups)\n",
            kek, c->dir);
     sg_vault_close(v);

@@ -15,7 +15,8 @@ static const char usage[] =
     "Keeps personal data encrypted per person and enforces the data-protection policy.\n"
     "\n"
     "commands:\n"
-    "  init                                  create a vault in DIR\n"
+    "  init --policy FILE                    create a vault in DIR bound to a policy\n"
+    "  serve [--listen HOST:PORT] [--threads N] [--max-body BYTES]   the HTTP API\n"
     "  subject add --field CAT=VALUE... [--event NAME=TIME...] [--stdin]\n"
     "  subject show ID [--history]\n"
     "  subject find CAT=VALUE                look up by a blind-indexed field\n"
@@ -23,9 +24,21 @@ static const char usage[] =
     "  subject touch ID EVENT [--at TIME]    record a dated event (e.g. last_login)\n"
     "  subject list [--limit N] [--after ID]\n"
     "  subject erase ID                      destroy the person's key and data\n"
+    "  subject join|leave ID GROUP           group membership (who sees group-only content)\n"
     "  key rotate                            re-wrap every data key under a new master key\n"
     "  backup FILE                           consistent copy of the data, without keys\n"
     "  restore FILE                          restore it, re-applying later erasures\n"
+    "  policy check FILE                     report every problem as FILE:LINE:COL: message\n"
+    "  policy apply FILE [--effective TIME]  record a new version (older ones are kept)\n"
+    "  policy list                           the recorded versions\n"
+    "  policy show [--at TIME]               the text of the version in force\n"
+    "  notice [--lang lv|en] [--format md|html] [--policy FILE] [--at TIME]\n"
+    "                                        the Art. 13/14 privacy notice\n"
+    "  notice diff OLD NEW                   what changed; must people be told first?\n"
+    "  ropa [--format csv|json] [--lang L] [--policy FILE]\n"
+    "                                        the Art. 30(1) record of processing\n"
+    "  token create --name N --role R --purpose P [--scope V]   an API token (shown once)\n"
+    "  token list | token revoke ID\n"
     "  audit head | heads [--since SIZE] | key   signed tree heads, the verifier key\n"
     "  audit prove INDEX [--size N]          inclusion proof of an entry\n"
     "  audit consistency OLD [NEW]           consistency proof between two sizes\n"
@@ -45,6 +58,9 @@ static const char usage[] =
     "  --purpose P     why, for the audit trail [SARGS_PURPOSE; default administration]\n"
     "  --store URI     database: a SQLite path or postgres://USER@HOST/DB\n"
     "                  [SARGS_STORE; default DIR/sargs.db]\n"
+    "  --as ROLE       see and act as a role of the policy [default: operator, who sees all]\n"
+    "  --as-viewer ID  ...as this person (their rows, groups, own value)\n"
+    "  --as-scope V    ...scoped to this value of the role's same_as_viewer field\n"
     "master key file: SARGS_MASTER_KEY_FILE [default DIR/keys/master.key]\n"
     "\n"
     "exit codes: 0 ok, 2 usage, 3 not found, 4 invalid input, 5 denied, 6 conflict,\n"
@@ -72,11 +88,23 @@ static int global_opt(struct cli *c, const char *name, const char *val, struct s
         c->store = val;
     else if (strcmp(name, "--actor") == 0)
         c->actor.id = val;
-    else if (strcmp(name, "--purpose") == 0)
+    else if (strcmp(name, "--purpose") == 0) {
         c->actor.purpose = val;
-    else if (strcmp(name, "--now") == 0)
+        c->purpose_given = 1;
+    } else if (strcmp(name, "--now") == 0)
         return set_now(c, val, err) ? -1 : 1;
-    else
+    else if (strcmp(name, "--as") == 0)
+        c->actor.role = val;
+    else if (strcmp(name, "--as-scope") == 0)
+        c->actor.scope = val;
+    else if (strcmp(name, "--as-viewer") == 0) {
+        if (sg_uuid_parse(val, &c->self, err)) {
+            sg_err_prefix(err, "--as-viewer");
+            err->rc = SG_USAGE;
+            return -1;
+        }
+        c->actor.self = &c->self;
+    } else
         return 0;
     return 1;
 }
@@ -84,7 +112,8 @@ static int global_opt(struct cli *c, const char *name, const char *val, struct s
 static int is_global_with_value(const char *name)
 {
     return !strcmp(name, "--dir") || !strcmp(name, "--store") || !strcmp(name, "--actor") ||
-           !strcmp(name, "--purpose") || !strcmp(name, "--now");
+           !strcmp(name, "--purpose") || !strcmp(name, "--now") || !strcmp(name, "--as") ||
+           !strcmp(name, "--as-scope") || !strcmp(name, "--as-viewer");
 }
 
 static int opt_is(const char *spec_name, const char *name)
@@ -213,8 +242,9 @@ int main(int argc, char **argv)
     }
     snprintf(c.actor_buf, sizeof c.actor_buf, "cli:%s", user);
     c.actor.id = env("SARGS_ACTOR") ? env("SARGS_ACTOR") : c.actor_buf;
-    c.actor.role = "operator";
+    c.actor.role = SG_ROLE_OPERATOR;
     c.actor.purpose = env("SARGS_PURPOSE") ? env("SARGS_PURPOSE") : "administration";
+    c.purpose_given = env("SARGS_PURPOSE") != NULL;
 
     if (sg_crypto_init(&err) != SG_OK)
         return cli_fail(&c, &err);
@@ -261,6 +291,10 @@ int main(int argc, char **argv)
         return cmd_init(&c, rest, rv);
     if (!strcmp(cmd, "subject"))
         return cmd_subject(&c, rest, rv);
+    if (!strcmp(cmd, "serve"))
+        return cmd_serve(&c, rest, rv);
+    if (!strcmp(cmd, "token"))
+        return cmd_token(&c, rest, rv);
     if (!strcmp(cmd, "audit"))
         return cmd_audit(&c, rest, rv);
     if (!strcmp(cmd, "key"))
@@ -269,6 +303,12 @@ int main(int argc, char **argv)
         return cmd_backup(&c, rest, rv);
     if (!strcmp(cmd, "restore"))
         return cmd_restore(&c, rest, rv);
+    if (!strcmp(cmd, "policy"))
+        return cmd_policy(&c, rest, rv);
+    if (!strcmp(cmd, "notice"))
+        return cmd_notice(&c, rest, rv);
+    if (!strcmp(cmd, "ropa"))
+        return cmd_ropa(&c, rest, rv);
     sg_err_set(&err, SG_USAGE, "unknown command '%.40s' (see sargs --help)", cmd);
     return cli_fail(&c, &err);
 }

@@ -10,7 +10,9 @@ int cli_fail(const struct cli *c, const struct sg_err *err)
     enum sg_rc rc = err->rc == SG_OK ? SG_INTERNAL : err->rc;
     const char *msg = err->msg[0] ? err->msg : sg_rc_name(rc);
     if (c->json) {
-        json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", sg_rc_name(rc), "message", msg);
+        struct sg_err e = *err;
+        e.rc = rc;
+        json_t *j = sg_json_error(&e);
         if (j) {
             json_dumpf(j, stdout, JSON_COMPACT);
             fputc('\n', stdout);

@@ -14,9 +14,13 @@ import pytest
 
 SARGS = os.environ.get("SARGS_BIN", os.path.join(os.path.dirname(__file__), "../../build/sargs"))
 NOW = "2026-11-23T10:00:00Z"
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# The policy of the tests: the categories the foundation had built in.
+POLICY = os.path.join(ROOT, "tests", "data", "people.yaml")
+EXAMPLES = os.path.join(ROOT, "examples")
 PG = os.environ.get("SARGS_TEST_PG")
 TABLES = ["meta", "categories", "subjects", "lookup", "events", "history", "audit_log",
-          "audit_nodes", "audit_heads"]
+          "audit_nodes", "audit_heads", "tokens", "policies", "memberships"]
 _schemas = itertools.count()
 
 
@@ -133,7 +137,7 @@ class Vault:
     def _blobs(table):
         cols = {"subjects": ["dek", "record"], "lookup": ["bidx"], "history": ["old", "reason"],
                 "audit_log": ["pseudonym", "leaf", "hash"], "audit_nodes": ["hash"],
-                "audit_heads": ["root"]}
+                "audit_heads": ["root"], "tokens": ["hash"], "policies": ["text"]}
         return ", ".join([f"encode({c}, 'hex')" for c in cols.get(table, [])] + ["''"])
 
     def lose_db(self):
@@ -180,7 +184,7 @@ class Vault:
 @pytest.fixture
 def vault(tmp_path):
     v = Vault(tmp_path / "vault")
-    v.ok("init")
+    v.ok("init", "--policy", POLICY)
     return v
 
 

@@ -2,6 +2,8 @@
 no vault, verification, and what an administrator editing the database
 cannot hide (on SQLite or PostgreSQL, see conftest.py)."""
 
+from conftest import POLICY
+
 
 def fill(vault, n=5):
     ids = [vault.add(f"name=P{i}", f"email=p{i}@example.lv") for i in range(n)]
@@ -12,7 +14,7 @@ def test_head_key_and_offline_check(vault, tmp_path):
     fill(vault)
     head = vault.ok("audit", "head").out
     lines = head.split("\n")
-    assert lines[0].startswith("sargs/") and lines[1] == "6" and lines[3] == ""
+    assert lines[0].startswith("sargs/") and lines[1] == "7" and lines[3] == ""
     assert lines[4].startswith("\u2014 " + lines[0] + " ")
     key = vault.ok("audit", "key").out.strip()
     assert key.startswith(lines[0] + "+")
@@ -20,36 +22,36 @@ def test_head_key_and_offline_check(vault, tmp_path):
     f.write_text(head)
     # Anyone with the key checks the head without the vault.
     r = vault.run("audit", "check-head", "--key", key, str(f), use_dir=False)
-    assert r.code == 0 and "size 6" in r.out
-    r = vault.run("audit", "check-head", "--key", key, use_dir=False, stdin=head.replace("\n6\n", "\n7\n"))
+    assert r.code == 0 and "size 7" in r.out
+    r = vault.run("audit", "check-head", "--key", key, use_dir=False, stdin=head.replace("\n7\n", "\n8\n"))
     assert r.code == 5 and "signature" in r.err
     other = type(vault)(tmp_path / "other")
-    other.ok("init")
+    other.ok("init", "--policy", POLICY)
     r = vault.run("audit", "check-head", "--key", other.ok("audit", "key").out.strip(), str(f),
                   use_dir=False)
     assert r.code == 5
     j = vault.ok("--json", "audit", "head").json()
-    assert j["size"] == 6 and len(j["root"]) == 64 and j["note"] == head
+    assert j["size"] == 7 and len(j["root"]) == 64 and j["note"] == head
     heads = vault.ok("--json", "audit", "heads").json()
-    assert [h["size"] for h in heads] == [1, 2, 3, 4, 5, 6]
+    assert [h["size"] for h in heads] == [2, 3, 4, 5, 6, 7]
     assert vault.ok("--json", "audit", "heads", "--since", "5").json()[0]["size"] == 5
 
 
 def test_prove_and_check_inclusion(vault):
     fill(vault)
     root = vault.ok("--json", "audit", "head").json()["root"]
-    for i in range(6):
+    for i in range(7):
         p = vault.ok("--json", "audit", "prove", str(i)).json()
-        assert p["root"] == root and p["size"] == 6
+        assert p["root"] == root and p["size"] == 7
         args = ["audit", "check-inclusion", "--leaf-hash", p["leaf_hash"], "--index", str(i),
-                "--size", "6", "--root", root, "--proof", ",".join(p["proof"])]
+                "--size", "7", "--root", root, "--proof", ",".join(p["proof"])]
         assert vault.run(*args, use_dir=False).code == 0
         bad = list(args)
-        bad[5] = str((i + 1) % 6)
+        bad[5] = str((i + 1) % 7)
         assert vault.run(*bad, use_dir=False).code == 5
     p = vault.ok("--json", "audit", "prove", "1", "--size", "3").json()
     assert p["size"] == 3
-    assert vault.run("audit", "prove", "6").code == 4
+    assert vault.run("audit", "prove", "7").code == 4
     assert vault.run("audit", "prove", "1", "--size", "99").code == 4
     assert vault.run("audit", "prove", "x").code == 2
 
@@ -107,7 +109,7 @@ def test_consistency_command(vault):
 def test_verify_and_tampering(vault):
     fill(vault)
     r = vault.ok("audit", "verify")
-    assert "6 entries" in r.out and "6 signed heads" in r.out
+    assert "7 entries" in r.out and "6 signed heads" in r.out
     vault.unguard()
     vault.sql(f"UPDATE audit_log SET leaf = substr(leaf, 1, 12) || {vault.blob('58')} || "
               "substr(leaf, 14) WHERE idx = 2")
@@ -124,8 +126,8 @@ def test_truncation_caught_by_exported_head(vault, tmp_path):
     fill(vault, 5)
     kept = vault.ok("--json", "audit", "head").json()
     vault.unguard()
-    vault.sql("DELETE FROM audit_log WHERE idx >= 4")
-    vault.sql("DELETE FROM audit_heads WHERE size > 4")
+    vault.sql("DELETE FROM audit_log WHERE idx >= 5")
+    vault.sql("DELETE FROM audit_heads WHERE size > 5")
     vault.sql("DELETE FROM audit_nodes")  # (the tree is rebuilt by nobody: gone)
     r = vault.run("audit", "consistency", str(kept["size"]) )
     assert r.code == 4  # the log is shorter than a head the auditor holds
@@ -139,7 +141,10 @@ def test_log_by_subject_and_erasure(vault):
     vault.ok("subject", "update", a, "--field", "email=c@example.lv", "--reason", "moved house")
     entries = vault.ok("--json", "audit", "log", "--subject", a).json()
     acts = [e["action"] for e in entries]
-    assert acts == ["subject.create", "subject.update", "audit.read"]
+    # (A listing's own entry is written when it commits, after it is read.)
+    assert acts == ["subject.create", "subject.update"]
+    entries = vault.ok("--json", "audit", "log", "--subject", a).json()
+    assert [e["action"] for e in entries] == ["subject.create", "subject.update", "audit.read"]
     assert entries[1]["details"] == "moved house"
     assert len({e["subject"] for e in entries}) == 1
     vault.ok("subject", "erase", a)
@@ -155,7 +160,7 @@ def test_log_by_subject_and_erasure(vault):
 
 def test_archive_commands(bare, tmp_path):
     v = bare
-    v.ok("init", env={"SARGS_NOW": "2025-01-01T00:00:00Z"})
+    v.ok("init", "--policy", POLICY, env={"SARGS_NOW": "2025-01-01T00:00:00Z"})
     v.ok("subject", "add", "--field", "name=A", env={"SARGS_NOW": "2025-01-02T00:00:00Z"})
     v.ok("subject", "add", "--field", "name=B", env={"SARGS_NOW": "2025-09-01T00:00:00Z"})
     f = str(tmp_path / "a.jsonl")
@@ -163,7 +168,7 @@ def test_archive_commands(bare, tmp_path):
     assert r.code == 4 and "12 months" in r.err
     r = v.ok("--json", "audit", "archive", "--before", "2025-02-01", f,
              env={"SARGS_NOW": "2026-03-01T00:00:00Z"})
-    assert r.json()["from"] == 0 and r.json()["to"] == 2
+    assert r.json()["from"] == 0 and r.json()["to"] == 3
     key = v.ok("audit", "key").out.strip()
     assert v.run("audit", "check-archive", "--key", key, f, use_dir=False).code == 0
     assert v.ok("audit", "verify").code == 0
@@ -176,3 +181,24 @@ def test_archive_commands(bare, tmp_path):
     r = v.run("audit", "archive", "--before", "2025-02-01", str(tmp_path / "b.jsonl"),
               env={"SARGS_NOW": "2026-03-01T00:00:00Z"})
     assert r.code == 3
+
+
+def test_restore_keeps_archive_mark_and_revocations(bare, tmp_path):
+    """A restore keeps the live audit log, so it keeps the log's archive
+    boundary too; and it keeps the live tokens, so a revocation made after
+    the backup is not undone."""
+    v = bare
+    v.ok("init", "--policy", POLICY, env={"SARGS_NOW": "2025-01-01T00:00:00Z"})
+    v.ok("subject", "add", "--field", "name=A", env={"SARGS_NOW": "2025-01-02T00:00:00Z"})
+    tok = v.ok("--json", "--purpose", "service", "token", "create", "--name", "t", "--role",
+               "support", env={"SARGS_NOW": "2025-01-03T00:00:00Z"}).json()
+    bak = str(tmp_path / "before.db")
+    v.ok("backup", bak, env={"SARGS_NOW": "2025-01-04T00:00:00Z"})
+    v.ok("token", "revoke", tok["id"], env={"SARGS_NOW": "2025-01-05T00:00:00Z"})
+    v.ok("audit", "archive", "--before", "2025-02-01", str(tmp_path / "a.jsonl"),
+         env={"SARGS_NOW": "2026-03-01T00:00:00Z"})
+    v.ok("restore", bak, env={"SARGS_NOW": "2026-03-02T00:00:00Z"})
+    r = v.run("audit", "verify", env={"SARGS_NOW": "2026-03-02T00:00:00Z"})
+    assert r.code == 0, r
+    listed = v.ok("--json", "token", "list").json()
+    assert [t["id"] for t in listed] == [tok["id"]] and listed[0]["revoked"]

@@ -5,6 +5,8 @@ import os
 import shutil
 import stat
 
+from conftest import POLICY
+
 PERSON = [
     "name=Jānis", "surname=Bērziņš", "email=Janis.B@Example.LV", "phone=2912 3456",
     "personal_code=010190-12345", "country=lv", "language=lv",
@@ -30,13 +32,16 @@ def test_no_dir(bare):
 
 
 def test_init(bare):
-    r = bare.ok("init")
-    assert "master key" in r.out
+    r = bare.run("init")
+    assert r.code == 2 and "--policy" in r.err
+    assert not os.path.exists(bare.dir)
+    r = bare.ok("init", "--policy", POLICY)
+    assert "master key" in r.out and "bound to policy" in r.out
     assert stat.S_IMODE(os.stat(os.path.join(bare.dir, "keys", "master.key")).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(bare.dir).st_mode) == 0o700
-    r = bare.run("init")
+    r = bare.run("init", "--policy", POLICY)
     assert r.code == 6 and "already exists" in r.err
-    r = bare.run("--json", "init")
+    r = bare.run("--json", "init", "--policy", POLICY)
     assert r.code == 6
     assert r.json()["error"]["code"] == "conflict"
 
@@ -212,7 +217,7 @@ def test_wrong_master_key(vault, tmp_path):
     sid = vault.add(*PERSON)
     other = tmp_path / "other"
     o = type(vault)(other)
-    o.ok("init")
+    o.ok("init", "--policy", POLICY)
     r = vault.run("subject", "show", sid,
                   env={"SARGS_MASTER_KEY_FILE": os.path.join(o.dir, "keys", "master.key")})
     assert r.code == 10 and "is not the key of this vault" in r.err
@@ -298,7 +303,7 @@ def test_backup_restore_never_resurrects(vault, tmp_path):
 def test_restore_other_vault_refused(vault, tmp_path):
     vault.add("name=A")
     other = type(vault)(tmp_path / "other")
-    other.ok("init")
+    other.ok("init", "--policy", POLICY)
     bak = str(tmp_path / "other.db")
     other.ok("backup", bak)
     before = vault.dump()
@@ -311,7 +316,8 @@ def test_audit_trail(vault):
     sid = vault.add("name=A", "email=a@example.lv")
     vault.ok("subject", "show", sid, "--actor", "alice", "--purpose", "support")
     entries = vault.ok("--json", "audit", "log").json()
-    assert [e["action"] for e in entries] == ["vault.init", "subject.create", "subject.read"]
+    assert [e["action"] for e in entries] == \
+        ["vault.init", "policy.apply", "subject.create", "subject.read"]
     last = entries[-1]
     assert (last["actor"], last["role"], last["purpose"], last["result"]) == \
         ("alice", "operator", "support", "ok")

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import PG, Vault, pg_server, psql
+from conftest import PG, POLICY, Vault, pg_server, psql
 
 pytestmark = pytest.mark.skipif(not PG, reason="needs SARGS_TEST_PG (scripts/pg-test-cluster)")
 
@@ -36,7 +36,7 @@ def test_move_from_sqlite(tmp_path):
     lite = Vault(tmp_path / "vault")
     del lite.env["SARGS_STORE"]
     lite.store = None
-    lite.ok("init")
+    lite.ok("init", "--policy", POLICY)
     keep = lite.add("name=Keep", "email=keep@example.lv")
     gone = lite.add("name=Gone", "email=gone@example.lv")
     bak = str(tmp_path / "move.db")
@@ -72,8 +72,20 @@ def test_app_role_grants(vault, tmp_path):
     vault.ok("subject", "find", "email=b@example.lv")
     vault.ok("subject", "touch", sid, "last_login")
     vault.ok("key", "rotate")
+    # Groups (a DELETE to leave), tokens (an UPDATE to revoke), a new
+    # policy version (an INSERT only).
+    vault.ok("subject", "join", sid, "g1")
+    vault.ok("subject", "leave", sid, "g1")
+    vault.ok("subject", "join", sid, "g2")
+    tok = vault.ok("--json", "--purpose", "service", "token", "create", "--name", "t", "--role",
+                   "support").json()
+    vault.ok("token", "revoke", tok["id"])
+    v2 = tmp_path / "v2.yaml"
+    v2.write_text(open(POLICY).read().replace("title: {lv: Testa organizācija,",
+                                              "title: {lv: Testa organizācija 2,"))
+    vault.ok("policy", "apply", str(v2))
     vault.ok("backup", str(tmp_path / "b.db"))
-    vault.ok("subject", "erase", sid)
+    vault.ok("subject", "erase", sid)  # takes the membership with it
     vault.ok("audit", "verify")
     vault.ok("audit", "log", "--subject", sid)
     vault.ok("audit", "prove", "1")
@@ -84,11 +96,16 @@ def test_app_role_grants(vault, tmp_path):
                 # what archiving does, tried by the app role
                 "BEGIN; SELECT set_config('sargs.archiving', 'on', true); "
                 "UPDATE audit_log SET leaf = ''::bytea, pseudonym = NULL",
+                "UPDATE policies SET actor = 'x'", "DELETE FROM policies", "TRUNCATE policies",
                 "DELETE FROM schema_migrations", "CREATE TABLE x (a int)"]:
         r = subprocess.run(["psql", "-X", "-q", "-d", as_app, "-c", sql], capture_output=True,
                            text=True, timeout=60)
         assert r.returncode != 0 and "permission denied" in r.stderr, (sql, r.stderr)
     # Restoring replaces the data (and archiving empties old audit entries):
     # the owner's job.
+    assert vault.sql("SELECT count(*) FROM memberships") == [("0",)]
     vault.env["SARGS_STORE"] = owner
     vault.ok("restore", str(tmp_path / "b.db"))
+    # (the live tokens and policy versions stayed: the revocation holds)
+    assert vault.sql("SELECT count(*) FROM tokens WHERE revoked = 0") == [("0",)]
+    assert vault.sql("SELECT count(*) FROM policies") == [("2",)]

@@ -75,12 +75,35 @@ static const struct vcase cases[] = {
     {"name", "bell\x07", NULL, NULL},
     {"name", "bad \xc4", NULL, NULL},
     {"name", "\xed\xa0\x80", NULL, NULL},
+    /* date */
+    {"birth_date", "1990-01-31", "1990-01-31", NULL},
+    {"birth_date", "1990-02-30", NULL, NULL},
+    {"birth_date", "31.01.1990", NULL, NULL},
+    /* IP addresses: canonical form; IPv4 with leading zeros is refused
+     * (some read it as octal) */
+    {"ip", " 192.0.2.1 ", "192.0.2.1", NULL},
+    {"ip", "2001:DB8:0:0:0:0:0:1", "2001:db8::1", NULL},
+    {"ip", "::ffff:192.0.2.1", "::ffff:192.0.2.1", NULL},
+    {"ip", "192.0.2.01", NULL, NULL},
+    {"ip", "256.0.0.1", NULL, NULL},
+    {"ip", "192.0.2", NULL, NULL},
+    {"ip", "fe80::1%eth0", NULL, NULL},
+    {"ip", "example.lv", NULL, NULL},
+    /* URLs: scheme and host lower-cased, the path kept */
+    {"url", "HTTPS://Example.LV/Path?Q=1", "https://example.lv/Path?Q=1", NULL},
+    {"url", "http://example.lv", "http://example.lv", NULL},
+    {"url", "ftp://example.lv/x", NULL, NULL},
+    {"url", "https:///nohost", NULL, NULL},
+    {"url", "https://exa mple.lv", NULL, NULL},
+    {"url", "javascript:alert(1)", NULL, NULL},
+    /* a category's own size limit (16 bytes here) */
+    {"bio", "short", "short", NULL},
 };
 
 static void test_cases(void **state)
 {
     (void)state;
-    const struct sg_catalog *cat = sg_catalog_builtin();
+    const struct sg_catalog *cat = tu_catalog();
     struct sg_buf st, ix;
     sg_buf_init(&st, 1 << 20);
     sg_buf_init(&ix, 1 << 20);
@@ -117,7 +140,7 @@ static void test_cases(void **state)
 static void test_limits(void **state)
 {
     (void)state;
-    const struct sg_catalog *cat = sg_catalog_builtin();
+    const struct sg_catalog *cat = tu_catalog();
     const struct sg_category *name = sg_catalog_find(cat, "user.name.first");
     assert_non_null(name);
     size_t big = cat->max_value + 1;
@@ -132,15 +155,40 @@ static void test_limits(void **state)
     assert_int_equal(st.len, big - 1);
     /* An embedded NUL is a control character. */
     assert_int_equal(sg_value_normalise(cat, name, "a\0b", 3, &st, NULL, &e), SG_INVALID);
+    /* A category may be stricter than the catalog. */
+    const struct sg_category *bio = sg_catalog_find(cat, "bio");
+    assert_int_equal(sg_value_normalise(cat, bio, v, 17, &st, NULL, &e), SG_TOOBIG);
+    assert_non_null(strstr(e.msg, "16 bytes"));
+    assert_int_equal(sg_value_normalise(cat, bio, v, 16, &st, NULL, &e), SG_OK);
     sg_buf_release(&st);
     free(v);
+}
+
+static void test_countries_and_types(void **state)
+{
+    (void)state;
+    assert_true(sg_country_valid("LV"));
+    assert_false(sg_country_valid("lv"));
+    assert_false(sg_country_valid("XX"));
+    assert_false(sg_country_valid(NULL));
+    assert_false(sg_country_valid("LVA"));
+    /* The EEA is the EU plus Iceland, Liechtenstein and Norway. */
+    const char *eea[] = {"LV", "DE", "NO", "IS", "LI", "PT", "FR"};
+    for (size_t i = 0; i < sizeof eea / sizeof eea[0]; i++)
+        assert_true(sg_country_in_eea(eea[i]));
+    const char *third[] = {"US", "CA", "CH", "GB", "UA", "TR"};
+    for (size_t i = 0; i < sizeof third / sizeof third[0]; i++)
+        assert_false(sg_country_in_eea(third[i]));
+    for (int t = SG_VT_TEXT; t <= SG_VT_URL; t++)
+        assert_int_equal(sg_vtype_from_name(sg_vtype_name((enum sg_vtype)t)), t);
+    assert_int_equal(sg_vtype_from_name("blob"), -1);
 }
 
 static void test_find(void **state)
 {
     (void)state;
-    const struct sg_catalog *cat = sg_catalog_builtin();
-    assert_int_equal(cat->n, 7);
+    const struct sg_catalog *cat = tu_catalog();
+    assert_int_equal(cat->n, 11);
     assert_ptr_equal(sg_catalog_find(cat, "email"), sg_catalog_find(cat, "user.contact.email"));
     assert_null(sg_catalog_find(cat, "user.contact"));
     assert_null(sg_catalog_find(cat, ""));
@@ -158,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_find),
+        cmocka_unit_test(test_countries_and_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

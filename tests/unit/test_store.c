@@ -9,6 +9,7 @@
 
 #include <sys/wait.h>
 
+#include "../../src/lib/store/migrations.h"
 #include "../../src/lib/store/store.h"
 
 static char dir[64], dbpath[128];
@@ -389,7 +390,7 @@ static int see_head(void *ctx, const struct sg_store_head *h)
     return 0;
 }
 
-/* Ranges, one person's entries across index ranges of 65,536, times,
+/* Ranges, one person's entries across index ranges of 4,096, times,
  * early stops, gaps in the tree, heads, and archiving. */
 static void test_audit_queries(void **state)
 {
@@ -421,35 +422,35 @@ static void test_audit_queries(void **state)
     assert_int_equal(c.bad, 0);
 
     /* One person across the ranges of the per-person index: the entries
-     * 65,534 to 65,541 straddle two of them. */
+     * 4,094 to 4,101 straddle two of them. */
     uint8_t hash[32];
     memset(hash, 1, sizeof hash);
     if (ts_pg())
         ts_exec("ALTER TABLE audit_log DISABLE TRIGGER USER;"
                 "INSERT INTO audit_log SELECT i, 10 + i, NULL, '\\x00'::bytea, "
-                "'\\x00'::bytea FROM generate_series(10, 65533) i;"
+                "'\\x00'::bytea FROM generate_series(10, 4093) i;"
                 "ALTER TABLE audit_log ENABLE TRIGGER USER");
     else
-        ts_exec("WITH RECURSIVE n(i) AS (SELECT 10 UNION ALL SELECT i + 1 FROM n WHERE i < 65533)"
+        ts_exec("WITH RECURSIVE n(i) AS (SELECT 10 UNION ALL SELECT i + 1 FROM n WHERE i < 4093)"
                 " INSERT INTO audit_log SELECT i, 10 + i, NULL, x'00', x'00' FROM n");
-    audit_fill(s, 65534, 8);
+    audit_fill(s, 4094, 8);
     memset(&c, 0, sizeof c);
     assert_int_equal(s->ops->audit_each(s, 3, UINT64_MAX, p7, 0, see_entry, &c, &e), SG_OK);
-    assert_int_equal(c.n, 5); /* 4, 8, 65534, 65536, 65540 */
-    assert_int_equal(c.idx[2], 65534);
-    assert_int_equal(c.idx[3], 65536);
-    assert_int_equal(c.idx[4], 65540);
+    assert_int_equal(c.n, 5); /* 4, 8, 4094, 4096, 4100 */
+    assert_int_equal(c.idx[2], 4094);
+    assert_int_equal(c.idx[3], 4096);
+    assert_int_equal(c.idx[4], 4100);
     assert_int_equal(c.bad, 0);
     memset(&c, 0, sizeof c);
-    assert_int_equal(s->ops->audit_each(s, 65535, 65540, p7, 0, see_entry, &c, &e), SG_OK);
-    assert_int_equal(c.n, 1); /* 65536 */
+    assert_int_equal(s->ops->audit_each(s, 4095, 4100, p7, 0, see_entry, &c, &e), SG_OK);
+    assert_int_equal(c.n, 1); /* 4096 */
     memset(&c, 0, sizeof c);
     c.stop_at = 3;
     assert_int_equal(s->ops->audit_each(s, 0, UINT64_MAX, p7, 0, see_entry, &c, &e), SG_OK);
     assert_int_equal(c.n, 3);
     memset(&c, 0, sizeof c);
-    assert_int_equal(s->ops->audit_each(s, 0, UINT64_MAX, p7, 65541, see_entry, &c, &e), SG_OK);
-    assert_int_equal(c.n, 3); /* 65534, 65536, 65540: at >= 65541 */
+    assert_int_equal(s->ops->audit_each(s, 0, UINT64_MAX, p7, 4101, see_entry, &c, &e), SG_OK);
+    assert_int_equal(c.n, 3); /* 4094, 4096, 4100: at >= 4101 */
 
     /* Nodes: consecutive ones, up to the first gap. */
     uint8_t nodes[3][32], buf[8 * 32];
@@ -476,7 +477,7 @@ static void test_audit_queries(void **state)
     memset(&c, 0, sizeof c);
     assert_int_equal(s->ops->audit_heads_each(s, 11, see_head, &c, &e), SG_OK);
     assert_int_equal(c.n, 1);
-    assert_int_equal(c.idx[0], 65542);
+    assert_int_equal(c.idx[0], 4102);
     memset(&c, 0, sizeof c);
     assert_int_equal(s->ops->audit_heads_each(s, 0, see_head, &c, &e), SG_OK);
     assert_int_equal(c.n, 2);
@@ -529,6 +530,372 @@ static void test_audit_queries(void **state)
     assert_int_not_equal(
         ts_exec_rc("UPDATE audit_log SET leaf = ''::bytea, pseudonym = NULL WHERE idx = 7"), 0);
     assert_int_equal(ts_count("SELECT count(*) FROM audit_log WHERE length(leaf) = 0"), 5);
+}
+
+struct seen_policy {
+    int n;
+    int64_t seq[8];
+    char text[64];
+};
+
+static int see_policy(void *ctx, const struct sg_store_policy *p)
+{
+    struct seen_policy *sp = ctx;
+    sp->seq[sp->n++ % 8] = p->seq;
+    snprintf(sp->text, sizeof sp->text, "%.*s", p->text ? (int)p->len : 4,
+             p->text ? p->text : "none");
+    return 0;
+}
+
+static void add_policy(struct sg_store *s, const char *hash, sg_time eff, const char *text)
+{
+    struct sg_err e;
+    struct sg_store_policy p = {0, hash, eff, 1, "tester", text, strlen(text)};
+    int64_t seq = 0;
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->policy_add(s, &p, &seq, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_true(seq > 0);
+}
+
+/* Policy versions: the one in force at an instant is the latest effective
+ * one; on a tie the last applied; before the first there is none. */
+static void test_policy_versions(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    struct seen_policy sp;
+    memset(&sp, 0, sizeof sp);
+    assert_int_equal(s->ops->policy_at(s, 100, see_policy, &sp, &e), SG_NOTFOUND);
+    add_policy(s, "h1", 100, "one");
+    add_policy(s, "h2", 300, "two");
+    add_policy(s, "h3", 200, "three"); /* applied later, effective earlier */
+    add_policy(s, "h4", 300, "four");  /* same instant as h2: the later wins */
+    struct {
+        sg_time at;
+        const char *text;
+    } want[] = {{100, "one"},   {199, "one"},  {200, "three"},
+                {299, "three"}, {300, "four"}, {1000000, "four"}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        memset(&sp, 0, sizeof sp);
+        assert_int_equal(s->ops->policy_at(s, want[i].at, see_policy, &sp, &e), SG_OK);
+        assert_int_equal(sp.n, 1);
+        assert_string_equal(sp.text, want[i].text);
+    }
+    memset(&sp, 0, sizeof sp);
+    assert_int_equal(s->ops->policy_at(s, 99, see_policy, &sp, &e), SG_NOTFOUND);
+    /* All of them, in order of application, with or without their text. */
+    memset(&sp, 0, sizeof sp);
+    assert_int_equal(s->ops->policy_each(s, 0, see_policy, &sp, &e), SG_OK);
+    assert_int_equal(sp.n, 4);
+    assert_true(sp.seq[0] < sp.seq[1] && sp.seq[1] < sp.seq[2] && sp.seq[2] < sp.seq[3]);
+    assert_string_equal(sp.text, "none");
+    memset(&sp, 0, sizeof sp);
+    assert_int_equal(s->ops->policy_each(s, 1, see_policy, &sp, &e), SG_OK);
+    assert_string_equal(sp.text, "four");
+    sg_store_close(s);
+    /* Append-only, even for someone holding the database. */
+    assert_int_not_equal(ts_exec_rc("UPDATE policies SET actor = 'x'"), 0);
+    assert_int_not_equal(ts_exec_rc("DELETE FROM policies"), 0);
+    if (ts_pg())
+        assert_int_not_equal(ts_exec_rc("TRUNCATE policies"), 0);
+    assert_int_equal(ts_count("SELECT count(*) FROM policies"), 4);
+}
+
+/* A database from before the policy versions (step 4) and the memberships
+ * (step 5) is migrated forward. It is made by taking back what those steps
+ * created (on PostgreSQL the trigger function of step 4 too, so that the
+ * step's text runs again on exactly the schema of step 3), with a token of
+ * step 3 in it that must survive the new column. */
+static void test_migrate_forward(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    sg_store_close(s);
+    if (ts_pg())
+        ts_exec("DROP TABLE policies; DROP FUNCTION policies_refuse();"
+                "DROP TABLE memberships; ALTER TABLE tokens DROP COLUMN scope;"
+                "INSERT INTO tokens (id, name, role, purpose, hash, created) "
+                "VALUES ('old', 'n', 'r', 'p', '\\x00', 1);"
+                "DELETE FROM schema_migrations WHERE version >= 4");
+    else
+        ts_exec("DROP TRIGGER policies_no_update; DROP TRIGGER policies_no_delete;"
+                "DROP TABLE policies; DROP TABLE memberships; ALTER TABLE tokens DROP COLUMN scope;"
+                "INSERT INTO tokens (id, name, role, purpose, hash, created) "
+                "VALUES ('old', 'n', 'r', 'p', x'00', 1);"
+                "DELETE FROM schema_migrations WHERE version >= 4");
+    struct sg_err e;
+    assert_int_equal(sg_store_open(where, 0, &s, &e), SG_OK);
+    int v = 0;
+    assert_int_equal(s->ops->schema_version(s, &v, &e), SG_OK);
+    assert_int_equal(v, 3);
+    assert_int_equal(s->ops->migrate(s, 5, &e), SG_OK);
+    assert_int_equal(s->ops->schema_version(s, &v, &e), SG_OK);
+    assert_int_equal(v, SG_SCHEMA_VERSION);
+    add_policy(s, "h", 1, "text");
+    struct sg_uuid a, b;
+    sg_uuid_v7(1000, &a);
+    sg_uuid_v7(1000, &b);
+    int shared = 1;
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->member_put(s, &a, "g1", 5, &e), SG_OK);
+    assert_int_equal(s->ops->member_shared(s, &a, &b, &shared, &e), SG_OK);
+    assert_false(shared);
+    assert_int_equal(s->ops->member_put(s, &b, "g1", 5, &e), SG_OK);
+    assert_int_equal(s->ops->member_shared(s, &a, &b, &shared, &e), SG_OK);
+    assert_true(shared);
+    assert_int_equal(s->ops->member_put(s, &b, "g1", 6, &e), SG_CONFLICT);
+    assert_int_equal(s->ops->member_del(s, &b, "g1", &e), SG_OK);
+    assert_int_equal(s->ops->member_del(s, &b, "g1", &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->member_shared(s, &a, &b, &shared, &e), SG_OK);
+    assert_false(shared);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    sg_store_close(s);
+}
+
+/* ------------------------------------------------- tokens and memberships */
+
+struct toks {
+    int n;
+    char ids[8][16];
+    char scope[8][16]; /* "-" for none */
+    sg_time revoked[8];
+    int hash_ok;
+};
+
+static int see_token(void *ctx, const struct sg_store_token *t)
+{
+    struct toks *c = ctx;
+    static const uint8_t h[32] = {9, 9, 9};
+    if (c->n < 8) {
+        snprintf(c->ids[c->n], 16, "%s", t->id);
+        snprintf(c->scope[c->n], 16, "%s", t->scope ? t->scope : "-");
+        c->revoked[c->n] = t->revoked;
+    }
+    c->hash_ok += memcmp(t->hash, h, 32) == 0 && strcmp(t->role, "support") == 0;
+    c->n++;
+    return 0;
+}
+
+static void put_token(struct sg_store *s, const char *id, const char *scope, sg_time created)
+{
+    static const uint8_t h[32] = {9, 9, 9};
+    struct sg_store_token t = {id, "name", "support", "service", scope, h, created, 0};
+    struct sg_err e;
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->token_put(s, &t, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+}
+
+struct groups {
+    int n;
+    char names[8][16];
+};
+
+static int see_group(void *ctx, const char *group, sg_time since)
+{
+    struct groups *g = ctx;
+    (void)since;
+    if (g->n < 8)
+        snprintf(g->names[g->n], 16, "%s", group);
+    g->n++;
+    return 0;
+}
+
+/* Tokens: kept with their scope, listed by creation, revoked once; an
+ * unknown or revoked token is an answer, not a broken transaction (the
+ * vault asks again in the same one). */
+static void test_tokens(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    put_token(s, "bbbb", NULL, 20);
+    put_token(s, "aaaa", "LV", 20);
+    put_token(s, "cccc", NULL, 10);
+    struct toks c = {0};
+    assert_int_equal(s->ops->token_each(s, see_token, &c, &e), SG_OK);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.hash_ok, 3);
+    assert_string_equal(c.ids[0], "cccc");
+    assert_string_equal(c.ids[1], "aaaa");
+    assert_string_equal(c.scope[1], "LV");
+    assert_string_equal(c.scope[2], "-");
+    memset(&c, 0, sizeof c);
+    assert_int_equal(s->ops->token_get(s, "aaaa", see_token, &c, &e), SG_OK);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(s->ops->token_get(s, "none", see_token, &c, &e), SG_NOTFOUND);
+
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->token_revoke(s, "aaaa", 30, &e), SG_OK);
+    assert_int_equal(s->ops->token_revoke(s, "aaaa", 31, &e), SG_CONFLICT);
+    assert_int_equal(s->ops->token_revoke(s, "none", 31, &e), SG_CONFLICT);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(s->ops->token_get(s, "aaaa", see_token, &c, &e), SG_OK);
+    assert_int_equal(c.revoked[0], 30);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    /* A second token of the same id is refused. */
+    static const uint8_t h[32];
+    struct sg_store_token dup = {"bbbb", "n", "r", "p", NULL, h, 1, 0};
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    enum sg_rc rc = s->ops->token_put(s, &dup, &e);
+    if (!rc)
+        rc = s->ops->commit(s, &e);
+    else
+        s->ops->rollback(s);
+    assert_int_equal(rc, SG_CONFLICT);
+    sg_store_close(s);
+    assert_int_equal(ts_count("SELECT count(*) FROM tokens WHERE revoked <> 0"), 1);
+}
+
+/* Memberships: listed by group name (byte order on both backends), taken
+ * by an erasure with the rest of the person. */
+static void test_memberships(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    struct sg_store_subject a = {0}, b = {0};
+    sg_uuid_v7(1000, &a.id);
+    sg_uuid_v7(1000, &b.id);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &a, NULL, 0, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &b, NULL, 0, &e), SG_OK);
+    static const char *const groups[] = {"b-2", "B-1", "a.3", "_x"};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(s->ops->member_put(s, &a.id, groups[i], 5, &e), SG_OK);
+    assert_int_equal(s->ops->member_put(s, &a.id, "a.3", 6, &e), SG_CONFLICT);
+    assert_non_null(strstr(e.msg, "already a member"));
+    assert_int_equal(s->ops->member_put(s, &b.id, "_x", 6, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    struct groups g = {0};
+    assert_int_equal(s->ops->members_each(s, &a.id, see_group, &g, &e), SG_OK);
+    assert_int_equal(g.n, 4);
+    assert_string_equal(g.names[0], "B-1");
+    assert_string_equal(g.names[1], "_x");
+    assert_string_equal(g.names[2], "a.3");
+    assert_string_equal(g.names[3], "b-2");
+    int shared = 0;
+    assert_int_equal(s->ops->member_shared(s, &a.id, &b.id, &shared, &e), SG_OK);
+    assert_true(shared);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_shred(s, &b.id, 4, 7, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(s->ops->member_shared(s, &a.id, &b.id, &shared, &e), SG_OK);
+    assert_false(shared);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(s->ops->members_each(s, &b.id, see_group, &g, &e), SG_OK);
+    assert_int_equal(g.n, 0);
+    sg_store_close(s);
+    assert_int_equal(ts_count("SELECT count(*) FROM memberships"), 4);
+}
+
+/* sg_tables (what a backup of PostgreSQL copies) names every table of the
+ * schema, with one type letter per column. */
+static void test_table_list(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    sg_store_close(s);
+    for (int i = 0; i < sg_tables_count; i++) {
+        size_t commas = 0;
+        for (const char *c = sg_tables[i].columns; *c; c++)
+            commas += *c == ',';
+        assert_int_equal(commas + 1, strlen(sg_tables[i].types));
+    }
+    int64_t n = ts_count(ts_pg() ? "SELECT count(*) FROM information_schema.tables WHERE "
+                                   "table_schema = current_schema() AND "
+                                   "table_name <> 'schema_migrations'"
+                                 : "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+                                   "name NOT LIKE 'sqlite%' AND name <> 'schema_migrations'");
+    assert_int_equal(n, sg_tables_count);
+}
+
+/* A restore keeps what must outlive it when the live database has it: the
+ * audit log with its archive mark, the policy versions, the tokens (a
+ * revocation after the backup stays); the rest is the backup's. */
+static void test_restore_keeps_history(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    audit_fill(s, 0, 3);
+    add_policy(s, "h1", 1, "one");
+    put_token(s, "tok1", NULL, 5);
+    assert_int_equal(s->ops->meta_set(s, "audit_archived_below", "1", &e), SG_OK);
+    assert_int_equal(s->ops->meta_set(s, "other", "old", &e), SG_OK);
+    char bak[160];
+    snprintf(bak, sizeof bak, "%s/backup.db", dir);
+    assert_int_equal(s->ops->backup(s, bak, &e), SG_OK);
+
+    /* After the backup: more log, archived further, a new version, the
+     * token revoked, a new one; a new member. */
+    audit_fill(s, 3, 2);
+    assert_int_equal(s->ops->meta_set(s, "audit_archived_below", "4", &e), SG_OK);
+    assert_int_equal(s->ops->meta_set(s, "other", "new", &e), SG_OK);
+    add_policy(s, "h2", 2, "two");
+    assert_int_equal(s->ops->token_revoke(s, "tok1", 9, &e), SG_OK);
+    put_token(s, "tok2", NULL, 10);
+    struct sg_uuid m;
+    sg_uuid_v7(1000, &m);
+    assert_int_equal(s->ops->member_put(s, &m, "g", 1, &e), SG_OK);
+
+    assert_int_equal(s->ops->restore(s, bak, &e), SG_OK);
+    uint64_t size = 0;
+    assert_int_equal(s->ops->audit_size(s, &size, &e), SG_OK);
+    assert_int_equal(size, 5);
+    char *v = NULL;
+    assert_int_equal(s->ops->meta_get(s, "audit_archived_below", &v, &e), SG_OK);
+    assert_string_equal(v, "4");
+    free(v);
+    assert_int_equal(s->ops->meta_get(s, "other", &v, &e), SG_OK);
+    assert_string_equal(v, "old");
+    free(v);
+    struct seen_policy sp;
+    memset(&sp, 0, sizeof sp);
+    assert_int_equal(s->ops->policy_each(s, 1, see_policy, &sp, &e), SG_OK);
+    assert_int_equal(sp.n, 2);
+    assert_string_equal(sp.text, "two");
+    struct toks c = {0};
+    assert_int_equal(s->ops->token_each(s, see_token, &c, &e), SG_OK);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.revoked[0], 9);
+    struct groups g = {0};
+    assert_int_equal(s->ops->members_each(s, &m, see_group, &g, &e), SG_OK);
+    assert_int_equal(g.n, 0);
+    add_policy(s, "h3", 3, "three"); /* numbering goes on */
+
+    /* A live log without an archive mark drops the backup's. */
+    sg_store_close(s);
+    ts_lose_database();
+    s = open_new();
+    audit_fill(s, 0, 1);
+    assert_int_equal(s->ops->restore(s, bak, &e), SG_OK);
+    assert_int_equal(s->ops->meta_get(s, "audit_archived_below", &v, &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->audit_size(s, &size, &e), SG_OK);
+    assert_int_equal(size, 1);
+    /* ...while the empty history tables take the backup's. */
+    memset(&sp, 0, sizeof sp);
+    assert_int_equal(s->ops->policy_each(s, 1, see_policy, &sp, &e), SG_OK);
+    assert_int_equal(sp.n, 1);
+    assert_string_equal(sp.text, "one");
+    memset(&c, 0, sizeof c);
+    assert_int_equal(s->ops->token_each(s, see_token, &c, &e), SG_OK);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.revoked[0], 0);
+
+    /* Onto an empty database everything is the backup's, the mark too. */
+    sg_store_close(s);
+    ts_lose_database();
+    s = open_new();
+    assert_int_equal(s->ops->restore(s, bak, &e), SG_OK);
+    assert_int_equal(s->ops->meta_get(s, "audit_archived_below", &v, &e), SG_OK);
+    assert_string_equal(v, "1");
+    free(v);
+    assert_int_equal(s->ops->audit_size(s, &size, &e), SG_OK);
+    assert_int_equal(size, 3);
+    sg_store_close(s);
 }
 
 static void test_backup_restore(void **state)
@@ -737,8 +1104,33 @@ static void test_pg_person_index(void **state)
                                 "WHERE schemaname = current_schema() AND "
                                 "indexrelname = 'audit_log_pkey'");
     }
-    assert_int_equal(seeks, 4); /* ranges 0-3 */
+    assert_int_equal(seeks, 49); /* ranges 0-48 of 4,096 entries */
     assert_true(through_pkey < 100);
+}
+
+/* A database made by step 2 when its per-person index was partitioned by
+ * ranges of 65,536 (idx >> 16) gets the index the queries use when it is
+ * brought forward (step 3). */
+static void test_pg_old_partition(void **state)
+{
+    (void)state;
+    if (!ts_pg())
+        skip();
+    struct sg_store *s = open_new();
+    sg_store_close(s);
+    ts_exec("DROP TABLE tokens, policies, memberships; DROP FUNCTION policies_refuse();"
+            "DROP INDEX audit_log_person;"
+            "CREATE INDEX audit_log_person ON audit_log ((idx >> 16), pseudonym) "
+            "WHERE pseudonym IS NOT NULL;"
+            "DELETE FROM schema_migrations WHERE version >= 3");
+    const char *q = "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND "
+                    "indexname = 'audit_log_person' AND indexdef LIKE '%(idx >> 12)%'";
+    assert_int_equal(ts_count(q), 0);
+    struct sg_err e;
+    assert_int_equal(sg_store_open(where, 0, &s, &e), SG_OK);
+    assert_int_equal(s->ops->migrate(s, 5, &e), SG_OK);
+    sg_store_close(s);
+    assert_int_equal(ts_count(q), 1);
 }
 
 static void test_pg_addresses(void **state)
@@ -896,6 +1288,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_queries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memberships, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_table_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_keeps_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policy_versions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_forward, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_across_backends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_addresses, setup, teardown),
@@ -903,6 +1301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pg_concurrent_migrate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_audit_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_person_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_old_partition, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

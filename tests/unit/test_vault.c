@@ -15,7 +15,8 @@
 static char dir[64];
 static struct sg_clock clk;
 static struct sg_vault_opts opts;
-static const struct sg_actor who = {"tester", "operator", "testing"};
+static struct sg_policy *policy; /* tests/data/people.yaml, loaded once */
+static const struct sg_actor who = {"tester", "operator", "testing", NULL, NULL};
 
 static int setup(void **state)
 {
@@ -31,6 +32,7 @@ static int setup(void **state)
     snprintf(db, sizeof db, "%s/sargs.db", dir);
     ts_setup(db);
     opts.store = ts_vault_store();
+    opts.policy = policy;
     struct sg_err e;
     if (sg_vault_init(&opts, &e) != SG_OK)
         fail_msg("init: %s", e.msg);
@@ -164,12 +166,13 @@ static void test_add_get(void **state)
                                     "J\xc4\x81nis"};
     for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++)
         assert_null(memmem(buf, n, needles[i], strlen(needles[i])));
-    /* One audit entry per operation (init, add, read). */
-    assert_int_equal(db_count("SELECT count(*) FROM audit_log"), 3);
+    /* One audit entry per operation (init, its first policy, add, read). */
+    assert_int_equal(db_count("SELECT count(*) FROM audit_log"), 4);
     v = vopen();
     assert_int_equal(count_actions(v, "subject.read"), 1);
     assert_int_equal(count_actions(v, "subject.create"), 1);
     assert_int_equal(count_actions(v, "vault.init"), 1);
+    assert_int_equal(count_actions(v, "policy.apply"), 1);
     sg_vault_close(v);
 }
 
@@ -320,8 +323,9 @@ static void test_list_pages(void **state)
     int pages = 0;
     for (;;) {
         struct sg_uuid before = last;
-        assert_int_equal(sg_subject_list(v, &who, pages ? &last : NULL, 100, count_rows, &last, &e),
-                         SG_OK);
+        assert_int_equal(
+            sg_subject_list(v, &who, pages ? &last : NULL, 100, count_rows, &last, NULL, NULL, &e),
+            SG_OK);
         if (sg_uuid_equal(&before, &last))
             break;
         pages++;
@@ -412,9 +416,9 @@ static void test_bad_input_changes_nothing(void **state)
     struct sg_event_in ev = {"Bad Name", 1};
     struct sg_field_in ok[] = {F("name", "ok")};
     assert_int_equal(sg_subject_add(v, &who, ok, 1, &ev, 1, &out, &e), SG_INVALID);
-    struct sg_actor nobody = {"", "operator", "testing"};
+    struct sg_actor nobody = {"", "operator", "testing", NULL, NULL};
     assert_int_equal(sg_subject_add(v, &nobody, ok, 1, NULL, 0, &out, &e), SG_INVALID);
-    struct sg_actor nopurpose = {"me", "operator", NULL};
+    struct sg_actor nopurpose = {"me", "operator", NULL, NULL, NULL};
     assert_int_equal(sg_subject_add(v, &nopurpose, ok, 1, NULL, 0, &out, &e), SG_INVALID);
     free(big);
     sg_vault_close(v);
@@ -1051,9 +1055,220 @@ static void test_server_away(void **state)
     sg_vault_close(v);
 }
 
+/* ------------------------------------------------------------ policy */
+
+/* The test policy with text replaced: pairs of (from, to), NULL-ended. */
+static struct sg_policy *variant(const char *from, ...)
+{
+    struct sg_buf b;
+    sg_buf_init(&b, 1 << 20);
+    assert_int_equal(sg_buf_adds(&b, policy->source, NULL), SG_OK);
+    va_list ap;
+    va_start(ap, from);
+    for (const char *f = from; f; f = va_arg(ap, const char *)) {
+        const char *to = va_arg(ap, const char *);
+        char *at = strstr(b.ptr, f);
+        if (!at)
+            fail_msg("'%s' not in the test policy", f);
+        struct sg_buf n;
+        sg_buf_init(&n, 1 << 20);
+        assert_int_equal(sg_buf_add(&n, b.ptr, (size_t)(at - b.ptr), NULL), SG_OK);
+        assert_int_equal(sg_buf_adds(&n, to, NULL), SG_OK);
+        assert_int_equal(sg_buf_adds(&n, at + strlen(f), NULL), SG_OK);
+        sg_buf_release(&b);
+        b = n;
+    }
+    va_end(ap);
+    struct sg_policy *p = NULL;
+    struct sg_policy_problems pr;
+    struct sg_err e;
+    sg_policy_problems_init(&pr);
+    if (sg_policy_load(b.ptr, b.len, "variant", &p, &pr, &e) != SG_OK)
+        fail_msg("variant: %s (%s)", e.msg, pr.n ? pr.v[0].msg : "");
+    sg_policy_problems_release(&pr);
+    sg_buf_release(&b);
+    return p;
+}
+
+/* Adds a job-title category used by the service purpose. */
+static struct sg_policy *with_job(void)
+{
+    return variant("categories:\n",
+                   "categories:\n  - {id: user.job.title, alias: job, type: line, "
+                   "name: {lv: amats, en: job title}}\n",
+                   "personal_code, country, language]", "personal_code, country, language, job]",
+                   NULL);
+}
+
+static int count_versions(void *ctx, const struct sg_policy_version *ver)
+{
+    (void)ver;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int add_job(struct sg_vault *v, struct sg_err *e)
+{
+    struct sg_field_in f[] = {F("name", "Anna"), F("job", "skolotāja")};
+    struct sg_uuid id;
+    return sg_subject_add(v, &who, f, 2, NULL, 0, &id, e);
+}
+
+static void test_policy_bound(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    const struct sg_policy *p = sg_vault_policy(v);
+    assert_non_null(p);
+    assert_string_equal(p->hash, policy->hash);
+    assert_ptr_not_equal(p, policy); /* the vault's own copy, from the database */
+    const struct sg_policy_version *ver = sg_vault_policy_version(v);
+    assert_int_equal(ver->seq, 1);
+    sg_time eff;
+    assert_int_equal(sg_time_parse("2026-01-01", &eff, NULL), SG_OK);
+    assert_int_equal(ver->effective, eff); /* the file's own date */
+    assert_int_equal(ver->applied, clk.at);
+    struct sg_policy_version at;
+    struct sg_err e;
+    assert_int_equal(sg_vault_policy_at(v, clk.at, &at, &e), SG_OK);
+    assert_int_equal(at.seq, 1);
+    assert_int_equal(sg_vault_policy_at(v, eff - 1, &at, &e), SG_NOTFOUND);
+    assert_non_null(strstr(e.msg, "no policy version"));
+    sg_vault_close(v);
+    /* The version table cannot be edited behind sargs' back. */
+    assert_int_not_equal(ts_exec_rc("UPDATE policies SET effective = 0"), 0);
+    assert_int_not_equal(ts_exec_rc("DELETE FROM policies"), 0);
+    /* A vault is bound to a policy from the start. */
+    struct sg_vault_opts none = opts;
+    char d2[64];
+    tu_mkdtemp(d2);
+    tu_rmrf(d2);
+    none.dir = d2;
+    none.policy = NULL;
+    assert_int_equal(sg_vault_init(&none, &e), SG_INVALID);
+    assert_non_null(strstr(e.msg, "policy"));
+}
+
+static void test_policy_apply_later(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_policy *next = with_job();
+    struct sg_err e;
+    struct sg_policy_version ver;
+    sg_time later = clk.at + 30 * SG_USEC_PER_DAY;
+    int64_t audits = db_count("SELECT count(*) FROM audit_log");
+    assert_int_equal(sg_vault_policy_apply(v, &who, next, later, &ver, &e), SG_OK);
+    assert_int_equal(ver.seq, 2);
+    assert_int_equal(ver.effective, later);
+    assert_int_equal(db_count("SELECT count(*) FROM audit_log"), audits + 1);
+    /* Not yet in force: the new category is still unknown. */
+    assert_int_equal(add_job(v, &e), SG_INVALID);
+    assert_non_null(strstr(e.msg, "unknown category"));
+    struct sg_policy_version at;
+    assert_int_equal(sg_vault_policy_at(v, clk.at, &at, &e), SG_OK);
+    assert_int_equal(at.seq, 1);
+    assert_int_equal(sg_vault_policy_at(v, later, &at, &e), SG_OK);
+    assert_int_equal(at.seq, 2);
+    assert_string_equal(at.hash, next->hash);
+    /* Which text was in force then, loaded back. */
+    struct sg_policy *old = NULL;
+    assert_int_equal(sg_vault_policy_load_at(v, clk.at, &old, &at, &e), SG_OK);
+    assert_string_equal(old->hash, policy->hash);
+    sg_policy_free(old);
+    sg_vault_close(v);
+
+    /* A month later the new version is in force at open, and both are kept. */
+    clk.at = later + 1;
+    v = vopen();
+    assert_int_equal(sg_vault_policy_version(v)->seq, 2);
+    assert_int_equal(add_job(v, &e), SG_OK);
+    int n = 0;
+    assert_int_equal(sg_vault_policy_list(v, count_versions, &n, &e), SG_OK);
+    assert_int_equal(n, 2);
+    sg_vault_close(v);
+    sg_policy_free(next);
+}
+
+static void test_policy_apply_now_and_refusals(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_err e;
+    struct sg_policy *next = with_job();
+    int64_t before = db_count("SELECT count(*) FROM policies");
+    int64_t audits = db_count("SELECT count(*) FROM audit_log");
+
+    /* The past cannot be rewritten. */
+    assert_int_equal(sg_vault_policy_apply(v, &who, next, clk.at - 1, NULL, &e), SG_INVALID);
+    assert_non_null(strstr(e.msg, "past"));
+    /* The version in force is not applied again. */
+    assert_int_equal(sg_vault_policy_apply(v, &who, policy, 0, NULL, &e), SG_CONFLICT);
+    assert_non_null(strstr(e.msg, "already in force"));
+    /* A category may not change its type or indexing. */
+    struct sg_policy *bad = variant("alias: email, type: email", "alias: email, type: line", NULL);
+    assert_int_equal(sg_vault_policy_apply(v, &who, bad, 0, NULL, &e), SG_CONFLICT);
+    assert_non_null(strstr(e.msg, "user.contact.email"));
+    sg_policy_free(bad);
+    bad = variant("type: phone, indexed: true", "type: phone, indexed: false", NULL);
+    assert_int_equal(sg_vault_policy_apply(v, &who, bad, 0, NULL, &e), SG_CONFLICT);
+    assert_non_null(strstr(e.msg, "blind-indexed"));
+    sg_policy_free(bad);
+    /* An actor is required. */
+    const struct sg_actor nobody = {"", "operator", "testing", NULL, NULL};
+    assert_int_equal(sg_vault_policy_apply(v, &nobody, next, 0, NULL, &e), SG_INVALID);
+    assert_int_equal(db_count("SELECT count(*) FROM policies"), before);
+    assert_int_equal(db_count("SELECT count(*) FROM audit_log"), audits);
+
+    /* Applied now (the file's own date is past): in force at once. */
+    struct sg_uuid id = add_person(v, "keep@example.lv");
+    const struct sg_policy *first = sg_vault_policy(v);
+    struct sg_policy_version ver;
+    assert_int_equal(sg_vault_policy_apply(v, &who, next, 0, &ver, &e), SG_OK);
+    assert_int_equal(ver.effective, clk.at);
+    assert_string_equal(sg_vault_policy(v)->hash, next->hash);
+    /* The replaced version stays readable through the handle. */
+    assert_non_null(first->catalog.cats);
+    assert_int_equal(add_job(v, &e), SG_OK);
+    /* Data stored under the old version still reads and is still found. */
+    struct sg_subject *s = NULL;
+    assert_int_equal(sg_subject_get(v, &who, &id, 0, &s, &e), SG_OK);
+    assert_string_equal(field(s, "user.contact.email"), "keep@example.lv");
+    sg_subject_free(s);
+    struct sg_uuid found;
+    size_t nf = 0;
+    assert_int_equal(sg_subject_find(v, &who, "email", "keep@example.lv", 15, &found, 1, &nf, &e),
+                     SG_OK);
+    assert_int_equal(nf, 1);
+    /* Refresh finds nothing new. */
+    assert_int_equal(sg_vault_policy_refresh(v, &e), SG_OK);
+    assert_int_equal(sg_vault_policy_version(v)->seq, 2);
+    sg_vault_close(v);
+    sg_policy_free(next);
+}
+
+static void test_policy_refresh(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_err e;
+    struct sg_policy *next = with_job();
+    sg_time later = clk.at + SG_USEC_PER_DAY;
+    assert_int_equal(sg_vault_policy_apply(v, &who, next, later, NULL, &e), SG_OK);
+    assert_int_equal(sg_vault_policy_refresh(v, &e), SG_OK);
+    assert_int_equal(sg_vault_policy_version(v)->seq, 1);
+    clk.at = later; /* the handle's clock moves on: a refresh switches */
+    assert_int_equal(sg_vault_policy_refresh(v, &e), SG_OK);
+    assert_int_equal(sg_vault_policy_version(v)->seq, 2);
+    assert_int_equal(add_job(v, &e), SG_OK);
+    sg_vault_close(v);
+    sg_policy_free(next);
+}
+
 int main(void)
 {
     assert_int_equal(sg_crypto_init(NULL), SG_OK);
+    policy = tu_policy("people.yaml");
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_init_layout),
@@ -1078,6 +1293,12 @@ int main(void)
         T(test_audit_failure_stops_operation),
         T(test_move_to_postgres),
         T(test_server_away),
+        T(test_policy_bound),
+        T(test_policy_apply_later),
+        T(test_policy_apply_now_and_refusals),
+        T(test_policy_refresh),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int r = cmocka_run_group_tests(tests, NULL, NULL);
+    sg_policy_free(policy);
+    return r;
 }

@@ -296,7 +296,11 @@ static inline size_t ts_dump(char *buf, size_t cap)
                      "UNION ALL SELECT convert_to(category || actor, 'UTF8') FROM history "
                      "UNION ALL SELECT leaf FROM audit_log "
                      "UNION ALL SELECT pseudonym FROM audit_log WHERE pseudonym IS NOT NULL "
-                     "UNION ALL SELECT convert_to(note, 'UTF8') FROM audit_heads",
+                     "UNION ALL SELECT convert_to(note, 'UTF8') FROM audit_heads "
+                     "UNION ALL SELECT convert_to(id || name || role || purpose || "
+                     "coalesce(scope, ''), 'UTF8') || hash FROM tokens "
+                     "UNION ALL SELECT convert_to(hash || actor, 'UTF8') || text FROM policies "
+                     "UNION ALL SELECT convert_to(grp, 'UTF8') FROM memberships",
                      0, NULL, NULL, NULL, NULL, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         fail_msg("dump: %s", PQerrorMessage(ts_conn));

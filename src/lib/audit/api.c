@@ -522,8 +522,16 @@ enum sg_rc sg_audit_log(struct sg_vault *v, const struct sg_actor *who,
                         struct sg_err *err)
 {
     enum sg_rc rc;
-    if ((rc = sg_actor_check(who, err)))
+    struct sg_view w;
+    if ((rc = sg_view_open(v, who, "audit.read", &w, err)))
         return rc;
+    /* Who did what to whom is for the operator and the controller's staff. */
+    int staff = !w.role || w.role->kind == SG_ROLE_STAFF;
+    sg_view_close(&w);
+    if (!staff) {
+        sg_err_set(err, SG_DENIED, "role '%s' may not read the audit log", who->role);
+        return sg_view_deny(v, who, "audit.read", subject, err);
+    }
     struct log_ctx c = {v, subject, 0, 0, limit, 0, cb, ctx, {0}, SG_OK, err};
     sg_buf_init(&c.tmp, 1 << 20);
     struct sg_opmark mark;

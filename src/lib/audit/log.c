@@ -160,7 +160,7 @@ enum sg_rc sg_auditlog_open(struct sg_auditlog *l, const char *keys_dir, const c
                             struct sg_err *err)
 {
     memset(l, 0, sizeof *l);
-    sg_buf_init(&l->leaf, LEAF_MAX + 1024);
+    sg_buf_init(&l->leaves, SIZE_MAX / 2);
     struct sg_key *seed = NULL;
     char name[96];
     snprintf(name, sizeof name, "sargs/%s", vault_id);
@@ -180,7 +180,12 @@ void sg_auditlog_close(struct sg_auditlog *l)
     sg_signer_release(&l->signer);
     sg_key_free(l->pseudo);
     l->pseudo = NULL;
-    sg_buf_release(&l->leaf);
+    sg_buf_release(&l->leaves);
+    free(l->pending);
+    free(l->nodes);
+    l->pending = NULL;
+    l->nodes = NULL;
+    l->npending = l->nnodes = l->cap_pending = l->cap_nodes = 0;
 }
 
 void sg_auditlog_pseudonym(const struct sg_auditlog *l, const struct sg_uuid *id,
@@ -207,32 +212,52 @@ void sg_auditlog_begin(struct sg_auditlog *l, sg_time now)
     struct sg_uuid u;
     sg_uuid_v7(now, &u);
     memcpy(l->request, u.b, 16);
-    l->appended = 0;
-    l->range_valid = 0;
+    sg_auditlog_rollback_to(l, 0);
 }
 
 uint64_t sg_auditlog_mark(const struct sg_auditlog *l)
 {
-    return l->appended;
+    return l->npending;
 }
 
 void sg_auditlog_rollback_to(struct sg_auditlog *l, uint64_t mark)
 {
-    l->appended = mark;
-    l->range_valid = 0; /* reloaded from what the store still holds */
+    if (mark == 0) {
+        /* Nothing queued is left; the store may change before the next
+         * transaction, so the edge is reloaded then. */
+        l->npending = 0;
+        l->nnodes = 0;
+        sg_buf_reset(&l->leaves);
+        l->range_valid = 0;
+        return;
+    }
+    if (mark >= l->npending)
+        return;
+    l->npending = (size_t)mark;
+    l->nnodes = l->pending[mark - 1].nodes_end;
+    l->leaves.len = l->pending[mark - 1].leaf_off + l->pending[mark - 1].leaf_len;
+    /* Replay the entries kept onto the edge the transaction started from. */
+    l->range = l->base;
+    for (size_t i = 0; i < l->npending; i++)
+        sg_merkle_range_append(&l->range, l->pending[i].hash, NULL, NULL);
 }
 
-struct node_ctx {
-    struct sg_store *s;
-    struct sg_err *err;
-    enum sg_rc rc;
-};
-
-static int store_node(void *ctx, unsigned level, uint64_t index, const uint8_t h[SG_HASH_BYTES])
+static int queue_node(void *ctx, unsigned level, uint64_t index, const uint8_t h[SG_HASH_BYTES])
 {
-    struct node_ctx *c = ctx;
-    c->rc = c->s->ops->audit_node_put(c->s, level, index, h, c->err);
-    return c->rc != SG_OK;
+    struct sg_auditlog *l = ctx;
+    if (l->nnodes == l->cap_nodes) {
+        size_t cap = l->cap_nodes ? l->cap_nodes * 2 : 256;
+        struct sg_audit_node *p = realloc(l->nodes, cap * sizeof *p);
+        if (!p)
+            return 1;
+        l->nodes = p;
+        l->cap_nodes = cap;
+    }
+    struct sg_audit_node *n = &l->nodes[l->nnodes++];
+    n->level = level;
+    n->index = index;
+    memcpy(n->hash, h, SG_HASH_BYTES);
+    return 0;
 }
 
 static enum sg_rc load_range(struct sg_auditlog *l, struct sg_store *s, struct sg_err *err)
@@ -244,6 +269,7 @@ static enum sg_rc load_range(struct sg_auditlog *l, struct sg_store *s, struct s
     if ((rc = s->ops->audit_lock(s, err)) || (rc = s->ops->audit_size(s, &size, err)) ||
         (rc = sg_merkle_range_load(&l->range, size, sg_auditlog_fetch, s, err)))
         return rc;
+    l->base = l->range;
     l->range_valid = 1;
     return SG_OK;
 }
@@ -253,34 +279,70 @@ enum sg_rc sg_auditlog_append(struct sg_auditlog *l, struct sg_store *s,
                               struct sg_err *err)
 {
     enum sg_rc rc;
-    uint8_t pseudo[SG_PSEUDONYM_BYTES], hash[SG_HASH_BYTES];
+    uint8_t pseudo[SG_PSEUDONYM_BYTES];
     struct sg_audit_rec rec = *r;
     rec.request = l->request;
     if (subject) {
         sg_auditlog_pseudonym(l, subject, pseudo);
         rec.pseudonym = pseudo;
     }
-    if ((rc = load_range(l, s, err)) || (rc = sg_audit_leaf_encode(&rec, &l->leaf, err)))
+    if ((rc = load_range(l, s, err)))
         return rc;
-    sg_merkle_leaf_hash(l->leaf.ptr, l->leaf.len, hash);
-    struct sg_store_audit a = {l->range.size, rec.at, rec.pseudonym, (const uint8_t *)l->leaf.ptr,
-                               l->leaf.len,   hash};
-    struct node_ctx nc = {s, err, SG_OK};
-    if ((rc = s->ops->audit_append(s, &a, err)) ||
-        (sg_merkle_range_append(&l->range, hash, store_node, &nc) && (rc = nc.rc))) {
-        l->range_valid = 0;
-        return rc;
+    if (l->npending == l->cap_pending) {
+        size_t cap = l->cap_pending ? l->cap_pending * 2 : 64;
+        struct sg_audit_pending *p = realloc(l->pending, cap * sizeof *p);
+        if (!p)
+            return sg_err_set(err, SG_NOMEM, "out of memory");
+        l->pending = p;
+        l->cap_pending = cap;
     }
-    l->appended++;
+    /* Encode at the end of the queue's buffer. */
+    struct sg_buf one;
+    sg_buf_init(&one, LEAF_MAX);
+    if ((rc = sg_audit_leaf_encode(&rec, &one, err)))
+        return rc;
+    size_t off = l->leaves.len;
+    rc = sg_buf_add(&l->leaves, one.ptr, one.len, err);
+    struct sg_audit_pending *e = &l->pending[l->npending];
+    e->leaf_off = off;
+    e->leaf_len = one.len;
+    sg_buf_release(&one);
+    if (rc)
+        return rc;
+    e->index = l->range.size;
+    e->at = rec.at;
+    e->has_pseudonym = subject != NULL;
+    if (subject)
+        memcpy(e->pseudonym, pseudo, SG_PSEUDONYM_BYTES);
+    sg_merkle_leaf_hash(l->leaves.ptr + off, e->leaf_len, e->hash);
+    if (sg_merkle_range_append(&l->range, e->hash, queue_node, l)) {
+        /* Out of memory half-way: forget this transaction's edge. */
+        l->range_valid = 0;
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    }
+    e->nodes_end = l->nnodes;
+    l->npending++;
     return SG_OK;
 }
 
 enum sg_rc sg_auditlog_seal(struct sg_auditlog *l, struct sg_store *s, sg_time now,
                             struct sg_err *err)
 {
-    if (!l->appended)
+    if (!l->npending)
         return SG_OK;
-    enum sg_rc rc = load_range(l, s, err);
+    enum sg_rc rc = SG_OK;
+    for (size_t i = 0; i < l->npending && !rc; i++) {
+        const struct sg_audit_pending *e = &l->pending[i];
+        struct sg_store_audit a = {e->index,
+                                   e->at,
+                                   e->has_pseudonym ? e->pseudonym : NULL,
+                                   (const uint8_t *)l->leaves.ptr + e->leaf_off,
+                                   e->leaf_len,
+                                   e->hash};
+        rc = s->ops->audit_append(s, &a, err);
+    }
+    for (size_t i = 0; i < l->nnodes && !rc; i++)
+        rc = s->ops->audit_node_put(s, l->nodes[i].level, l->nodes[i].index, l->nodes[i].hash, err);
     if (rc)
         return rc;
     uint8_t root[SG_HASH_BYTES];
@@ -291,7 +353,11 @@ enum sg_rc sg_auditlog_seal(struct sg_auditlog *l, struct sg_store *s, sg_time n
     struct sg_store_head h = {l->range.size, now, root, note};
     rc = s->ops->audit_head_put(s, &h, err);
     free(note);
-    if (!rc)
-        l->appended = 0;
+    if (!rc) {
+        l->npending = 0;
+        l->nnodes = 0;
+        sg_buf_reset(&l->leaves);
+        l->base = l->range;
+    }
     return rc;
 }

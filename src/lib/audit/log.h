@@ -83,14 +83,42 @@ enum sg_rc sg_audit_leaf_decode(const uint8_t *leaf, size_t len, struct sg_audit
 
 /* --------------------------------------------------------------- the log */
 
+/* An entry waiting for its transaction to commit. */
+struct sg_audit_pending {
+    uint64_t index;
+    sg_time at;
+    int has_pseudonym;
+    uint8_t pseudonym[SG_PSEUDONYM_BYTES];
+    uint8_t hash[SG_HASH_BYTES];
+    size_t leaf_off, leaf_len; /* in `leaves` */
+    size_t nodes_end;          /* pending subtrees up to and including this entry */
+};
+
+struct sg_audit_node {
+    unsigned level;
+    uint64_t index;
+    uint8_t hash[SG_HASH_BYTES];
+};
+
+/*
+ * Entries are queued in memory and written, with the subtrees they complete
+ * and the signed head, just before the transaction commits (group commit):
+ * an operation's savepoint then never touches the log's pages, and a batch
+ * writes the log sequentially. The tree's right edge is tracked as entries
+ * are queued; `base` is the edge the transaction started from, replayed when
+ * a savepoint is rolled back.
+ */
 struct sg_auditlog {
     struct sg_signer signer;
     struct sg_key *pseudo;
-    int range_valid; /* range mirrors the store inside this transaction */
-    struct sg_merkle_range range;
-    uint64_t appended; /* entries appended in this transaction */
+    int range_valid; /* range and base mirror the store in this transaction */
+    struct sg_merkle_range range, base;
     uint8_t request[16];
-    struct sg_buf leaf; /* scratch */
+    struct sg_audit_pending *pending;
+    size_t npending, cap_pending;
+    struct sg_audit_node *nodes;
+    size_t nnodes, cap_nodes;
+    struct sg_buf leaves;
 };
 
 /* Creates the signing and pseudonym keys in `keys_dir` (kept if present). */
@@ -107,7 +135,8 @@ void sg_auditlog_pseudonym(const struct sg_auditlog *l, const struct sg_uuid *id
 /* A top-level transaction starts: a new request id, nothing appended yet. */
 void sg_auditlog_begin(struct sg_auditlog *l, sg_time now);
 
-/* Appends an entry (request id and pseudonym filled in from `subject`). */
+/* Queues an entry (request id and pseudonym filled in from `subject`); it
+ * is written by sg_auditlog_seal() at commit. */
 enum sg_rc sg_auditlog_append(struct sg_auditlog *l, struct sg_store *s,
                               const struct sg_audit_rec *r, const struct sg_uuid *subject,
                               struct sg_err *err);
@@ -116,8 +145,9 @@ enum sg_rc sg_auditlog_append(struct sg_auditlog *l, struct sg_store *s,
 uint64_t sg_auditlog_mark(const struct sg_auditlog *l);
 void sg_auditlog_rollback_to(struct sg_auditlog *l, uint64_t mark);
 
-/* Before the top-level commit: signs and stores a head when entries were
- * appended (group commit: one head per transaction). */
+/* Before the top-level commit: writes the queued entries and their subtrees
+ * and a signed head (group commit: one head per transaction). A failure
+ * means the transaction must be rolled back. */
 enum sg_rc sg_auditlog_seal(struct sg_auditlog *l, struct sg_store *s, sg_time now,
                             struct sg_err *err);
 

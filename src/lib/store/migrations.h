@@ -29,15 +29,23 @@ extern const int sg_migrations_count;
  *   't' text
  *   'b' bytes (BLOB, bytea)
  *   'u' an id (a 16-byte BLOB in SQLite, uuid in PostgreSQL)
- * `serial` names the column numbered by the database, if any. `audit` marks
- * the tables of the audit log, which a restore keeps (see store.h).
+ * `serial` names the column numbered by the database, if any. `keep` says
+ * what a restore does with the table (see store.h).
  */
+enum sg_table_keep {
+    SG_KEEP_NONE,  /* replaced by the backup's */
+    SG_KEEP_AUDIT, /* the audit log: its tables (and the archive mark in meta)
+                    * are kept together when the live log has an entry */
+    SG_KEEP_OWN,   /* kept when the live table has a row (policy versions,
+                    * API tokens) */
+};
+
 struct sg_table {
     const char *name;
     const char *columns; /* "a, b, c" */
     const char *types;   /* one letter per column */
     const char *serial;
-    int audit;
+    enum sg_table_keep keep;
 };
 
 extern const struct sg_table sg_tables[];

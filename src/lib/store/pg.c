@@ -46,6 +46,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The meta key of the audit log's archive boundary (see pg_restore). */
+#define META_AUDIT_ARCHIVED "audit_archived_below"
+/* Tables of the schema at most (sg_tables). */
+#define MAX_TABLES 32
+
 /* Type oids of the parameters (pg_type.h is server-side only). */
 #define OID_BYTEA 17
 #define OID_INT8  20
@@ -57,10 +62,11 @@
 #define MIGRATE_LOCK "7365727473" /* "sargs" read as a number */
 /* The audit log's appenders queue on this one (see pg_audit_lock). */
 #define AUDIT_LOCK "7365727474"
-/* The partition of the per-person index audit_log_person (migration step
- * 2): idx >> AUDIT_RANGE_BITS. Both change together. */
-#define AUDIT_RANGE_BITS     16
-#define AUDIT_RANGE_BITS_SQL "16"
+/* The partition of the per-person index audit_log_person (migration steps
+ * 2 and 3): idx >> AUDIT_RANGE_BITS. They change together. */
+#define AUDIT_RANGE_BITS 12
+#define STR_(x)          #x
+#define STR(x)           STR_(x)
 
 /* Answers not yet read; past this the pipeline is drained early. */
 #define QUEUE_MAX 64
@@ -103,6 +109,19 @@ enum stmt_id {
     ST_AUDIT_ARCHIVE_OFF,
     ST_AUDIT_HEAD_PUT,
     ST_AUDIT_HEADS_EACH,
+    ST_MEMBER_PUT,
+    ST_MEMBER_DEL,
+    ST_MEMBERS_EACH,
+    ST_MEMBER_SHARED,
+    ST_MEMBERS_DEL,
+    ST_TOKEN_PUT,
+    ST_TOKEN_GET,
+    ST_TOKEN_EACH,
+    ST_TOKEN_REVOKE,
+    ST_POLICY_ADD,
+    ST_POLICY_AT,
+    ST_POLICY_EACH,
+    ST_POLICY_EACH_TEXT,
     ST_COUNT
 };
 
@@ -220,10 +239,11 @@ static const struct {
      * 0" keeps the bounds and the order out of the primary key, which the
      * generic plan of a prepared statement would otherwise walk in full. */
     [ST_AUDIT_EACH_PERSON] = {"SELECT idx, at, pseudonym, leaf, hash FROM audit_log "
-                              "WHERE (idx >> " AUDIT_RANGE_BITS_SQL ") = $1 AND "
-                              "pseudonym = $2 AND pseudonym IS NOT NULL AND "
-                              "idx + 0 >= $3 AND idx + 0 < $4 AND at >= $5 "
-                              "ORDER BY idx + 0",
+                              "WHERE (idx >> " STR(
+                                  AUDIT_RANGE_BITS) ") = $1 AND "
+                                                    "pseudonym = $2 AND pseudonym IS NOT NULL AND "
+                                                    "idx + 0 >= $3 AND idx + 0 < $4 AND at >= $5 "
+                                                    "ORDER BY idx + 0",
                               5,
                               {OID_INT8, OID_BYTEA, OID_INT8, OID_INT8, OID_INT8}},
     /* Archiving: see pg_audit_archive and migration step 2. */
@@ -240,6 +260,61 @@ static const struct {
                              "ORDER BY size LIMIT $2",
                              2,
                              {OID_INT8, OID_INT8}},
+    /* A membership that is there already, a revocation of a token unknown
+     * or revoked, a membership that is not there: each is an answer
+     * (RETURNING, no row), never an error, which would abort the whole
+     * transaction where SQLite only fails the statement (the vault asks
+     * again after a failed revocation, in the same transaction). Text is
+     * ordered byte by byte (COLLATE "C"), as SQLite does, whatever the
+     * database's collation. */
+    [ST_MEMBER_PUT] = {"INSERT INTO memberships (subject, grp, since) VALUES ($1, $2, $3) "
+                       "ON CONFLICT DO NOTHING RETURNING 1",
+                       3,
+                       {OID_UUID, OID_TEXT, OID_INT8}},
+    [ST_MEMBER_DEL] = {"DELETE FROM memberships WHERE subject = $1 AND grp = $2 RETURNING 1",
+                       2,
+                       {OID_UUID, OID_TEXT}},
+    [ST_MEMBERS_EACH] = {"SELECT grp, since FROM memberships WHERE subject = $1 "
+                         "ORDER BY grp COLLATE \"C\"",
+                         1,
+                         {OID_UUID}},
+    [ST_MEMBER_SHARED] = {"SELECT 1 FROM memberships a JOIN memberships b ON b.grp = a.grp "
+                          "AND b.subject = $2 WHERE a.subject = $1 LIMIT 1",
+                          2,
+                          {OID_UUID, OID_UUID}},
+    [ST_MEMBERS_DEL] = {"DELETE FROM memberships WHERE subject = $1", 1, {OID_UUID}},
+    [ST_TOKEN_PUT] = {"INSERT INTO tokens (id, name, role, purpose, hash, created, revoked, scope) "
+                      "VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+                      7,
+                      {OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_BYTEA, OID_INT8, OID_TEXT}},
+    [ST_TOKEN_GET] = {"SELECT id, name, role, purpose, hash, created, revoked, scope FROM tokens "
+                      "WHERE id = $1",
+                      1,
+                      {OID_TEXT}},
+    [ST_TOKEN_EACH] = {"SELECT id, name, role, purpose, hash, created, revoked, scope FROM tokens "
+                       "ORDER BY created, id COLLATE \"C\"",
+                       0,
+                       {0}},
+    [ST_TOKEN_REVOKE] = {"UPDATE tokens SET revoked = $2 WHERE id = $1 AND revoked = 0 "
+                         "RETURNING 1",
+                         2,
+                         {OID_TEXT, OID_INT8}},
+    [ST_POLICY_ADD] = {"INSERT INTO policies (hash, effective, applied, actor, text) "
+                       "VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+                       5,
+                       {OID_TEXT, OID_INT8, OID_INT8, OID_TEXT, OID_BYTEA}},
+    [ST_POLICY_AT] = {"SELECT seq, hash, effective, applied, actor, text FROM policies "
+                      "WHERE effective <= $1 ORDER BY effective DESC, seq DESC LIMIT 1",
+                      1,
+                      {OID_INT8}},
+    [ST_POLICY_EACH] = {"SELECT seq, hash, effective, applied, actor, NULL::bytea FROM policies "
+                        "ORDER BY seq",
+                        0,
+                        {0}},
+    [ST_POLICY_EACH_TEXT] = {"SELECT seq, hash, effective, applied, actor, text FROM policies "
+                             "ORDER BY seq",
+                             0,
+                             {0}},
 };
 
 /* One answer still to read: what it was, for the message, which statement
@@ -1186,7 +1261,8 @@ static enum sg_rc pg_subject_shred(struct sg_store *s, const struct sg_uuid *id,
 {
     struct pg *p = PG(s);
     enum sg_rc rc;
-    if ((rc = by_subject(p, ST_EVENTS_DEL, id, err)) || (rc = by_subject(p, ST_HIST_DEL, id, err)))
+    if ((rc = by_subject(p, ST_EVENTS_DEL, id, err)) ||
+        (rc = by_subject(p, ST_HIST_DEL, id, err)) || (rc = by_subject(p, ST_MEMBERS_DEL, id, err)))
         return rc;
     struct params a = {0};
     p_id(&a, id);
@@ -1607,6 +1683,223 @@ static enum sg_rc pg_audit_heads_each(struct sg_store *s, uint64_t from, sg_head
     }
 }
 
+/* ------------------------------------------------------------- memberships */
+
+/* Runs a statement that answers with a row when it did something; `*done`
+ * says whether it did. */
+static enum sg_rc did(struct pg *p, enum stmt_id id, const struct params *a, const char *what,
+                      int *done, struct sg_err *err)
+{
+    PGresult *r = NULL;
+    enum sg_rc rc = read_stmt(p, id, a, what, &r, err);
+    if (rc)
+        return rc;
+    *done = PQntuples(r) > 0;
+    PQclear(r);
+    return SG_OK;
+}
+
+static enum sg_rc pg_member_put(struct sg_store *s, const struct sg_uuid *id, const char *group,
+                                sg_time since, struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    p_text(&a, group);
+    p_i64(&a, since);
+    int done = 0;
+    enum sg_rc rc = did(PG(s), ST_MEMBER_PUT, &a, "membership", &done, err);
+    if (!rc && !done)
+        rc = sg_err_set(err, SG_CONFLICT, "already a member of group '%.64s'", group);
+    return rc;
+}
+
+static enum sg_rc pg_member_del(struct sg_store *s, const struct sg_uuid *id, const char *group,
+                                struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    p_text(&a, group);
+    int done = 0;
+    enum sg_rc rc = did(PG(s), ST_MEMBER_DEL, &a, "membership", &done, err);
+    if (!rc && !done)
+        rc = sg_err_set(err, SG_NOTFOUND, "not a member of group '%.64s'", group);
+    return rc;
+}
+
+static enum sg_rc pg_members_each(struct sg_store *s, const struct sg_uuid *id, sg_group_cb cb,
+                                  void *ctx, struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_id(&a, id);
+    enum sg_rc rc = read_stmt(PG(s), ST_MEMBERS_EACH, &a, "membership", &r, err);
+    if (rc)
+        return rc;
+    for (int i = 0, n = PQntuples(r); i < n; i++)
+        if (cb(ctx, r_text(r, i, 0), r_int(r, i, 1)))
+            break;
+    PQclear(r);
+    return SG_OK;
+}
+
+static enum sg_rc pg_member_shared(struct sg_store *s, const struct sg_uuid *a,
+                                   const struct sg_uuid *b, int *shared, struct sg_err *err)
+{
+    struct params x = {0};
+    p_id(&x, a);
+    p_id(&x, b);
+    *shared = 0;
+    return did(PG(s), ST_MEMBER_SHARED, &x, "membership", shared, err);
+}
+
+/* ------------------------------------------------------------------ tokens */
+
+static enum sg_rc pg_token_put(struct sg_store *s, const struct sg_store_token *t,
+                               struct sg_err *err)
+{
+    struct params a = {0};
+    p_text(&a, t->id);
+    p_text(&a, t->name);
+    p_text(&a, t->role);
+    p_text(&a, t->purpose);
+    p_bytes(&a, t->hash, 32);
+    p_i64(&a, t->created);
+    p_text(&a, t->scope); /* NULL: none */
+    return write_stmt(PG(s), ST_TOKEN_PUT, &a, "token", err);
+}
+
+/* Hands the tokens of a result to `cb`. */
+static void each_token(const PGresult *r, sg_token_cb cb, void *ctx)
+{
+    static const uint8_t zero[32];
+    for (int i = 0, n = PQntuples(r); i < n; i++) {
+        struct sg_store_token t;
+        t.id = r_text(r, i, 0);
+        t.name = r_text(r, i, 1);
+        t.role = r_text(r, i, 2);
+        t.purpose = r_text(r, i, 3);
+        t.hash = PQgetlength(r, i, 4) == 32 ? (const uint8_t *)PQgetvalue(r, i, 4) : zero;
+        t.created = r_int(r, i, 5);
+        t.revoked = r_int(r, i, 6);
+        t.scope = PQgetisnull(r, i, 7) ? NULL : PQgetvalue(r, i, 7);
+        if (cb(ctx, &t))
+            break;
+    }
+}
+
+static enum sg_rc pg_token_get(struct sg_store *s, const char *id, sg_token_cb cb, void *ctx,
+                               struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_text(&a, id);
+    enum sg_rc rc = read_stmt(PG(s), ST_TOKEN_GET, &a, "token", &r, err);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = sg_err_set(err, SG_NOTFOUND, "no such token");
+    else
+        each_token(r, cb, ctx);
+    PQclear(r);
+    return rc;
+}
+
+static enum sg_rc pg_token_each(struct sg_store *s, sg_token_cb cb, void *ctx, struct sg_err *err)
+{
+    PGresult *r = NULL;
+    enum sg_rc rc = read_stmt(PG(s), ST_TOKEN_EACH, NULL, "token", &r, err);
+    if (rc)
+        return rc;
+    each_token(r, cb, ctx);
+    PQclear(r);
+    return SG_OK;
+}
+
+static enum sg_rc pg_token_revoke(struct sg_store *s, const char *id, sg_time at,
+                                  struct sg_err *err)
+{
+    struct params a = {0};
+    p_text(&a, id);
+    p_i64(&a, at);
+    int done = 0;
+    enum sg_rc rc = did(PG(s), ST_TOKEN_REVOKE, &a, "token", &done, err);
+    if (!rc && !done)
+        rc = sg_err_set(err, SG_CONFLICT, "token %s is unknown or already revoked", id);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- policies */
+
+static enum sg_rc pg_policy_add(struct sg_store *s, const struct sg_store_policy *pol, int64_t *seq,
+                                struct sg_err *err)
+{
+    if (pol->len > INT32_MAX)
+        return sg_err_set(err, SG_TOOBIG, "policy text too large");
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_text(&a, pol->hash);
+    p_i64(&a, pol->effective);
+    p_i64(&a, pol->applied);
+    p_text(&a, pol->actor);
+    p_bytes(&a, pol->text ? pol->text : "", pol->len);
+    enum sg_rc rc = read_stmt(PG(s), ST_POLICY_ADD, &a, "record policy", &r, err);
+    if (rc)
+        return rc;
+    if (seq)
+        *seq = PQntuples(r) == 1 ? r_int(r, 0, 0) : 0;
+    PQclear(r);
+    return SG_OK;
+}
+
+/* Hands the versions of a result to `cb`; how many there were. */
+static int each_policy(const PGresult *r, sg_policy_cb cb, void *ctx)
+{
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++) {
+        struct sg_store_policy pol;
+        pol.seq = r_int(r, i, 0);
+        pol.hash = r_text(r, i, 1);
+        pol.effective = r_int(r, i, 2);
+        pol.applied = r_int(r, i, 3);
+        pol.actor = r_text(r, i, 4);
+        /* libpq ends every value with a NUL byte, so the text is a string
+         * too, as the policy loader may take it. */
+        pol.text = PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5);
+        pol.len = pol.text ? (size_t)PQgetlength(r, i, 5) : 0;
+        if (cb(ctx, &pol))
+            break;
+    }
+    return n;
+}
+
+static enum sg_rc pg_policy_at(struct sg_store *s, sg_time at, sg_policy_cb cb, void *ctx,
+                               struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_i64(&a, at);
+    enum sg_rc rc = read_stmt(PG(s), ST_POLICY_AT, &a, "read policy", &r, err);
+    if (rc)
+        return rc;
+    if (each_policy(r, cb, ctx) == 0)
+        rc = sg_err_set(err, SG_NOTFOUND, "no policy version was in force then");
+    PQclear(r);
+    return rc;
+}
+
+static enum sg_rc pg_policy_each(struct sg_store *s, int with_text, sg_policy_cb cb, void *ctx,
+                                 struct sg_err *err)
+{
+    PGresult *r = NULL;
+    enum sg_rc rc = read_stmt(PG(s), with_text ? ST_POLICY_EACH_TEXT : ST_POLICY_EACH, NULL,
+                              "read policy", &r, err);
+    if (rc)
+        return rc;
+    each_policy(r, cb, ctx);
+    PQclear(r);
+    return SG_OK;
+}
+
 /* ---------------------------------------------------------- backup/restore */
 
 /*
@@ -1898,26 +2191,65 @@ static enum sg_rc pg_restore(struct sg_store *s, const char *path, struct sg_err
      * old data or the new, never a mixture. */
     if ((rc = apply_steps(p, sg_clock_now(NULL), &ours, err)))
         goto out;
-    /* The live audit log stays (store.h), unless it is empty: then the
-     * backup's is taken. Under the audit lock, so that no node appends to
-     * it between the look and the copy. */
-    PGresult *r = NULL;
-    if ((rc = simple(p, "SELECT pg_advisory_xact_lock(" AUDIT_LOCK ")", "restore", NULL, err)) ||
-        (rc = simple(p, "SELECT EXISTS (SELECT 1 FROM audit_log)", "restore", &r, err)))
+    /* What must outlive a restore stays (store.h) when the live one has
+     * rows: the audit log (under the audit lock, so that no node appends to
+     * it between the look and the copy) with its archive mark, the policy
+     * versions and the tokens. Otherwise the backup's is taken. */
+    if ((rc = simple(p, "SELECT pg_advisory_xact_lock(" AUDIT_LOCK ")", "restore", NULL, err)))
         goto out;
-    int keep_audit = PQgetvalue(r, 0, 0)[0] == 't';
-    PQclear(r);
+    int keep[MAX_TABLES] = {0};
+    if (sg_tables_count > MAX_TABLES) {
+        rc = sg_err_set(err, SG_INTERNAL, "restore: too many tables");
+        goto out;
+    }
+    for (int i = 0; i < sg_tables_count && !rc; i++) {
+        const struct sg_table *t = &sg_tables[i];
+        if (t->keep == SG_KEEP_NONE)
+            continue;
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s)",
+                 t->keep == SG_KEEP_AUDIT ? "audit_log" : t->name);
+        PGresult *r = NULL;
+        if (!(rc = simple(p, sql, "restore", &r, err)))
+            keep[i] = PQgetvalue(r, 0, 0)[0] == 't';
+        PQclear(r);
+    }
+    int keep_audit = 0;
+    for (int i = 0; i < sg_tables_count; i++)
+        keep_audit |= sg_tables[i].keep == SG_KEEP_AUDIT && keep[i];
+    /* The archive boundary belongs to the log, not to the rest of meta. */
+    PGresult *mark = NULL;
+    if (!rc && keep_audit) {
+        const char *k[1] = {META_AUDIT_ARCHIVED};
+        mark = PQexecParams(p->conn, "SELECT value FROM meta WHERE key = $1", 1, NULL, k, NULL,
+                            NULL, 0);
+        if (PQresultStatus(mark) != PGRES_TUPLES_OK)
+            rc = result_err(p, mark, "restore", err);
+    }
     char trunc[256] = "TRUNCATE ";
     for (int i = 0, n = 0; i < sg_tables_count; i++)
-        if (!sg_tables[i].audit) {
+        if (sg_tables[i].keep == SG_KEEP_NONE) {
             size_t at = strlen(trunc);
             snprintf(trunc + at, sizeof trunc - at, "%s%s", n++ ? ", " : "", sg_tables[i].name);
         }
-    if ((rc = simple(p, trunc, "restore", NULL, err)))
-        goto out;
+    if (!rc)
+        rc = simple(p, trunc, "restore", NULL, err);
     for (int i = 0; i < sg_tables_count && !rc; i++)
-        if (!(sg_tables[i].audit && keep_audit))
+        if (!keep[i])
             rc = copy_table_in(p, &sg_tables[i], db, err);
+    if (!rc && keep_audit) {
+        int had = PQntuples(mark) == 1;
+        const char *v[2] = {META_AUDIT_ARCHIVED, had ? PQgetvalue(mark, 0, 0) : NULL};
+        PGresult *r = PQexecParams(p->conn,
+                                   had ? "INSERT INTO meta (key, value) VALUES ($1, $2) "
+                                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                                       : "DELETE FROM meta WHERE key = $1",
+                                   had ? 2 : 1, NULL, v, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = result_err(p, r, "restore", err);
+        PQclear(r);
+    }
+    PQclear(mark);
     for (int i = 0; i < sg_tables_count && !rc; i++) {
         const struct sg_table *t = &sg_tables[i];
         if (!t->serial)
@@ -1978,6 +2310,17 @@ const struct sg_store_ops sg_store_postgres = {
     .audit_archive = pg_audit_archive,
     .audit_head_put = pg_audit_head_put,
     .audit_heads_each = pg_audit_heads_each,
+    .member_put = pg_member_put,
+    .member_del = pg_member_del,
+    .members_each = pg_members_each,
+    .member_shared = pg_member_shared,
+    .token_put = pg_token_put,
+    .token_get = pg_token_get,
+    .token_each = pg_token_each,
+    .token_revoke = pg_token_revoke,
+    .policy_add = pg_policy_add,
+    .policy_at = pg_policy_at,
+    .policy_each = pg_policy_each,
     .backup = pg_backup,
     .restore = pg_restore,
 };

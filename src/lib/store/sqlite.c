@@ -55,6 +55,19 @@ enum stmt_id {
     ST_AUDIT_EACH_SUBJECT,
     ST_AUDIT_HEAD_PUT,
     ST_AUDIT_HEADS_EACH,
+    ST_TOKEN_PUT,
+    ST_TOKEN_GET,
+    ST_TOKEN_EACH,
+    ST_TOKEN_REVOKE,
+    ST_POLICY_ADD,
+    ST_POLICY_AT,
+    ST_POLICY_EACH,
+    ST_POLICY_EACH_TEXT,
+    ST_MEMBER_PUT,
+    ST_MEMBER_DEL,
+    ST_MEMBERS_EACH,
+    ST_MEMBER_SHARED,
+    ST_MEMBERS_DEL,
     ST_COUNT
 };
 
@@ -106,11 +119,32 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_EACH] = "SELECT idx, at, pseudonym, leaf, hash FROM audit_log WHERE idx >= ?1 AND "
                       "idx < ?2 AND at >= ?3 ORDER BY idx",
     [ST_AUDIT_EACH_SUBJECT] = "SELECT idx, at, pseudonym, leaf, hash FROM audit_log WHERE "
-                              "idx >> 16 = ?5 AND pseudonym = ?4 AND pseudonym IS NOT NULL AND "
+                              "idx >> 12 = ?5 AND pseudonym = ?4 AND pseudonym IS NOT NULL AND "
                               "idx >= ?1 AND idx < ?2 AND at >= ?3 ORDER BY idx",
     [ST_AUDIT_HEAD_PUT] = "INSERT INTO audit_heads (size, at, root, note) VALUES (?1, ?2, ?3, ?4)",
+    [ST_TOKEN_PUT] = "INSERT INTO tokens (id, name, role, purpose, hash, created, revoked, "
+                     "scope) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+    [ST_TOKEN_GET] = "SELECT id, name, role, purpose, hash, created, revoked, scope FROM tokens "
+                     "WHERE id = ?1",
+    [ST_TOKEN_EACH] = "SELECT id, name, role, purpose, hash, created, revoked, scope FROM tokens "
+                      "ORDER BY created, id",
+    [ST_MEMBER_PUT] = "INSERT INTO memberships (subject, grp, since) VALUES (?1, ?2, ?3)",
+    [ST_MEMBER_DEL] = "DELETE FROM memberships WHERE subject = ?1 AND grp = ?2",
+    [ST_MEMBERS_EACH] = "SELECT grp, since FROM memberships WHERE subject = ?1 ORDER BY grp",
+    [ST_MEMBER_SHARED] = "SELECT 1 FROM memberships a JOIN memberships b ON b.grp = a.grp "
+                         "AND b.subject = ?2 WHERE a.subject = ?1 LIMIT 1",
+    [ST_MEMBERS_DEL] = "DELETE FROM memberships WHERE subject = ?1",
+    [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked = 0",
     [ST_AUDIT_HEADS_EACH] = "SELECT size, at, root, note FROM audit_heads WHERE size >= ?1 "
                             "ORDER BY size",
+    [ST_POLICY_ADD] = "INSERT INTO policies (hash, effective, applied, actor, text) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_POLICY_AT] = "SELECT seq, hash, effective, applied, actor, text FROM policies "
+                     "WHERE effective <= ?1 ORDER BY effective DESC, seq DESC LIMIT 1",
+    [ST_POLICY_EACH] = "SELECT seq, hash, effective, applied, actor, NULL FROM policies "
+                       "ORDER BY seq",
+    [ST_POLICY_EACH_TEXT] = "SELECT seq, hash, effective, applied, actor, text FROM policies "
+                            "ORDER BY seq",
 };
 
 struct sq {
@@ -635,7 +669,8 @@ static enum sg_rc sq_subject_shred(struct sg_store *s, const struct sg_uuid *id,
     struct sq *q = SQ(s);
     enum sg_rc r;
     if ((r = del_by_subject(q, ST_EVENTS_DEL, id, err)) ||
-        (r = del_by_subject(q, ST_HIST_DEL, id, err)))
+        (r = del_by_subject(q, ST_HIST_DEL, id, err)) ||
+        (r = del_by_subject(q, ST_MEMBERS_DEL, id, err)))
         return r;
     sqlite3_stmt *st = stmt(q, ST_SUBJ_SHRED, err);
     if (!st)
@@ -952,7 +987,7 @@ static enum sg_rc sq_audit_each(struct sg_store *s, uint64_t from, uint64_t to,
         sqlite3_clear_bindings(st);
         return r;
     }
-    /* One person: one seek per range of 65,536 entries (the index's
+    /* One person: one seek per range of 4,096 entries (the index's
      * partition), up to the end of the log. */
     uint64_t size = 0;
     if ((r = sq_audit_size(s, &size, err)))
@@ -962,7 +997,7 @@ static enum sg_rc sq_audit_each(struct sg_store *s, uint64_t from, uint64_t to,
     sqlite3_stmt *st = stmt(q, ST_AUDIT_EACH_SUBJECT, err);
     if (!st)
         return err ? err->rc : SG_IO;
-    for (uint64_t b = from >> 16; from < to && b <= (to - 1) >> 16 && !r; b++) {
+    for (uint64_t b = from >> 12; from < to && b <= (to - 1) >> 12 && !r; b++) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
         sqlite3_bind_int64(st, 3, since);
@@ -1034,6 +1069,252 @@ static enum sg_rc sq_audit_heads_each(struct sg_store *s, uint64_t from, sg_head
     return r;
 }
 
+/* ------------------------------------------------------------- memberships */
+
+static enum sg_rc sq_member_put(struct sg_store *s, const struct sg_uuid *id, const char *group,
+                                sg_time since, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_MEMBER_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, since);
+    enum sg_rc r = run(q, st, "membership", err);
+    if (r == SG_CONFLICT)
+        r = sg_err_set(err, SG_CONFLICT, "already a member of group '%.64s'", group);
+    return r;
+}
+
+static enum sg_rc sq_member_del(struct sg_store *s, const struct sg_uuid *id, const char *group,
+                                struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_MEMBER_DEL, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
+    enum sg_rc r = run(q, st, "membership", err);
+    if (!r && sqlite3_changes(q->db) == 0)
+        r = sg_err_set(err, SG_NOTFOUND, "not a member of group '%.64s'", group);
+    return r;
+}
+
+static enum sg_rc sq_members_each(struct sg_store *s, const struct sg_uuid *id, sg_group_cb cb,
+                                  void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_MEMBERS_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    int rc;
+    enum sg_rc r = SG_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *g = (const char *)sqlite3_column_text(st, 0);
+        if (g && cb(ctx, g, sqlite3_column_int64(st, 1)))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "membership", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_member_shared(struct sg_store *s, const struct sg_uuid *a,
+                                   const struct sg_uuid *b, int *shared, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_MEMBER_SHARED, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, a);
+    bind_id(st, 2, b);
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    *shared = rc == SQLITE_ROW;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "membership", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+/* ------------------------------------------------------------------ tokens */
+
+static enum sg_rc sq_token_put(struct sg_store *s, const struct sg_store_token *t,
+                               struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_TOKEN_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, t->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, t->role, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, t->purpose, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, t->hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, t->created);
+    if (t->scope)
+        sqlite3_bind_text(st, 7, t->scope, -1, SQLITE_STATIC);
+    return run(q, st, "token", err);
+}
+
+static enum sg_rc each_token(struct sq *q, sqlite3_stmt *st, sg_token_cb cb, void *ctx, int *seen,
+                             struct sg_err *err)
+{
+    int rc;
+    enum sg_rc r = SG_OK;
+    static const uint8_t zero[32];
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_token t;
+        t.id = (const char *)sqlite3_column_text(st, 0);
+        t.name = (const char *)sqlite3_column_text(st, 1);
+        t.role = (const char *)sqlite3_column_text(st, 2);
+        t.purpose = (const char *)sqlite3_column_text(st, 3);
+        t.hash = sqlite3_column_bytes(st, 4) == 32 ? sqlite3_column_blob(st, 4) : zero;
+        t.created = sqlite3_column_int64(st, 5);
+        t.revoked = sqlite3_column_int64(st, 6);
+        t.scope = (const char *)sqlite3_column_text(st, 7);
+        if (!t.id || !t.name || !t.role || !t.purpose)
+            continue;
+        (*seen)++;
+        if (cb(ctx, &t))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "token", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_token_get(struct sg_store *s, const char *id, sg_token_cb cb, void *ctx,
+                               struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_TOKEN_GET, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int seen = 0;
+    enum sg_rc r = each_token(q, st, cb, ctx, &seen, err);
+    if (!r && !seen)
+        r = sg_err_set(err, SG_NOTFOUND, "no such token");
+    return r;
+}
+
+static enum sg_rc sq_token_each(struct sg_store *s, sg_token_cb cb, void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_TOKEN_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    int seen = 0;
+    return each_token(q, st, cb, ctx, &seen, err);
+}
+
+static enum sg_rc sq_token_revoke(struct sg_store *s, const char *id, sg_time at,
+                                  struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_TOKEN_REVOKE, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    enum sg_rc r = run(q, st, "token", err);
+    if (!r && sqlite3_changes(q->db) == 0)
+        r = sg_err_set(err, SG_CONFLICT, "token %s is unknown or already revoked", id);
+    return r;
+}
+
+/* ---------------------------------------------------------------- policies */
+
+static enum sg_rc sq_policy_add(struct sg_store *s, const struct sg_store_policy *p, int64_t *seq,
+                                struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_POLICY_ADD, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    if (p->len > INT32_MAX)
+        return sg_err_set(err, SG_TOOBIG, "policy text too large");
+    sqlite3_bind_text(st, 1, p->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, p->effective);
+    sqlite3_bind_int64(st, 3, p->applied);
+    sqlite3_bind_text(st, 4, p->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, p->text ? p->text : "", (int)p->len, SQLITE_STATIC);
+    enum sg_rc r = run(q, st, "record policy", err);
+    if (!r && seq)
+        *seq = sqlite3_last_insert_rowid(q->db);
+    return r;
+}
+
+/* Steps through policy rows, handing each to `cb`; `max` rows at most. */
+static enum sg_rc policy_rows(struct sq *q, sqlite3_stmt *st, size_t max, sg_policy_cb cb,
+                              void *ctx, size_t *seen, struct sg_err *err)
+{
+    int rc = SQLITE_DONE;
+    enum sg_rc r = SG_OK;
+    *seen = 0;
+    while (*seen < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_policy p;
+        p.seq = sqlite3_column_int64(st, 0);
+        p.hash = (const char *)sqlite3_column_text(st, 1);
+        p.effective = sqlite3_column_int64(st, 2);
+        p.applied = sqlite3_column_int64(st, 3);
+        p.actor = (const char *)sqlite3_column_text(st, 4);
+        p.text = sqlite3_column_type(st, 5) == SQLITE_NULL
+                     ? NULL
+                     : (const char *)sqlite3_column_blob(st, 5);
+        p.len = p.text ? (size_t)sqlite3_column_bytes(st, 5) : 0;
+        if (p.text && p.len == 0)
+            p.text = "";
+        if (!p.hash)
+            p.hash = "";
+        if (!p.actor)
+            p.actor = "";
+        (*seen)++;
+        if (cb(ctx, &p))
+            break;
+    }
+    if (*seen < max && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "read policy", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_policy_at(struct sg_store *s, sg_time at, sg_policy_cb cb, void *ctx,
+                               struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_POLICY_AT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, at);
+    size_t seen;
+    enum sg_rc r = policy_rows(q, st, 1, cb, ctx, &seen, err);
+    if (!r && !seen)
+        r = sg_err_set(err, SG_NOTFOUND, "no policy version was in force then");
+    return r;
+}
+
+static enum sg_rc sq_policy_each(struct sg_store *s, int with_text, sg_policy_cb cb, void *ctx,
+                                 struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, with_text ? ST_POLICY_EACH_TEXT : ST_POLICY_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    size_t seen;
+    return policy_rows(q, st, SIZE_MAX, cb, ctx, &seen, err);
+}
+
 /* ---------------------------------------------------------- backup/restore */
 
 /* Copies database `from` (schema "main") into `to` in one step. */
@@ -1093,15 +1374,55 @@ static int quoted(char *out, size_t len, const char *schema, const char *name)
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/* The append-only history: kept across restores unless empty. */
+/* Tables a restore keeps when the live ones have rows: the append-only
+ * history (audit log, policy versions), and the API tokens, so that a token
+ * revoked after the backup stays revoked. */
+static int is_history(const char *table)
+{
+    return strncmp(table, "audit_", 6) == 0 || strcmp(table, "policies") == 0 ||
+           strcmp(table, "tokens") == 0;
+}
+
+/* The archive boundary of the audit log lives in meta; it follows the log. */
+#define META_AUDIT_ARCHIVED "audit_archived_below"
+
+/* Puts the live log's archive boundary (`saved`, NULL when none) back into
+ * meta after meta was taken from the backup. */
+static enum sg_rc keep_archive_mark(struct sq *q, const char *saved, struct sg_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    const char *sql = saved ? "INSERT OR REPLACE INTO main.meta (key, value) VALUES (?1, ?2)"
+                            : "DELETE FROM main.meta WHERE key = ?1";
+    if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fail(q, sqlite3_errcode(q->db), "restore", err);
+    sqlite3_bind_text(st, 1, META_AUDIT_ARCHIVED, -1, SQLITE_STATIC);
+    if (saved)
+        sqlite3_bind_text(st, 2, saved, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SG_OK : fail(q, rc, "restore", err);
+}
+
+/* 1 when the live table has a row, 0 when empty, -1 on error. */
+static int has_rows(struct sq *q, const char *quoted_name)
+{
+    char sql[256];
+    sqlite3_stmt *st = NULL;
+    snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM %s)", quoted_name);
+    if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+}
+
 static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err *err)
 {
     struct sq *q = SQ(s);
     if (q->depth)
         return sg_err_set(err, SG_INTERNAL, "restore inside a transaction");
-    uint64_t live_audit = 0;
-    enum sg_rc r = sq_audit_size(s, &live_audit, err);
-    if (r)
-        return r;
+    enum sg_rc r = SG_OK;
     finalize_all(q); /* cached statements would pin the old contents */
     sqlite3_stmt *att = NULL, *tables = NULL;
     if (sqlite3_prepare_v2(q->db, "ATTACH ?1 AS bk", -1, &att, NULL) != SQLITE_OK)
@@ -1113,17 +1434,26 @@ static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err
         return sg_err_set(err, SG_IO, "cannot open backup '%s': %s", path, sqlite3_errmsg(q->db));
     if ((r = exec(q, "BEGIN IMMEDIATE", "restore", err)))
         goto detach;
-    /* Every table of the backup, in one transaction; the audit log only when
-     * the live one is empty. The schema versions were made equal before. */
+    char *mark = NULL;
+    int kept_log = 0;
+    r = sq_meta_get(s, META_AUDIT_ARCHIVED, &mark, err);
+    if (r == SG_NOTFOUND) {
+        sg_err_clear(err);
+        r = SG_OK;
+    }
+    if (r)
+        goto rollback;
+    /* Every table of the backup, in one transaction; the history tables only
+     * when the live ones are empty. The schema versions were made equal
+     * before. */
     if (sqlite3_prepare_v2(q->db,
                            "SELECT name FROM bk.sqlite_schema WHERE type = 'table' AND name NOT "
-                           "LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'schema_migrations' AND "
-                           "(?1 OR name NOT LIKE 'audit\\_%' ESCAPE '\\') ORDER BY name",
+                           "LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'schema_migrations' "
+                           "ORDER BY name",
                            -1, &tables, NULL) != SQLITE_OK) {
         r = fail(q, sqlite3_errcode(q->db), "restore", err);
         goto rollback;
     }
-    sqlite3_bind_int(tables, 1, live_audit == 0);
     while ((rc = sqlite3_step(tables)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(tables, 0);
         char dst[160], src[160], sql[640];
@@ -1131,17 +1461,33 @@ static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err
             r = sg_err_set(err, SG_IO, "backup '%s' has an unexpected table", path);
             break;
         }
-        snprintf(sql, sizeof sql, "DELETE FROM %s; INSERT INTO %s SELECT * FROM %s;", dst, dst,
-                 src);
+        if (is_history(name)) {
+            int live = has_rows(q, dst);
+            if (live < 0) {
+                r = fail(q, sqlite3_errcode(q->db), "restore", err);
+                break;
+            }
+            if (live) {
+                kept_log |= strcmp(name, "audit_log") == 0;
+                continue;
+            }
+            snprintf(sql, sizeof sql, "INSERT INTO %s SELECT * FROM %s;", dst, src);
+        } else {
+            snprintf(sql, sizeof sql, "DELETE FROM %s; INSERT INTO %s SELECT * FROM %s;", dst, dst,
+                     src);
+        }
         if ((r = exec(q, sql, "restore", err)))
             break;
     }
     if (!r && rc != SQLITE_DONE && rc != SQLITE_ROW)
         r = fail(q, rc, "restore", err);
     sqlite3_finalize(tables);
+    if (!r && kept_log)
+        r = keep_archive_mark(q, mark, err);
     if (!r)
         r = exec(q, "COMMIT", "restore", err);
 rollback:
+    free(mark);
     if (r && !sqlite3_get_autocommit(q->db))
         sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 detach:
@@ -1187,6 +1533,17 @@ const struct sg_store_ops sg_store_sqlite = {
     .audit_archive = sq_audit_archive,
     .audit_head_put = sq_audit_head_put,
     .audit_heads_each = sq_audit_heads_each,
+    .policy_add = sq_policy_add,
+    .policy_at = sq_policy_at,
+    .policy_each = sq_policy_each,
+    .member_put = sq_member_put,
+    .member_del = sq_member_del,
+    .members_each = sq_members_each,
+    .member_shared = sq_member_shared,
+    .token_put = sq_token_put,
+    .token_get = sq_token_get,
+    .token_each = sq_token_each,
+    .token_revoke = sq_token_revoke,
     .backup = sq_backup,
     .restore = sq_restore,
 };

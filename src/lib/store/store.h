@@ -44,7 +44,7 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 2
+#define SG_SCHEMA_VERSION 5
 
 #define SG_PSEUDONYM_BYTES 16
 
@@ -99,11 +99,37 @@ struct sg_store_head {
     const char *note;    /* the signed checkpoint text */
 };
 
+/* One version of the policy as the vault recorded it. */
+struct sg_store_policy {
+    int64_t seq;       /* 1, 2, ... in order of application */
+    const char *hash;  /* version hash (hex), see sg_policy_load() */
+    sg_time effective; /* in force from this instant */
+    sg_time applied;   /* when it was recorded */
+    const char *actor;
+    const char *text; /* the file as given; NULL when not asked for */
+    size_t len;
+};
+
 typedef int (*sg_subject_cb)(void *ctx, const struct sg_store_subject *s);
+typedef int (*sg_policy_cb)(void *ctx, const struct sg_store_policy *p);
 typedef int (*sg_event_cb)(void *ctx, const struct sg_store_event *e);
 typedef int (*sg_history_cb)(void *ctx, const struct sg_store_history *h);
 typedef int (*sg_id_cb)(void *ctx, const struct sg_uuid *id);
 typedef int (*sg_category_cb)(void *ctx, int code, const char *id);
+
+/* An API token as stored: only the hash of its secret. */
+struct sg_store_token {
+    const char *id;
+    const char *name;
+    const char *role;
+    const char *purpose;
+    const char *scope;   /* NULL: none */
+    const uint8_t *hash; /* 32 */
+    sg_time created;
+    sg_time revoked; /* 0 while valid */
+};
+typedef int (*sg_token_cb)(void *ctx, const struct sg_store_token *t);
+typedef int (*sg_group_cb)(void *ctx, const char *group, sg_time since);
 typedef int (*sg_audit_cb)(void *ctx, const struct sg_store_audit *a);
 typedef int (*sg_head_cb)(void *ctx, const struct sg_store_head *h);
 
@@ -218,15 +244,54 @@ struct sg_store_ops {
     enum sg_rc (*audit_heads_each)(struct sg_store *s, uint64_t from, sg_head_cb cb, void *ctx,
                                    struct sg_err *err);
 
+    /* Group memberships (plain group ids, like event names). member_put
+     * adds one (SG_CONFLICT when present), member_del removes one
+     * (SG_NOTFOUND when absent), members_each lists a person's groups by
+     * name, member_shared sets *shared when `a` and `b` have a group in
+     * common. subject_shred removes a person's memberships. */
+    enum sg_rc (*member_put)(struct sg_store *s, const struct sg_uuid *id, const char *group,
+                             sg_time since, struct sg_err *err);
+    enum sg_rc (*member_del)(struct sg_store *s, const struct sg_uuid *id, const char *group,
+                             struct sg_err *err);
+    enum sg_rc (*members_each)(struct sg_store *s, const struct sg_uuid *id, sg_group_cb cb,
+                               void *ctx, struct sg_err *err);
+    enum sg_rc (*member_shared)(struct sg_store *s, const struct sg_uuid *a,
+                                const struct sg_uuid *b, int *shared, struct sg_err *err);
+
+    /* API tokens. token_get: SG_NOTFOUND for an unknown id. */
+    enum sg_rc (*token_put)(struct sg_store *s, const struct sg_store_token *t, struct sg_err *err);
+    enum sg_rc (*token_get)(struct sg_store *s, const char *id, sg_token_cb cb, void *ctx,
+                            struct sg_err *err);
+    enum sg_rc (*token_each)(struct sg_store *s, sg_token_cb cb, void *ctx, struct sg_err *err);
+    enum sg_rc (*token_revoke)(struct sg_store *s, const char *id, sg_time at, struct sg_err *err);
+
+    /* Policy versions, append-only: every version ever applied is kept so
+     * that one can tell which was in force when (a consent points at the
+     * notice the person saw). policy_add records one (its seq is assigned
+     * and returned); policy_at calls `cb` once with the version in force at
+     * `at` (the greatest effective <= at; of those the last applied), text
+     * included, or returns SG_NOTFOUND when none was yet; policy_each calls
+     * `cb` for every version in order of application, with the text only
+     * when `with_text` is set. */
+    enum sg_rc (*policy_add)(struct sg_store *s, const struct sg_store_policy *p, int64_t *seq,
+                             struct sg_err *err);
+    enum sg_rc (*policy_at)(struct sg_store *s, sg_time at, sg_policy_cb cb, void *ctx,
+                            struct sg_err *err);
+    enum sg_rc (*policy_each)(struct sg_store *s, int with_text, sg_policy_cb cb, void *ctx,
+                              struct sg_err *err);
+
     /* A consistent copy of the whole database into a new file `path`, taken
      * while others keep working. Whatever the backend, the file is a SQLite
      * database of the sargs schema: one backup format for both. */
     enum sg_rc (*backup)(struct sg_store *s, const char *path, struct sg_err *err);
     /* Replaces the content of the database with the one of the backup file
-     * `path` (such a SQLite file), atomically, except the audit log: the live
-     * log is kept (it is the evidence of what happened, restores included)
-     * unless it is empty, as on a database lost and recreated, when the
-     * backup's log is taken. */
+     * `path` (such a SQLite file), atomically, except what must outlive a
+     * restore, each kept when the live one has rows and taken from the
+     * backup when it is empty (a database lost and recreated): the audit
+     * log, with its archive mark (meta `audit_archived_below`), and the
+     * policy versions, which are the evidence of what happened, restores
+     * included; and the API tokens, so that a token revoked after the
+     * backup stays revoked. */
     enum sg_rc (*restore)(struct sg_store *s, const char *path, struct sg_err *err);
 };
 

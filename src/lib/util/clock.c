@@ -166,3 +166,130 @@ char *sg_date_format(sg_time t, char out[SG_TIME_STR_MAX])
     snprintf(out, SG_TIME_STR_MAX, "%04d-%02d-%02d", y, m, d);
     return out;
 }
+
+/* ---------------------------------------------------------------- durations */
+
+#define DURATION_PART_MAX 100000
+
+enum sg_rc sg_duration_parse(const char *s, struct sg_duration *out, struct sg_err *err)
+{
+    struct sg_duration d = {0, 0, 0, 0};
+    const char *p = s;
+    int in_time = 0, parts = 0, time_parts = 0;
+    /* Order of the designators: each may appear once, in this order. */
+    static const char date_order[] = "YMWD", time_order[] = "HMS";
+    int last = -1;
+    if (!s || *p++ != 'P')
+        return sg_err_set(err, SG_INVALID, "not an ISO 8601 duration (expected e.g. P10D or P1Y)");
+    while (*p) {
+        if (*p == 'T') {
+            if (in_time)
+                return sg_err_set(err, SG_INVALID, "duration has 'T' twice");
+            in_time = 1;
+            last = -1;
+            p++;
+            continue;
+        }
+        if (*p < '0' || *p > '9')
+            return sg_err_set(err, SG_INVALID,
+                              "duration part must be a whole number followed by a designator");
+        int64_t n = 0;
+        while (*p >= '0' && *p <= '9') {
+            n = n * 10 + (*p - '0');
+            if (n > DURATION_PART_MAX)
+                return sg_err_set(err, SG_INVALID, "duration part over %d", DURATION_PART_MAX);
+            p++;
+        }
+        const char *order = in_time ? time_order : date_order;
+        const char *pos = *p ? strchr(order, *p) : NULL;
+        if (!pos)
+            return sg_err_set(err, SG_INVALID,
+                              in_time ? "time part of a duration must end in H, M or S"
+                                      : "date part of a duration must end in Y, M, W or D");
+        int idx = (int)(pos - order);
+        if (idx <= last)
+            return sg_err_set(err, SG_INVALID, "duration parts out of order or repeated");
+        last = idx;
+        p++;
+        parts++;
+        if (in_time) {
+            time_parts++;
+            d.seconds += n * (idx == 0 ? 3600 : idx == 1 ? 60 : 1);
+        } else if (idx == 0) {
+            d.years = (int32_t)n;
+        } else if (idx == 1) {
+            d.months = (int32_t)n;
+        } else if (idx == 2) {
+            d.days += (int32_t)(n * 7);
+        } else {
+            d.days += (int32_t)n;
+        }
+    }
+    if (parts == 0 || (in_time && time_parts == 0))
+        return sg_err_set(err, SG_INVALID, "duration has no parts (expected e.g. P10D or PT12H)");
+    *out = d;
+    return SG_OK;
+}
+
+char *sg_duration_format(const struct sg_duration *d, char out[SG_DURATION_STR_MAX])
+{
+    size_t n = 0;
+    out[n++] = 'P';
+    out[n] = '\0';
+    if (d->years)
+        n += (size_t)snprintf(out + n, SG_DURATION_STR_MAX - n, "%dY", (int)d->years);
+    if (d->months)
+        n += (size_t)snprintf(out + n, SG_DURATION_STR_MAX - n, "%dM", (int)d->months);
+    if (d->days)
+        n += (size_t)snprintf(out + n, SG_DURATION_STR_MAX - n, "%dD", (int)d->days);
+    if (d->seconds) {
+        int64_t h = d->seconds / 3600, m = d->seconds / 60 % 60, s = d->seconds % 60;
+        n += (size_t)snprintf(out + n, SG_DURATION_STR_MAX - n, "T");
+        if (h)
+            n += (size_t)snprintf(out + n, SG_DURATION_STR_MAX - n, "%lldH", (long long)h);
+        if (m)
+            n += (size_t)snprintf(out + n, SG_DURATION_STR_MAX - n, "%lldM", (long long)m);
+        if (s)
+            n += (size_t)snprintf(out + n, SG_DURATION_STR_MAX - n, "%lldS", (long long)s);
+    }
+    if (n == 1)
+        snprintf(out + 1, SG_DURATION_STR_MAX - 1, "T0S");
+    return out;
+}
+
+sg_time sg_duration_add(sg_time t, const struct sg_duration *d)
+{
+    int64_t secs = floor_div(t, SG_USEC_PER_SEC);
+    int64_t usec = t - secs * SG_USEC_PER_SEC;
+    int64_t days = floor_div(secs, 86400);
+    int64_t rem = secs - days * 86400;
+    if (d->years || d->months) {
+        int y, m, dd;
+        sg_civil_from_days(days, &y, &m, &dd);
+        int64_t mi = (int64_t)y * 12 + (m - 1) + (int64_t)d->years * 12 + d->months;
+        y = (int)floor_div(mi, 12);
+        m = (int)(mi - (int64_t)y * 12) + 1;
+        int last = sg_days_in_month(y, m);
+        days = sg_days_from_civil(y, m, dd > last ? last : dd);
+    }
+    days += d->days;
+    return ((days * 86400 + rem + d->seconds) * SG_USEC_PER_SEC) + usec;
+}
+
+/* Average length in seconds: a Gregorian year is 365.2425 days. */
+static int64_t duration_avg(const struct sg_duration *d)
+{
+    return (int64_t)d->years * 31556952 + (int64_t)d->months * 2629746 + (int64_t)d->days * 86400 +
+           d->seconds;
+}
+
+int sg_duration_cmp(const struct sg_duration *a, const struct sg_duration *b)
+{
+    int64_t x = duration_avg(a), y = duration_avg(b);
+    return x < y ? -1 : x > y;
+}
+
+int sg_duration_is_zero(const struct sg_duration *d)
+{
+    return !d->years && !d->months && !d->days && !d->seconds;
+}

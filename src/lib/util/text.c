@@ -1,5 +1,5 @@
 /*
- * text.c - UTF-8 validation and hex encoding.
+ * text.c - UTF-8 validation, hex encoding, and texts in several languages.
  */
 #include "sargs/text.h"
 
@@ -78,4 +78,43 @@ enum sg_rc sg_hex_decode(const char *hex, uint8_t *out, size_t len, struct sg_er
         out[i] = (uint8_t)(hi << 4 | lo);
     }
     return SG_OK;
+}
+
+const char *sg_text_get(const struct sg_text *t, const char *lang)
+{
+    const char *neutral = NULL;
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < t->n; i++) {
+        if (!t->v[i].lang)
+            neutral = t->v[i].text;
+        else if (lang && strcmp(t->v[i].lang, lang) == 0)
+            return t->v[i].text;
+    }
+    return neutral;
+}
+
+const char *sg_text_any(const struct sg_text *t, const char *lang)
+{
+    const char *s = sg_text_get(t, lang);
+    return s || !t || t->n == 0 ? s : t->v[0].text;
+}
+
+static int same_lang(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int sg_text_equal(const struct sg_text *a, const struct sg_text *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++) {
+        size_t k = 0;
+        while (k < b->n && !same_lang(a->v[i].lang, b->v[k].lang))
+            k++;
+        if (k == b->n || strcmp(a->v[i].text, b->v[k].text) != 0)
+            return 0;
+    }
+    return 1;
 }

@@ -10,6 +10,20 @@
 /* Per-thread generator state, so threads never share a lock for ids. */
 static _Thread_local uint64_t last_ms;
 static _Thread_local uint32_t counter;
+/* Random bits for ids drawn from the kernel 4 KiB at a time: one getrandom()
+ * per id was a tenth of the cost of adding a person. Ids are not secrets. */
+static _Thread_local uint8_t pool[4096];
+static _Thread_local size_t pool_pos = sizeof pool;
+
+static void random_bits(uint8_t *out, size_t n)
+{
+    if (pool_pos + n > sizeof pool) {
+        randombytes_buf(pool, sizeof pool);
+        pool_pos = 0;
+    }
+    memcpy(out, pool + pool_pos, n);
+    pool_pos += n;
+}
 
 void sg_uuid_v7(sg_time now, struct sg_uuid *out)
 {
@@ -20,15 +34,17 @@ void sg_uuid_v7(sg_time now, struct sg_uuid *out)
         ms = last_ms;
         if (++counter > 0xfff) {
             ms++;
-            counter = randombytes_uniform(0x400);
+            counter = 0;
         }
     } else {
         /* Leave headroom above the start value for the counter. */
-        counter = randombytes_uniform(0x400);
+        uint8_t r[2];
+        random_bits(r, 2);
+        counter = (uint32_t)(r[0] | r[1] << 8) & 0x3ff;
     }
     last_ms = ms;
 
-    randombytes_buf(out->b + 8, 8);
+    random_bits(out->b + 8, 8);
     for (int i = 0; i < 6; i++)
         out->b[i] = (uint8_t)(ms >> (40 - 8 * i));
     out->b[6] = (uint8_t)(0x70 | ((counter >> 8) & 0x0f));

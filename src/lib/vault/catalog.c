@@ -1,5 +1,5 @@
 /*
- * catalog.c - the built-in category set and value normalisation.
+ * catalog.c - category look-up and value normalisation.
  *
  * Normalisation decides what a look-up matches, so it is deliberately
  * conservative: it only removes what cannot carry meaning (surrounding
@@ -10,29 +10,9 @@
 #include "sargs/clock.h"
 #include "sargs/text.h"
 
+#include <arpa/inet.h>
 #include <string.h>
-
-static const struct sg_category builtin_cats[] = {
-    {"user.name.first", "name", SG_VT_LINE, 0},
-    {"user.name.last", "surname", SG_VT_LINE, 0},
-    {"user.contact.email", "email", SG_VT_EMAIL, 1},
-    {"user.contact.phone_number", "phone", SG_VT_PHONE, 1},
-    {"user.government_id.national_identification_number", "personal_code", SG_VT_PERSONAL_CODE, 1},
-    {"user.contact.address.country", "country", SG_VT_COUNTRY, 0},
-    {"user.demographic.language", "language", SG_VT_LANGUAGE, 0},
-};
-
-static const struct sg_catalog builtin = {
-    builtin_cats,
-    sizeof builtin_cats / sizeof builtin_cats[0],
-    SG_VALUE_MAX_DEFAULT,
-    "371",
-};
-
-const struct sg_catalog *sg_catalog_builtin(void)
-{
-    return &builtin;
-}
+#include <strings.h>
 
 const struct sg_category *sg_catalog_find(const struct sg_catalog *cat, const char *name)
 {
@@ -62,8 +42,20 @@ const char *sg_vtype_name(enum sg_vtype t)
         return "language";
     case SG_VT_DATE:
         return "date";
+    case SG_VT_IP:
+        return "ip";
+    case SG_VT_URL:
+        return "url";
     }
     return "?";
+}
+
+int sg_vtype_from_name(const char *name)
+{
+    for (int t = SG_VT_TEXT; t <= SG_VT_URL; t++)
+        if (strcmp(sg_vtype_name((enum sg_vtype)t), name) == 0)
+            return t;
+    return -1;
 }
 
 /* ISO 3166-1 alpha-2, officially assigned codes. */
@@ -77,6 +69,31 @@ static const char iso3166[] =
     "PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV "
     "SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI "
     "VN VU WF WS YE YT ZA ZM ZW";
+
+/* The EU member states, Iceland, Liechtenstein and Norway. */
+static const char eea[] =
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IS IT LI LT LU LV MT NL NO PL "
+    "PT RO SE SI SK";
+
+static int in_list(const char *list, size_t size, const char *code)
+{
+    if (!code || strlen(code) != 2)
+        return 0;
+    for (size_t i = 0; i + 1 < size; i += 3)
+        if (list[i] == code[0] && list[i + 1] == code[1])
+            return 1;
+    return 0;
+}
+
+int sg_country_valid(const char *code)
+{
+    return in_list(iso3166, sizeof iso3166, code);
+}
+
+int sg_country_in_eea(const char *code)
+{
+    return in_list(eea, sizeof eea, code);
+}
 
 static int is_space(unsigned char c)
 {
@@ -264,11 +281,7 @@ static enum sg_rc norm_country(const struct sg_category *c, const char *s, size_
     if (n != 2)
         return bad(err, c, "expected a two-letter ISO 3166-1 code");
     char code[3] = {upper(s[0]), upper(s[1]), 0};
-    int found = 0;
-    for (size_t i = 0; i + 1 < sizeof iso3166; i += 3)
-        if (iso3166[i] == code[0] && iso3166[i + 1] == code[1])
-            found = 1;
-    if (!found)
+    if (!sg_country_valid(code))
         return bad(err, c, "not an ISO 3166-1 alpha-2 country code");
     enum sg_rc rc = sg_buf_add(stored, code, 2, err);
     if (!rc && ix)
@@ -310,6 +323,61 @@ static enum sg_rc norm_date(const struct sg_category *c, const char *s, size_t n
     return rc;
 }
 
+static enum sg_rc norm_ip(const struct sg_category *c, const char *s, size_t n,
+                          struct sg_buf *stored, struct sg_buf *ix, struct sg_err *err)
+{
+    char in[INET6_ADDRSTRLEN + 1], out[INET6_ADDRSTRLEN + 1];
+    unsigned char bin[16];
+    if (n >= sizeof in)
+        return bad(err, c, "too long for an IP address");
+    memcpy(in, s, n);
+    in[n] = '\0';
+    /* inet_pton refuses leading zeros in IPv4 (which some read as octal) and
+     * zone ids; inet_ntop gives the canonical (RFC 5952) IPv6 form. */
+    int af = memchr(in, ':', n) ? AF_INET6 : AF_INET;
+    if (inet_pton(af, in, bin) != 1 || !inet_ntop(af, bin, out, sizeof out))
+        return bad(err, c, af == AF_INET6 ? "not an IPv6 address" : "not an IPv4 address");
+    size_t on = strlen(out);
+    enum sg_rc rc = sg_buf_add(stored, out, on, err);
+    if (!rc && ix)
+        rc = sg_buf_add(ix, out, on, err);
+    return rc;
+}
+
+static enum sg_rc norm_url(const struct sg_category *c, const char *s, size_t n,
+                           struct sg_buf *stored, struct sg_buf *ix, struct sg_err *err)
+{
+    size_t skip;
+    if (n > 2048)
+        return bad(err, c, "longer than 2048 characters");
+    if (n > 7 && strncasecmp(s, "http://", 7) == 0)
+        skip = 7;
+    else if (n > 8 && strncasecmp(s, "https://", 8) == 0)
+        skip = 8;
+    else
+        return bad(err, c, "expected an http:// or https:// address");
+    size_t host_end = skip;
+    while (host_end < n && s[host_end] != '/' && s[host_end] != '?' && s[host_end] != '#')
+        host_end++;
+    if (host_end == skip)
+        return bad(err, c, "no host");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (is_ctl(ch) || ch == ' ')
+            return bad(err, c, "spaces or control characters are not allowed");
+    }
+    /* The scheme and host are case-insensitive: lower them so that a
+     * look-up matches; the path is kept as given. */
+    enum sg_rc rc = SG_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char ch = i < host_end ? lower(s[i]) : s[i];
+        rc = sg_buf_add(stored, &ch, 1, err);
+        if (!rc && ix)
+            rc = sg_buf_add(ix, &ch, 1, err);
+    }
+    return rc;
+}
+
 static enum sg_rc norm_text(const struct sg_category *c, const char *s, size_t n, int one_line,
                             struct sg_buf *stored, struct sg_buf *ix, struct sg_err *err)
 {
@@ -336,9 +404,10 @@ static enum sg_rc normalise(const struct sg_catalog *cat, const struct sg_catego
                             const char *in, size_t len, struct sg_buf *stored, struct sg_buf *ix,
                             struct sg_err *err)
 {
-    if (len > cat->max_value)
+    size_t limit = c->max_size && c->max_size < cat->max_value ? c->max_size : cat->max_value;
+    if (len > limit)
         return sg_err_set(err, SG_TOOBIG, "value for '%s' is over the limit of %zu bytes", c->id,
-                          cat->max_value);
+                          limit);
     if (!sg_utf8_valid(in, len))
         return sg_err_set(err, SG_INVALID, "value for '%s' is not valid UTF-8", c->id);
     sg_buf_reset(stored);
@@ -367,6 +436,10 @@ static enum sg_rc normalise(const struct sg_catalog *cat, const struct sg_catego
         return norm_language(c, s, n, stored, ix, err);
     case SG_VT_DATE:
         return norm_date(c, s, n, stored, ix, err);
+    case SG_VT_IP:
+        return norm_ip(c, s, n, stored, ix, err);
+    case SG_VT_URL:
+        return norm_url(c, s, n, stored, ix, err);
     }
     return sg_err_set(err, SG_INTERNAL, "unknown value type");
 }

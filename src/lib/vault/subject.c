@@ -139,6 +139,38 @@ static enum sg_rc seal_all(struct sg_vault *v, const struct sg_uuid *id, uint32_
     return SG_OK;
 }
 
+/* Whether the view may set these fields: only categories the role sees, and
+ * for a role that sees people by a value of theirs, only its own value. */
+static enum sg_rc check_write_fields(const struct sg_view *w, const struct ready *r, size_t n,
+                                     int is_new, struct sg_err *err)
+{
+    const struct sg_role *role = w->role;
+    if (!role)
+        return SG_OK;
+    int has_row_field = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!sg_view_sees(w, r[i].cat))
+            return sg_err_set(err, SG_DENIED, "role '%s' may not see category '%s', so not set it",
+                              role->id, r[i].cat->id);
+        if (role->rows == SG_ROWS_SAME_VALUE && r[i].cat == role->row_field) {
+            if (!w->scope || r[i].stored.len != w->scope_len ||
+                memcmp(r[i].stored.ptr, w->scope, w->scope_len) != 0)
+                return sg_err_set(err, SG_DENIED,
+                                  "role '%s' may give '%s' only the viewer's own value", role->id,
+                                  r[i].cat->id);
+            has_row_field = 1;
+        }
+    }
+    if (!is_new)
+        return SG_OK;
+    if (role->rows == SG_ROWS_SELF || role->rows == SG_ROWS_NONE)
+        return sg_err_set(err, SG_DENIED, "role '%s' may not add people", role->id);
+    if (role->rows == SG_ROWS_SAME_VALUE && !has_row_field)
+        return sg_err_set(err, SG_DENIED, "role '%s' adds only people with its own '%s'", role->id,
+                          role->row_field ? role->row_field->id : "?");
+    return SG_OK;
+}
+
 enum sg_rc sg_subject_add(struct sg_vault *v, const struct sg_actor *who,
                           const struct sg_field_in *fields, size_t nfields,
                           const struct sg_event_in *events, size_t nevents, struct sg_uuid *out,
@@ -148,6 +180,8 @@ enum sg_rc sg_subject_add(struct sg_vault *v, const struct sg_actor *who,
     struct ready *r = NULL;
     struct sg_rec_entry *e = NULL;
     uint8_t *sealed = NULL;
+    struct sg_view w = {0};
+    int denied = 0;
     if ((rc = sg_actor_check(who, err)))
         return rc;
     sg_time now = sg_clock_now(v->clock);
@@ -162,6 +196,13 @@ enum sg_rc sg_subject_add(struct sg_vault *v, const struct sg_actor *who,
     }
     if ((rc = prepare(v, fields, nfields, &r, err)))
         return rc;
+    if ((rc = sg_view_open(v, who, "subject.create", &w, err)))
+        goto out;
+    if ((rc = sg_view_may_write(v, &w, NULL, 0, err)) ||
+        (rc = check_write_fields(&w, r, nfields, 1, err))) {
+        denied = 1;
+        goto out;
+    }
     if (!(e = calloc(nfields ? nfields : 1, sizeof *e))) {
         rc = sg_err_set(err, SG_NOMEM, "out of memory");
         goto out;
@@ -200,6 +241,9 @@ out:
     ready_free(r, nfields);
     free(e);
     free(sealed);
+    sg_view_close(&w);
+    if (denied)
+        rc = sg_view_deny(v, who, "subject.create", NULL, err);
     return rc;
 }
 
@@ -228,16 +272,19 @@ void sg_subject_free(struct sg_subject *s)
         free(c->category);
         free(c->actor);
     }
+    for (size_t i = 0; i < s->ngroups; i++)
+        free(s->groups[i]);
     free(s->fields);
     free(s->events);
     free(s->history);
+    free(s->groups);
     free(s);
 }
 
 /* Opens a sealed value into a fresh NUL-terminated buffer. */
-static enum sg_rc open_value(struct sg_vault *v, const struct sg_uuid *id, uint32_t version,
-                             const char *field, const uint8_t *ct, size_t ctlen, char **out,
-                             size_t *outlen, struct sg_err *err)
+enum sg_rc sg_vault_open_value(struct sg_vault *v, const struct sg_uuid *id, uint32_t version,
+                               const char *field, const uint8_t *ct, size_t ctlen, char **out,
+                               size_t *outlen, struct sg_err *err)
 {
     char ids[SG_UUID_STR_LEN + 1];
     if (ctlen < SG_SEAL_OVERHEAD)
@@ -291,7 +338,19 @@ struct read_ctx {
     size_t cap;
     enum sg_rc rc;
     struct sg_err *err;
+    const struct sg_view *w;
+    int groups_ok; /* group-only content shown */
 };
+
+/* Whether a read through view `w` shows the field of category id `cat`. A
+ * category the policy no longer has is the operator's alone. */
+static int shows(struct sg_vault *v, const struct sg_view *w, int groups_ok, const char *cat)
+{
+    if (!w->role)
+        return 1;
+    const struct sg_category *c = sg_catalog_find(v->catalog, cat);
+    return c && sg_view_sees(w, c) && (!c->group_only || groups_ok);
+}
 
 static int add_event(struct read_ctx *c, const char *name, sg_time at)
 {
@@ -325,6 +384,8 @@ static int read_change(void *ctx, const struct sg_store_history *h)
 {
     struct read_ctx *c = ctx;
     struct sg_subject *s = c->s;
+    if (!shows(c->v, c->w, c->groups_ok, h->category))
+        return 0;
     if (s->nhistory == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 8;
         struct sg_change *p = realloc(s->history, cap * sizeof *p);
@@ -347,18 +408,66 @@ static int read_change(void *ctx, const struct sg_store_history *h)
     }
     size_t rl = 0;
     if (h->old_sealed &&
-        (c->rc = open_value(c->v, &s->id, h->dek_version, h->category, h->old_sealed, h->old_len,
-                            &ch->old_value, &ch->old_len, c->err)))
+        (c->rc = sg_vault_open_value(c->v, &s->id, h->dek_version, h->category, h->old_sealed,
+                                     h->old_len, &ch->old_value, &ch->old_len, c->err)))
         return 1;
     if (h->reason_sealed &&
-        (c->rc = open_value(c->v, &s->id, h->dek_version, HISTORY_REASON_FIELD, h->reason_sealed,
-                            h->reason_len, &ch->reason, &rl, c->err)))
+        (c->rc = sg_vault_open_value(c->v, &s->id, h->dek_version, HISTORY_REASON_FIELD,
+                                     h->reason_sealed, h->reason_len, &ch->reason, &rl, c->err)))
         return 1;
     return 0;
 }
 
-/* Decrypts every field of the loaded record into s->fields. */
-static enum sg_rc open_fields(struct sg_vault *v, struct sg_subject *s, struct sg_err *err)
+static int read_group(void *ctx, const char *group, sg_time since)
+{
+    struct read_ctx *c = ctx;
+    struct sg_subject *s = c->s;
+    (void)since;
+    if (s->ngroups == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 8;
+        char **p = realloc(s->groups, cap * sizeof *p);
+        if (!p) {
+            c->rc = sg_err_set(c->err, SG_NOMEM, "out of memory");
+            return 1;
+        }
+        s->groups = p;
+        c->cap = cap;
+    }
+    if (!(s->groups[s->ngroups] = strdup(group))) {
+        c->rc = sg_err_set(c->err, SG_NOMEM, "out of memory");
+        return 1;
+    }
+    s->ngroups++;
+    return 0;
+}
+
+/* The value of category `c` in the loaded record. */
+enum sg_rc sg_vault_loaded_field(struct sg_vault *v, const struct sg_uuid *id,
+                                 const struct sg_category *c, char **out, size_t *len,
+                                 struct sg_err *err)
+{
+    struct sg_rec_entry *e = malloc(SG_RECORD_MAX_ENTRIES * sizeof *e);
+    size_t n = 0;
+    if (!e)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    int code = sg_vault_code(v, c);
+    enum sg_rc rc = parse_loaded(v, id, 1, e, &n, err);
+    size_t i = 0;
+    while (!rc && i < n && e[i].code != code)
+        i++;
+    if (!rc && i == n)
+        rc = SG_NOTFOUND;
+    if (!rc)
+        rc =
+            sg_vault_open_value(v, id, e[i].kv, c->id, e[i].sealed, e[i].sealed_len, out, len, err);
+    free(e);
+    return rc;
+}
+
+/* Decrypts the fields of the loaded record that the view shows into
+ * s->fields; the others are never opened. */
+static enum sg_rc open_fields(struct sg_vault *v, struct sg_subject *s, const struct sg_view *w,
+                              int groups_ok, struct sg_err *err)
 {
     struct sg_rec_entry *e = malloc(SG_RECORD_MAX_ENTRIES * sizeof *e);
     size_t n = 0;
@@ -375,13 +484,15 @@ static enum sg_rc open_fields(struct sg_vault *v, struct sg_subject *s, struct s
             rc = unknown_code(&s->id, e[i].code, err);
             break;
         }
+        if (!shows(v, w, groups_ok, cat))
+            continue;
         struct sg_field *f = &s->fields[s->nfields++];
         f->changed = e[i].changed;
         if (!(f->category = strdup(cat)))
             rc = sg_err_set(err, SG_NOMEM, "out of memory");
         else
-            rc = open_value(v, &s->id, e[i].kv, cat, e[i].sealed, e[i].sealed_len, &f->value,
-                            &f->len, err);
+            rc = sg_vault_open_value(v, &s->id, e[i].kv, cat, e[i].sealed, e[i].sealed_len,
+                                     &f->value, &f->len, err);
     }
     if (!rc)
         rc = parse_loaded(v, &s->id, 1, e, &n, err);
@@ -389,44 +500,84 @@ static enum sg_rc open_fields(struct sg_vault *v, struct sg_subject *s, struct s
     return rc;
 }
 
+/* Refuses an operation on a person the view does not show, after the
+ * operation was rolled back: a hidden profile is reported as absent, a
+ * person outside the role's rows as denied; both are audited. */
+static enum sg_rc refuse(struct sg_vault *v, const struct sg_actor *who, const struct sg_view *w,
+                         const char *action, const struct sg_uuid *id, enum sg_verdict verdict,
+                         struct sg_err *err)
+{
+    char ids[SG_UUID_STR_LEN + 1];
+    sg_uuid_format(id, ids);
+    if (verdict == SG_HIDDEN) {
+        sg_err_set(err, SG_NOTFOUND, "subject %s not found", ids);
+        enum sg_rc rc = sg_view_deny(v, who, action, id, err);
+        return rc == SG_DENIED ? SG_NOTFOUND : rc;
+    }
+    sg_err_set(err, SG_DENIED, "subject %s is outside the view of role '%s'", ids,
+               w->role ? w->role->id : who->role);
+    return sg_view_deny(v, who, action, id, err);
+}
+
 enum sg_rc sg_subject_get(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
                           unsigned flags, struct sg_subject **out, struct sg_err *err)
 {
     enum sg_rc rc;
-    if ((rc = sg_actor_check(who, err)))
+    struct sg_view w;
+    if ((rc = sg_view_open(v, who, "subject.read", &w, err)))
         return rc;
     struct sg_subject *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        sg_view_close(&w);
         return sg_err_set(err, SG_NOMEM, "out of memory");
+    }
     s->id = *id;
     struct sg_opmark mark;
     struct sg_store *st = v->store;
     struct sg_store_subject row;
-    struct read_ctx c = {v, s, 0, SG_OK, err};
+    struct read_ctx c = {v, s, 0, SG_OK, err, &w, 0};
+    enum sg_verdict verdict = SG_SEES;
     sg_time now = sg_clock_now(v->clock);
     if ((rc = sg_op_begin(v, &mark, err)))
         goto out;
-    if ((rc = sg_vault_load_subject(v, id, &row, 1, err)))
+    if ((rc = sg_vault_load_subject(v, id, &row, 1, err)) ||
+        (rc = sg_view_row(v, &w, id, &row, 1, &verdict, err)))
+        goto end;
+    if (verdict != SG_SEES) {
+        rc = SG_DENIED;
+        goto end;
+    }
+    if ((rc = sg_view_groups(v, &w, id, &c.groups_ok, err)))
         goto end;
     s->state = row.state;
     s->created = row.created;
     s->changed = row.changed;
-    if ((rc = open_fields(v, s, err)))
+    if ((rc = open_fields(v, s, &w, c.groups_ok, err)))
         goto end;
-    if (add_event(&c, CREATED_EVENT, row.created) ||
-        (rc = st->ops->events_each(st, id, read_event, &c, err)) || (rc = c.rc)) {
-        rc = rc ? rc : c.rc;
-        goto end;
+    /* When and how a person used the service, and their groups, are for
+     * those who run it and for the person. */
+    if (w.wide || sg_view_is_self(&w, id)) {
+        if (add_event(&c, CREATED_EVENT, row.created) ||
+            (rc = st->ops->events_each(st, id, read_event, &c, err)) || (rc = c.rc)) {
+            rc = rc ? rc : c.rc;
+            goto end;
+        }
+        c.cap = 0;
+        if ((rc = st->ops->members_each(st, id, read_group, &c, err)) || (rc = c.rc))
+            goto end;
+        c.cap = 0;
+        if ((flags & SG_GET_HISTORY) &&
+            ((rc = st->ops->history_each(st, id, read_change, &c, err)) || (rc = c.rc)))
+            goto end;
     }
-    c.cap = 0;
-    if ((flags & SG_GET_HISTORY) &&
-        ((rc = st->ops->history_each(st, id, read_change, &c, err)) || (rc = c.rc)))
-        goto end;
     rc = sg_audit_record(&v->audit, st, who, now, "subject.read", id, "ok", err);
 end:
     rc = sg_op_end(v, mark, rc, err);
 out:
     sg_vault_forget_key(v);
+    if (rc == SG_DENIED && verdict != SG_SEES)
+        rc = refuse(v, who, &w, "subject.read", id, verdict, err);
+    sg_view_close(&w);
     if (rc) {
         sg_subject_free(s);
         return rc;
@@ -436,6 +587,10 @@ out:
 }
 
 /* ------------------------------------------------------------------ look-up */
+
+/* A look-up through a role that sees only some people examines at most
+ * this many matches of one value. */
+#define FIND_SCAN_MAX 4096
 
 struct find_ctx {
     struct sg_uuid *ids;
@@ -451,11 +606,38 @@ static int found_id(void *ctx, const struct sg_uuid *id)
     return 0;
 }
 
+/* Keeps the matches in c->ids[0..min(n,max)) that the view shows, in order;
+ * returns how many are kept. */
+static enum sg_rc find_filter(struct sg_vault *v, const struct sg_view *w, struct find_ctx *c,
+                              size_t *kept, struct sg_err *err)
+{
+    size_t k = 0, n = c->n < c->max ? c->n : c->max;
+    for (size_t i = 0; i < n; i++) {
+        struct sg_store_subject row;
+        enum sg_verdict verdict;
+        enum sg_rc rc = sg_vault_load_subject(v, &c->ids[i], &row, 0, err);
+        if (rc == SG_NOTFOUND)
+            continue;
+        if (rc || (rc = sg_view_row(v, w, &c->ids[i], &row, 0, &verdict, err)))
+            return rc;
+        if (verdict == SG_SEES)
+            c->ids[k++] = c->ids[i];
+    }
+    *kept = k;
+    return SG_OK;
+}
+
+static enum sg_rc find_in_view(struct sg_vault *v, const struct sg_actor *who,
+                               const struct sg_view *w, const struct sg_category *cat,
+                               const char *value, size_t len, struct sg_uuid *ids, size_t max,
+                               size_t *n, struct sg_err *err);
+
 enum sg_rc sg_subject_find(struct sg_vault *v, const struct sg_actor *who, const char *category,
                            const char *value, size_t len, struct sg_uuid *ids, size_t max,
                            size_t *n, struct sg_err *err)
 {
     enum sg_rc rc;
+    struct sg_view w;
     if ((rc = sg_actor_check(who, err)))
         return rc;
     const struct sg_category *cat = category ? sg_catalog_find(v->catalog, category) : NULL;
@@ -463,6 +645,28 @@ enum sg_rc sg_subject_find(struct sg_vault *v, const struct sg_actor *who, const
         return sg_err_set(err, SG_INVALID, "unknown category '%.64s'", category ? category : "");
     if (!cat->indexed)
         return sg_err_set(err, SG_INVALID, "category '%s' is not indexed for look-up", cat->id);
+    if ((rc = sg_view_open(v, who, "subject.find", &w, err)))
+        return rc;
+    /* A look-up answers whether a value is on file: only for a role that
+     * may see the value. */
+    if (!sg_view_sees(&w, cat) ||
+        (cat->group_only && w.role && w.role->group_content == SG_GROUP_NONE)) {
+        sg_err_set(err, SG_DENIED, "role '%s' may not see category '%s', so not look it up",
+                   who->role, cat->id);
+        sg_view_close(&w);
+        return sg_view_deny(v, who, "subject.find", NULL, err);
+    }
+    rc = find_in_view(v, who, &w, cat, value, len, ids, max, n, err);
+    sg_view_close(&w);
+    return rc;
+}
+
+static enum sg_rc find_in_view(struct sg_vault *v, const struct sg_actor *who,
+                               const struct sg_view *w, const struct sg_category *cat,
+                               const char *value, size_t len, struct sg_uuid *ids, size_t max,
+                               size_t *n, struct sg_err *err)
+{
+    enum sg_rc rc;
     struct sg_buf ix;
     sg_buf_init(&ix, v->catalog->max_value + 64);
     if ((rc =
@@ -474,13 +678,29 @@ enum sg_rc sg_subject_find(struct sg_vault *v, const struct sg_actor *who, const
     sg_bidx(v->index_key, cat->id, ix.ptr, ix.len, bidx);
     sg_buf_release(&ix);
 
-    struct find_ctx c = {ids, max, 0};
+    /* Through a role that sees only some people, every match is examined
+     * (up to FIND_SCAN_MAX), so that the count is of those it sees. */
+    struct sg_uuid *all = NULL;
+    if (w->role && !(all = malloc(FIND_SCAN_MAX * sizeof *all)))
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    struct find_ctx c = {all ? all : ids, all ? FIND_SCAN_MAX : max, 0};
     struct sg_opmark mark;
     struct sg_store *s = v->store;
     sg_time now = sg_clock_now(v->clock);
-    if ((rc = sg_op_begin(v, &mark, err)))
+    if ((rc = sg_op_begin(v, &mark, err))) {
+        free(all);
         return rc;
+    }
     rc = s->ops->index_find(s, sg_vault_code(v, cat), bidx, found_id, &c, err);
+    if (!rc && all) {
+        size_t kept = 0;
+        rc = find_filter(v, w, &c, &kept, err);
+        sg_vault_forget_key(v);
+        if (kept && max)
+            memcpy(ids, all, (kept < max ? kept : max) * sizeof *ids);
+        c.n = kept;
+    }
+    free(all);
     /* One audit entry per person found, so that each person's access
      * history shows the look-up; one without a subject when none matched. */
     if (!rc && c.n == 0)
@@ -524,7 +744,7 @@ static enum sg_rc same_value(struct sg_vault *v, const struct sg_uuid *id, const
     char *prev = NULL;
     size_t plen = 0;
     enum sg_rc rc =
-        open_value(v, id, old->kv, cat, old->sealed, old->sealed_len, &prev, &plen, err);
+        sg_vault_open_value(v, id, old->kv, cat, old->sealed, old->sealed_len, &prev, &plen, err);
     if (rc)
         return rc;
     *same = plen == r->stored.len && memcmp(prev, r->stored.ptr, plen) == 0;
@@ -652,6 +872,9 @@ enum sg_rc sg_subject_update(struct sg_vault *v, const struct sg_actor *who,
 {
     enum sg_rc rc;
     struct ready *r = NULL;
+    struct sg_view w = {0};
+    enum sg_verdict verdict = SG_SEES;
+    int denied = 0;
     if ((rc = sg_actor_check(who, err)) || (rc = check_reason(reason, err)))
         return rc;
     if (nfields == 0)
@@ -662,9 +885,18 @@ enum sg_rc sg_subject_update(struct sg_vault *v, const struct sg_actor *who,
     size_t count = 0;
     struct sg_store_subject row;
     sg_time now = sg_clock_now(v->clock);
+    if ((rc = sg_view_open(v, who, "subject.update", &w, err)))
+        goto out;
+    if ((rc = sg_view_may_write(v, &w, id, 0, err)) ||
+        (rc = check_write_fields(&w, r, nfields, 0, err))) {
+        denied = 1;
+        goto out;
+    }
     if ((rc = sg_op_begin(v, &mark, err)))
         goto out;
     rc = sg_vault_load_subject(v, id, &row, 1, err);
+    if (!rc && !(rc = sg_view_row(v, &w, id, &row, 1, &verdict, err)) && verdict != SG_SEES)
+        rc = SG_DENIED;
     if (!rc)
         rc = rectify(v, who, id, &row, r, nfields, reason, now, &count, err);
     if (!rc)
@@ -675,10 +907,117 @@ enum sg_rc sg_subject_update(struct sg_vault *v, const struct sg_actor *who,
 out:
     sg_vault_forget_key(v);
     ready_free(r, nfields);
+    if (denied)
+        rc = sg_view_deny(v, who, "subject.update", id, err);
+    else if (rc == SG_DENIED && verdict != SG_SEES)
+        rc = refuse(v, who, &w, "subject.update", id, verdict, err);
+    sg_view_close(&w);
     return rc;
 }
 
 /* ------------------------------------------------------------- events, list */
+
+/* A change to a person that is not a field: checks the view (may write,
+ * sees the person), runs `op` in the operation's transaction, audits. */
+static enum sg_rc change_row(struct sg_vault *v, const struct sg_actor *who,
+                             const struct sg_uuid *id, const char *action,
+                             enum sg_rc (*op)(struct sg_vault *v, const struct sg_uuid *id,
+                                              const struct sg_store_subject *row, void *arg,
+                                              struct sg_err *err),
+                             void *arg, struct sg_err *err)
+{
+    enum sg_rc rc;
+    struct sg_view w;
+    enum sg_verdict verdict = SG_SEES;
+    if ((rc = sg_view_open(v, who, action, &w, err)))
+        return rc;
+    if ((rc = sg_view_may_write(v, &w, id, 0, err))) {
+        sg_view_close(&w);
+        return sg_view_deny(v, who, action, id, err);
+    }
+    struct sg_opmark mark;
+    struct sg_store_subject row;
+    sg_time now = sg_clock_now(v->clock);
+    if ((rc = sg_op_begin(v, &mark, err))) {
+        sg_view_close(&w);
+        return rc;
+    }
+    rc = sg_vault_load_subject(v, id, &row, 0, err);
+    if (!rc && !(rc = sg_view_row(v, &w, id, &row, 0, &verdict, err)) && verdict != SG_SEES)
+        rc = SG_DENIED;
+    if (!rc)
+        rc = op(v, id, &row, arg, err);
+    if (!rc)
+        rc = sg_audit_record(&v->audit, v->store, who, now, action, id, "ok", err);
+    rc = sg_op_end(v, mark, rc, err);
+    sg_vault_forget_key(v);
+    if (rc == SG_DENIED && verdict != SG_SEES)
+        rc = refuse(v, who, &w, action, id, verdict, err);
+    sg_view_close(&w);
+    return rc;
+}
+
+struct touch_arg {
+    const char *name;
+    sg_time at;
+};
+
+static enum sg_rc touch_op(struct sg_vault *v, const struct sg_uuid *id,
+                           const struct sg_store_subject *row, void *arg, struct sg_err *err)
+{
+    const struct touch_arg *t = arg;
+    if (row->state == SG_STATE_ANONYMISED)
+        return sg_err_set(err, SG_CONFLICT, "subject is anonymised");
+    return v->store->ops->event_put(v->store, id, t->name, t->at, err);
+}
+
+/* Group ids: 1-128 bytes of letters, digits and "._:-". */
+static enum sg_rc check_group(const char *g, struct sg_err *err)
+{
+    size_t n = g ? strlen(g) : 0;
+    int ok = n >= 1 && n <= 128;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = g[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '_' || c == ':' || c == '-';
+    }
+    return ok ? SG_OK
+              : sg_err_set(err, SG_INVALID,
+                           "a group id is 1 to 128 letters, digits and '.', '_', ':', '-'");
+}
+
+static enum sg_rc join_op(struct sg_vault *v, const struct sg_uuid *id,
+                          const struct sg_store_subject *row, void *arg, struct sg_err *err)
+{
+    if (row->state == SG_STATE_ANONYMISED)
+        return sg_err_set(err, SG_CONFLICT, "subject is anonymised");
+    return v->store->ops->member_put(v->store, id, arg, sg_clock_now(v->clock), err);
+}
+
+static enum sg_rc leave_op(struct sg_vault *v, const struct sg_uuid *id,
+                           const struct sg_store_subject *row, void *arg, struct sg_err *err)
+{
+    (void)row;
+    return v->store->ops->member_del(v->store, id, arg, err);
+}
+
+enum sg_rc sg_subject_join(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
+                           const char *group, struct sg_err *err)
+{
+    enum sg_rc rc;
+    if ((rc = sg_actor_check(who, err)) || (rc = check_group(group, err)))
+        return rc;
+    return change_row(v, who, id, "subject.join", join_op, (void *)group, err);
+}
+
+enum sg_rc sg_subject_leave(struct sg_vault *v, const struct sg_actor *who,
+                            const struct sg_uuid *id, const char *group, struct sg_err *err)
+{
+    enum sg_rc rc;
+    if ((rc = sg_actor_check(who, err)) || (rc = check_group(group, err)))
+        return rc;
+    return change_row(v, who, id, "subject.leave", leave_op, (void *)group, err);
+}
 
 enum sg_rc sg_subject_touch(struct sg_vault *v, const struct sg_actor *who,
                             const struct sg_uuid *id, const char *name, sg_time at,
@@ -689,52 +1028,105 @@ enum sg_rc sg_subject_touch(struct sg_vault *v, const struct sg_actor *who,
         return rc;
     if (strcmp(name, CREATED_EVENT) == 0)
         return sg_err_set(err, SG_INVALID, "the 'created' event is fixed when a person is added");
-    struct sg_opmark mark;
-    struct sg_store *s = v->store;
-    struct sg_store_subject row;
-    sg_time now = sg_clock_now(v->clock);
-    if ((rc = sg_op_begin(v, &mark, err)))
-        return rc;
-    rc = sg_vault_load_subject(v, id, &row, 0, err);
-    if (!rc && row.state == SG_STATE_ANONYMISED)
-        rc = sg_err_set(err, SG_CONFLICT, "subject is anonymised");
-    if (!rc)
-        rc = s->ops->event_put(s, id, name, at, err);
-    if (!rc)
-        rc = sg_audit_record(&v->audit, s, who, now, "subject.touch", id, "ok", err);
-    return sg_op_end(v, mark, rc, err);
+    return change_row(v, who, id, "subject.touch", touch_op, (void *)&(struct touch_arg){name, at},
+                      err);
 }
 
+/* A listing through a role that sees only some people examines at most
+ * this many times `limit` people per call. */
+#define LIST_SCAN_FACTOR 10
+
 struct list_ctx {
-    int (*cb)(void *ctx, const struct sg_subject_row *row);
-    void *ctx;
+    struct sg_subject_row *rows;
+    size_t n;
+    int stop;
 };
 
 static int list_row(void *ctx, const struct sg_store_subject *s)
 {
     struct list_ctx *c = ctx;
     struct sg_subject_row row = {s->id, s->state, s->created, s->changed};
-    return c->cb(c->ctx, &row);
+    c->rows[c->n++] = row;
+    return 0;
 }
 
 enum sg_rc sg_subject_list(struct sg_vault *v, const struct sg_actor *who,
                            const struct sg_uuid *after, size_t limit,
                            int (*cb)(void *ctx, const struct sg_subject_row *row), void *ctx,
-                           struct sg_err *err)
+                           struct sg_uuid *next, int *more, struct sg_err *err)
 {
     enum sg_rc rc;
-    if ((rc = sg_actor_check(who, err)))
+    struct sg_view w;
+    if (more)
+        *more = 0;
+    if (limit == 0)
+        return sg_err_set(err, SG_INVALID, "a listing needs a limit of at least 1");
+    if (limit > 100000)
+        return sg_err_set(err, SG_TOOBIG, "at most 100000 people per listing");
+    if ((rc = sg_view_open(v, who, "subject.list", &w, err)))
         return rc;
     struct sg_opmark mark;
     struct sg_store *s = v->store;
-    struct list_ctx c = {cb, ctx};
+    struct list_ctx c = {malloc(limit * sizeof *c.rows), 0, 0};
+    struct sg_uuid cursor = after ? *after : (struct sg_uuid){{0}};
+    int has_cursor = after != NULL, full = 0, stopped = 0;
+    size_t emitted = 0, scanned = 0;
+    if (!c.rows) {
+        sg_view_close(&w);
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    }
     if ((rc = sg_op_begin(v, &mark, err)))
-        return rc;
-    rc = s->ops->subject_list(s, after, limit, list_row, &c, err);
+        goto out;
+    /* Pages of the store, filtered through the view, until `limit` rows
+     * were handed out, the store ran out, or the scan bound was reached. */
+    while (!rc && !stopped && emitted < limit && scanned < LIST_SCAN_FACTOR * limit) {
+        c.n = 0;
+        if ((rc = s->ops->subject_list(s, has_cursor ? &cursor : NULL, limit, list_row, &c, err)))
+            break;
+        full = c.n == limit;
+        scanned += c.n;
+        for (size_t i = 0; i < c.n && !rc; i++) {
+            enum sg_verdict verdict = SG_SEES;
+            struct sg_store_subject row = {0};
+            if (w.role && c.rows[i].state != SG_STATE_ERASED) {
+                if ((rc = sg_vault_load_subject(v, &c.rows[i].id, &row, 0, err)) ||
+                    (rc = sg_view_row(v, &w, &c.rows[i].id, &row, 0, &verdict, err)))
+                    break;
+            } else if (w.role) {
+                verdict = SG_HIDDEN; /* a tombstone is nobody's business but the operator's */
+            }
+            cursor = c.rows[i].id;
+            has_cursor = 1;
+            if (verdict != SG_SEES)
+                continue;
+            emitted++;
+            if (cb(ctx, &c.rows[i])) {
+                stopped = 1;
+                break;
+            }
+            if (emitted == limit) {
+                full = full || i + 1 < c.n;
+                break;
+            }
+        }
+        if (!full)
+            break;
+    }
+    sg_vault_forget_key(v);
     if (!rc)
         rc = sg_audit_record(&v->audit, s, who, sg_clock_now(v->clock), "subject.list", NULL, "ok",
                              err);
-    return sg_op_end(v, mark, rc, err);
+    rc = sg_op_end(v, mark, rc, err);
+    if (!rc && full && has_cursor && !stopped) {
+        if (more)
+            *more = 1;
+        if (next)
+            *next = cursor;
+    }
+out:
+    free(c.rows);
+    sg_view_close(&w);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ erasure */
@@ -796,25 +1188,41 @@ enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
                             const struct sg_uuid *id, struct sg_err *err)
 {
     enum sg_rc rc;
-    if ((rc = sg_actor_check(who, err)))
+    struct sg_view w;
+    enum sg_verdict verdict = SG_SEES;
+    if ((rc = sg_view_open(v, who, "subject.erase", &w, err)))
         return rc;
+    if ((rc = sg_view_may_write(v, &w, id, 1, err))) {
+        sg_view_close(&w);
+        return sg_view_deny(v, who, "subject.erase", id, err);
+    }
     struct sg_opmark mark;
     struct sg_store *s = v->store;
     struct sg_store_subject row;
     sg_time now = sg_clock_now(v->clock);
     char ids[SG_UUID_STR_LEN + 1];
-    if ((rc = sg_op_begin(v, &mark, err)))
+    if ((rc = sg_op_begin(v, &mark, err))) {
+        sg_view_close(&w);
         return rc;
+    }
     rc = s->ops->subject_get(s, id, &row, NULL, err);
     if (rc == SG_NOTFOUND)
         rc = sg_err_set(err, SG_NOTFOUND, "subject %s not found", sg_uuid_format(id, ids));
     else if (!rc && row.state == SG_STATE_ERASED)
         rc = sg_err_set(err, SG_CONFLICT, "subject %s is already erased", sg_uuid_format(id, ids));
+    if (!rc && w.role && !(rc = sg_view_row(v, &w, id, &row, 0, &verdict, err)) &&
+        verdict != SG_SEES)
+        rc = SG_DENIED;
+    sg_vault_forget_key(v);
     if (!rc)
         rc = sg_shred_subject(s, v->kek, v->scratch, id, SG_STATE_ERASED, now, err);
     if (!rc)
         rc = sg_op_journal(v, 'E', id, err);
     if (!rc)
         rc = sg_audit_record(&v->audit, s, who, now, "subject.erase", id, "ok", err);
-    return sg_op_end(v, mark, rc, err);
+    rc = sg_op_end(v, mark, rc, err);
+    if (rc == SG_DENIED && verdict != SG_SEES)
+        rc = refuse(v, who, &w, "subject.erase", id, verdict, err);
+    sg_view_close(&w);
+    return rc;
 }

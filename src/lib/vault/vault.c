@@ -12,7 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-static const struct sg_actor system_actor = {"sargs", "system", "administration"};
+static const struct sg_actor system_actor = {"sargs", "system", "administration", NULL, NULL};
 
 const char *sg_subject_state_name(int state)
 {
@@ -109,7 +109,9 @@ static struct sg_vault *vault_alloc(const struct sg_vault_opts *o)
     struct sg_vault *v = calloc(1, sizeof *v);
     if (!v)
         return NULL;
-    v->catalog = o && o->catalog ? o->catalog : sg_catalog_builtin();
+    v->empty.max_value = SG_VALUE_MAX_DEFAULT;
+    v->empty.phone_country = "371";
+    v->catalog = &v->empty;
     sg_clock_init_system(&v->system_clock);
     v->clock = o && o->clock ? o->clock : &v->system_clock;
     sg_nonce_init(&v->nonce);
@@ -150,6 +152,10 @@ void sg_vault_close(struct sg_vault *v)
         free(v->code_id[i]);
     free(v->code_id);
     free(v->cat_code);
+    sg_policy_free(v->policy);
+    for (size_t i = 0; i < v->nretired; i++)
+        sg_policy_free(v->retired[i]);
+    free(v->retired);
     free(v->pending);
     free(v->dir);
     free(v->kek_path);
@@ -184,6 +190,9 @@ enum sg_rc sg_vault_init(const struct sg_vault_opts *o, struct sg_err *err)
 {
     enum sg_rc rc;
     char *uri = NULL, *keys = NULL, *kekdir = NULL;
+    if (!o || !o->policy)
+        return sg_err_set(err, SG_INVALID,
+                          "a vault is bound to a policy: give one (see examples/)");
     struct sg_vault *v = vault_alloc(o);
     if (!v)
         return sg_err_set(err, SG_NOMEM, "out of memory");
@@ -244,8 +253,12 @@ enum sg_rc sg_vault_init(const struct sg_vault_opts *o, struct sg_err *err)
         goto out;
     if (!(rc = s->ops->meta_set(s, META_VAULT_ID, v->vault_id, err)) &&
         !(rc = s->ops->meta_set(s, META_KEK_ID, v->kek->id, err)) &&
-        !(rc = s->ops->meta_set(s, META_CREATED, sg_time_format(now, ts), err)))
-        rc = sg_audit_record(&v->audit, s, &system_actor, now, "vault.init", NULL, "ok", err);
+        !(rc = s->ops->meta_set(s, META_CREATED, sg_time_format(now, ts), err)) &&
+        !(rc = sg_audit_record(&v->audit, s, &system_actor, now, "vault.init", NULL, "ok", err)) &&
+        !(rc = sg_vault_record_policy(s, o->policy,
+                                      o->policy->has_effective ? o->policy->effective : now, now,
+                                      system_actor.id, NULL, err)))
+        rc = sg_audit_record(&v->audit, s, &system_actor, now, "policy.apply", NULL, "ok", err);
     rc = sg_op_end(v, mark, rc, err);
 out:
     if (rc && v->journal_path && v->vault_id[0]) {
@@ -335,10 +348,16 @@ static int max_code(void *ctx, int code, const char *id)
 /* Gives every category of the catalog a code (new ones are registered in
  * the database) and loads the code of every category the database knows,
  * including ones a later policy dropped, so that old records still read. */
-static enum sg_rc load_categories(struct sg_vault *v, struct sg_err *err)
+enum sg_rc sg_vault_load_categories(struct sg_vault *v, struct sg_err *err)
 {
     struct sg_store *s = v->store;
     enum sg_rc rc;
+    for (int i = 0; i < v->ncodes; i++)
+        free(v->code_id[i]);
+    free(v->code_id);
+    free(v->cat_code);
+    v->code_id = NULL;
+    v->ncodes = 0;
     v->cat_code = calloc(v->catalog->n ? v->catalog->n : 1, sizeof *v->cat_code);
     if (!v->cat_code)
         return sg_err_set(err, SG_NOMEM, "out of memory");
@@ -404,7 +423,7 @@ enum sg_rc sg_vault_open(const struct sg_vault_opts *o, struct sg_vault **out, s
     if ((rc = sg_key_load(v->kek_path, SG_KEY_KEK, &v->kek, err)) || (rc = check_kek(v, err)) ||
         (rc = sg_key_load(v->index_path, SG_KEY_INDEX, &v->index_key, err)))
         goto bad;
-    if ((rc = load_categories(v, err)))
+    if ((rc = sg_vault_select_policy(v, err)) || (rc = sg_vault_load_categories(v, err)))
         goto bad;
     {
         char *keys = sg_path_join(v->dir, SG_KEYS_DIR);

@@ -36,7 +36,12 @@ struct sg_vault {
     struct sg_key *index_key;
     const struct sg_clock *clock; /* the caller's, or system_clock */
     struct sg_clock system_clock;
-    const struct sg_catalog *catalog;
+    const struct sg_catalog *catalog; /* the policy's, or `empty` */
+    struct sg_catalog empty;          /* for a vault with no policy */
+    struct sg_policy *policy;         /* in force; NULL when none */
+    struct sg_policy_version version; /* its record */
+    struct sg_policy **retired;       /* replaced versions, freed at close */
+    size_t nretired;
     char vault_id[SG_UUID_STR_LEN + 1];
 
     /* Category codes: cat_code[i] is the code of catalog->cats[i];
@@ -85,6 +90,18 @@ enum sg_rc sg_op_end(struct sg_vault *v, struct sg_opmark mark, enum sg_rc rc, s
 enum sg_rc sg_op_journal(struct sg_vault *v, char kind, const struct sg_uuid *id,
                          struct sg_err *err);
 
+/* Registers the codes of the catalog's categories and loads every code the
+ * database knows (again, after the catalog changed). */
+enum sg_rc sg_vault_load_categories(struct sg_vault *v, struct sg_err *err);
+
+/* Picks the policy version in force now from the store (versions.c) and
+ * makes its catalog the vault's; no version leaves the empty catalog. */
+enum sg_rc sg_vault_select_policy(struct sg_vault *v, struct sg_err *err);
+
+/* Records policy `p` in `s` (inside the caller's transaction). */
+enum sg_rc sg_vault_record_policy(struct sg_store *s, const struct sg_policy *p, sg_time effective,
+                                  sg_time now, const char *actor, int64_t *seq, struct sg_err *err);
+
 /* The code of a catalog category, and the category id of a code (NULL when
  * the database does not know it). */
 int sg_vault_code(const struct sg_vault *v, const struct sg_category *c);
@@ -106,6 +123,67 @@ enum sg_rc sg_shred_subject(struct sg_store *s, const struct sg_key *kek, uint8_
 /* Re-wraps every data key sealed under `from` with `to` (inside a transaction). */
 enum sg_rc sg_vault_rewrap_all(struct sg_store *store, const struct sg_key *from,
                                const struct sg_key *to, size_t *count, struct sg_err *err);
+
+/* Opens a sealed value of subject `id` under v->dek into a fresh
+ * NUL-terminated buffer the caller wipes and frees. */
+enum sg_rc sg_vault_open_value(struct sg_vault *v, const struct sg_uuid *id, uint32_t version,
+                               const char *field, const uint8_t *ct, size_t ctlen, char **out,
+                               size_t *outlen, struct sg_err *err);
+
+/* The value of category `c` in the record just loaded (v->rec, v->dek), in
+ * a fresh buffer as above; SG_NOTFOUND when the record has none. */
+enum sg_rc sg_vault_loaded_field(struct sg_vault *v, const struct sg_uuid *id,
+                                 const struct sg_category *c, char **out, size_t *len,
+                                 struct sg_err *err);
+
+/* ------------------------------------------------------ views (view.c) */
+
+/* What an actor sees, resolved once per operation. */
+struct sg_view {
+    const struct sg_role *role; /* NULL: the operator, who sees everything */
+    int wide;                   /* sees events, groups, history: operator, staff, service */
+    int has_self;
+    struct sg_uuid self; /* the person the actor is */
+    char *scope;         /* the viewer's value of the role's row field (stored form) */
+    size_t scope_len;
+};
+
+enum sg_verdict {
+    SG_SEES = 0,
+    SG_HIDDEN,  /* a hidden profile the role does not see: as if absent */
+    SG_OUTSIDE, /* outside the role's rows: refused */
+};
+
+/* Resolves `who` (role, purpose, self, scope) against the policy in force.
+ * SG_DENIED, audited as `action`, for a role or purpose the policy lacks. */
+enum sg_rc sg_view_open(struct sg_vault *v, const struct sg_actor *who, const char *action,
+                        struct sg_view *w, struct sg_err *err);
+void sg_view_close(struct sg_view *w);
+
+/* Records a refusal (result "denied") in its own transaction and returns
+ * SG_DENIED with `err` as the caller set it (or the audit failure). */
+enum sg_rc sg_view_deny(struct sg_vault *v, const struct sg_actor *who, const char *action,
+                        const struct sg_uuid *subject, struct sg_err *err);
+
+/* Whether the view shows category `c` (group-only content aside). */
+int sg_view_sees(const struct sg_view *w, const struct sg_category *c);
+int sg_view_is_self(const struct sg_view *w, const struct sg_uuid *id);
+
+/* Whether the view shows the person of `row`. With `have_key` the person's
+ * record and key are loaded (v->rec, v->dek); otherwise they are loaded when
+ * the row rule needs a value. */
+enum sg_rc sg_view_row(struct sg_vault *v, const struct sg_view *w, const struct sg_uuid *id,
+                       const struct sg_store_subject *row, int have_key, enum sg_verdict *out,
+                       struct sg_err *err);
+
+/* Whether the view shows the person's group-only content. */
+enum sg_rc sg_view_groups(struct sg_vault *v, const struct sg_view *w, const struct sg_uuid *id,
+                          int *ok, struct sg_err *err);
+
+/* Whether the role may change person `id` (NULL: a new person), or erase
+ * them; SG_DENIED with the reason. Rows are checked apart (sg_view_row). */
+enum sg_rc sg_view_may_write(const struct sg_vault *v, const struct sg_view *w,
+                             const struct sg_uuid *id, int erase, struct sg_err *err);
 
 /* Creates a directory with mode 0700 if it does not exist. */
 enum sg_rc sg_mkdir_private(const char *path, struct sg_err *err);

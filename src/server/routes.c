@@ -1,0 +1,466 @@
+/*
+ * routes.c - the API's routes: each parses its input, calls one library
+ * function and renders the answer with sargs/json.h. docs/api/openapi.yaml
+ * describes them; a test fails when the two disagree.
+ */
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const char sg_openapi_yaml[];
+
+#define MAX_FIELDS 256
+
+/* A whole decimal number. */
+static int get_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || strlen(s) > 19)
+        return -1;
+    uint64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int get_id(struct sg_req *r, size_t i, struct sg_uuid *id)
+{
+    struct sg_err err;
+    if (i >= r->nparams || sg_uuid_parse(r->params[i], id, &err)) {
+        sg_req_error(r, SG_INVALID, "not an id");
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ public ones */
+
+static void healthz(struct sg_req *r)
+{
+    struct sg_audit_head h;
+    struct sg_err err;
+    /* A read that touches the database: a node that cannot reach it says so. */
+    enum sg_rc rc = sg_audit_latest(r->vault, &h, &err);
+    if (rc && rc != SG_NOTFOUND) {
+        sg_req_error(r, SG_UNAVAILABLE, "the database is not reachable");
+        return;
+    }
+    sg_req_json(r, 200,
+                json_pack("{s:s,s:s,s:I}", "status", "ok", "vault", sg_vault_id(r->vault),
+                          "audit_size", (json_int_t)(rc ? 0 : h.size)));
+    if (!rc)
+        sg_audit_head_release(&h);
+}
+
+static void metrics(struct sg_req *r)
+{
+    sg_metrics_render(r);
+}
+
+static void openapi(struct sg_req *r)
+{
+    r->status = 200;
+    r->raw = strdup(sg_openapi_yaml);
+    r->raw_type = "application/yaml";
+    if (!r->raw)
+        sg_req_error(r, SG_NOMEM, "out of memory");
+}
+
+/* Global Privacy Control: this site honours the signal (GPC spec, 2023). */
+static void gpc(struct sg_req *r)
+{
+    sg_req_json(r, 200, json_pack("{s:b,s:s}", "gpc", 1, "lastUpdate", "2026-11-23"));
+}
+
+/* ----------------------------------------------------------------- people */
+
+static int read_events(struct sg_req *r, json_t *obj, struct sg_event_in *ev, size_t max, size_t *n)
+{
+    const char *k;
+    json_t *v;
+    struct sg_err err;
+    *n = 0;
+    if (!obj)
+        return 0;
+    if (!json_is_object(obj)) {
+        sg_req_error(r, SG_INVALID, "'events' must be an object of name: time");
+        return -1;
+    }
+    json_object_foreach(obj, k, v)
+    {
+        if (*n == max || !json_is_string(v) ||
+            sg_time_parse(json_string_value(v), &ev[*n].at, &err)) {
+            sg_req_error(r, SG_INVALID, "event '%.64s' needs an RFC 3339 time", k);
+            return -1;
+        }
+        ev[(*n)++].name = k;
+    }
+    return 0;
+}
+
+static void subject_add(struct sg_req *r)
+{
+    static const char *const keys[] = {"fields", "events", NULL};
+    if (sg_req_body_keys(r, keys))
+        return;
+    struct sg_field_in f[MAX_FIELDS];
+    struct sg_event_in ev[64];
+    size_t nf = 0, ne = 0;
+    struct sg_err err;
+    if (sg_json_fields(json_object_get(r->body, "fields"), f, MAX_FIELDS, &nf, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    if (read_events(r, json_object_get(r->body, "events"), ev, 64, &ne))
+        return;
+    struct sg_uuid id;
+    if (sg_subject_add(r->vault, &r->actor, f, nf, ev, ne, &id, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    char ids[SG_UUID_STR_LEN + 1];
+    sg_req_json(r, 201, json_pack("{s:s}", "id", sg_uuid_format(&id, ids)));
+}
+
+static void subject_get(struct sg_req *r)
+{
+    struct sg_uuid id;
+    struct sg_subject *s;
+    struct sg_err err;
+    if (get_id(r, 0, &id))
+        return;
+    const char *h = sg_req_arg(r, "history");
+    unsigned flags = h && (!strcmp(h, "1") || !strcmp(h, "true")) ? SG_GET_HISTORY : 0;
+    if (sg_subject_get(r->vault, &r->actor, &id, flags, &s, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, sg_json_subject(s));
+    sg_subject_free(s);
+}
+
+static void subject_update(struct sg_req *r)
+{
+    static const char *const keys[] = {"fields", "reason", NULL};
+    struct sg_uuid id;
+    struct sg_field_in f[MAX_FIELDS];
+    size_t nf = 0, changed = 0;
+    struct sg_err err;
+    if (get_id(r, 0, &id) || sg_req_body_keys(r, keys))
+        return;
+    json_t *reason = json_object_get(r->body, "reason");
+    if (!json_is_string(reason)) {
+        sg_req_error(r, SG_INVALID, "a change needs a 'reason'");
+        return;
+    }
+    if (sg_json_fields(json_object_get(r->body, "fields"), f, MAX_FIELDS, &nf, &err) ||
+        sg_subject_update(r->vault, &r->actor, &id, f, nf, json_string_value(reason), &changed,
+                          &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, json_pack("{s:s,s:I}", "id", r->params[0], "changed", (json_int_t)changed));
+}
+
+static void subject_erase(struct sg_req *r)
+{
+    struct sg_uuid id;
+    struct sg_err err;
+    if (get_id(r, 0, &id))
+        return;
+    if (sg_subject_erase(r->vault, &r->actor, &id, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, json_pack("{s:s,s:s}", "id", r->params[0], "state", "erased"));
+}
+
+static void subject_touch(struct sg_req *r)
+{
+    static const char *const keys[] = {"name", "at", NULL};
+    struct sg_uuid id;
+    struct sg_err err;
+    if (get_id(r, 0, &id) || sg_req_body_keys(r, keys))
+        return;
+    json_t *name = json_object_get(r->body, "name"), *at = json_object_get(r->body, "at");
+    sg_time t = sg_clock_now(NULL);
+    if (!json_is_string(name) ||
+        (at && (!json_is_string(at) || sg_time_parse(json_string_value(at), &t, &err)))) {
+        sg_req_error(r, SG_INVALID, "an event needs a 'name' and may have an RFC 3339 'at'");
+        return;
+    }
+    if (sg_subject_touch(r->vault, &r->actor, &id, json_string_value(name), t, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    char ts[SG_TIME_STR_MAX];
+    sg_req_json(r, 200,
+                json_pack("{s:s,s:s,s:s}", "id", r->params[0], "event", json_string_value(name),
+                          "at", sg_time_format(t, ts)));
+}
+
+static void subject_group(struct sg_req *r, int join)
+{
+    struct sg_uuid id;
+    struct sg_err err;
+    if (get_id(r, 0, &id))
+        return;
+    if ((join ? sg_subject_join : sg_subject_leave)(r->vault, &r->actor, &id, r->params[1], &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(
+        r, 200,
+        json_pack("{s:s,s:s,s:b}", "id", r->params[0], "group", r->params[1], "member", join));
+}
+
+static void subject_join(struct sg_req *r)
+{
+    subject_group(r, 1);
+}
+
+static void subject_leave(struct sg_req *r)
+{
+    subject_group(r, 0);
+}
+
+struct list_ctx {
+    json_t *arr;
+    struct sg_uuid last;
+    size_t n;
+};
+
+static int list_row(void *ctx, const struct sg_subject_row *row)
+{
+    struct list_ctx *c = ctx;
+    json_array_append_new(c->arr, sg_json_subject_row(row));
+    c->last = row->id;
+    c->n++;
+    return 0;
+}
+
+static void subject_list(struct sg_req *r)
+{
+    uint64_t limit = 100;
+    struct sg_uuid after;
+    struct sg_err err;
+    const char *ls = sg_req_arg(r, "limit"), *as = sg_req_arg(r, "after");
+    if (ls && (get_u64(ls, &limit) || limit < 1 || limit > 1000)) {
+        sg_req_error(r, SG_INVALID, "'limit' must be a number from 1 to 1000");
+        return;
+    }
+    if (as && sg_uuid_parse(as, &after, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    struct list_ctx c = {json_array(), {{0}}, 0};
+    struct sg_uuid next;
+    int more = 0;
+    if (sg_subject_list(r->vault, &r->actor, as ? &after : NULL, (size_t)limit, list_row, &c, &next,
+                        &more, &err)) {
+        json_decref(c.arr);
+        sg_req_fail(r, &err);
+        return;
+    }
+    char ids[SG_UUID_STR_LEN + 1];
+    sg_req_json(r, 200,
+                json_pack("{s:o,s:s?}", "subjects", c.arr, "next",
+                          more ? sg_uuid_format(&next, ids) : NULL));
+}
+
+static void lookup(struct sg_req *r)
+{
+    static const char *const keys[] = {"category", "value", NULL};
+    struct sg_err err;
+    if (sg_req_body_keys(r, keys))
+        return;
+    json_t *cat = json_object_get(r->body, "category"), *val = json_object_get(r->body, "value");
+    if (!json_is_string(cat) || !json_is_string(val)) {
+        sg_req_error(r, SG_INVALID, "a look-up needs a 'category' and a 'value'");
+        return;
+    }
+    struct sg_uuid ids[64];
+    size_t n = 0;
+    if (sg_subject_find(r->vault, &r->actor, json_string_value(cat), json_string_value(val),
+                        json_string_length(val), ids, 64, &n, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    json_t *arr = json_array();
+    char s[SG_UUID_STR_LEN + 1];
+    for (size_t i = 0; arr && i < n && i < 64; i++)
+        json_array_append_new(arr, json_string(sg_uuid_format(&ids[i], s)));
+    sg_req_json(r, 200, json_pack("{s:o,s:I}", "matches", arr, "count", (json_int_t)n));
+}
+
+/* ------------------------------------------------------------------ audit */
+
+static void audit_head(struct sg_req *r)
+{
+    struct sg_audit_head h;
+    struct sg_err err;
+    if (sg_audit_latest(r->vault, &h, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, sg_json_head(&h));
+    sg_audit_head_release(&h);
+}
+
+static int add_head(void *ctx, const struct sg_audit_head *h)
+{
+    json_array_append_new(ctx, sg_json_head(h));
+    return json_array_size(ctx) >= 1000;
+}
+
+static void audit_heads(struct sg_req *r)
+{
+    uint64_t from = 0;
+    struct sg_err err;
+    const char *s = sg_req_arg(r, "since");
+    if (s && get_u64(s, &from)) {
+        sg_req_error(r, SG_INVALID, "'since' must be a size");
+        return;
+    }
+    json_t *arr = json_array();
+    if (sg_audit_heads(r->vault, from, add_head, arr, &err)) {
+        json_decref(arr);
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, arr);
+}
+
+static void audit_key(struct sg_req *r)
+{
+    char key[256];
+    struct sg_err err;
+    if (sg_audit_verifier_key(r->vault, key, sizeof key, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, json_pack("{s:s}", "verifier_key", key));
+}
+
+static void audit_proof(struct sg_req *r)
+{
+    uint64_t index, size = 0;
+    const char *is = sg_req_arg(r, "index"), *ss = sg_req_arg(r, "size");
+    if (get_u64(is, &index) || (ss && (get_u64(ss, &size) || !size))) {
+        sg_req_error(r, SG_INVALID, "a proof needs 'index' and may have 'size'");
+        return;
+    }
+    uint8_t leaf[SG_HASH_BYTES], root[SG_HASH_BYTES], proof[SG_MERKLE_MAX_PROOF * SG_HASH_BYTES];
+    size_t n = 0;
+    struct sg_err err;
+    if (sg_audit_prove(r->vault, index, &size, leaf, proof, &n, root, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    char lh[65], rh[65];
+    sg_req_json(r, 200,
+                json_pack("{s:I,s:I,s:s,s:s,s:o}", "index", (json_int_t)index, "size",
+                          (json_int_t)size, "leaf_hash", sg_hex_encode(leaf, 32, lh), "root",
+                          sg_hex_encode(root, 32, rh), "proof", sg_json_hashes(proof, n)));
+}
+
+static void audit_consistency(struct sg_req *r)
+{
+    uint64_t m, n = 0;
+    const char *fs = sg_req_arg(r, "from"), *ts = sg_req_arg(r, "to");
+    if (get_u64(fs, &m) || (ts && (get_u64(ts, &n) || !n))) {
+        sg_req_error(r, SG_INVALID, "a consistency proof needs 'from' and may have 'to'");
+        return;
+    }
+    uint8_t r1[SG_HASH_BYTES], r2[SG_HASH_BYTES], proof[SG_MERKLE_MAX_PROOF * SG_HASH_BYTES];
+    size_t count = 0;
+    struct sg_err err;
+    if (sg_audit_consistency(r->vault, m, &n, proof, &count, r1, r2, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    char h1[65], h2[65];
+    sg_req_json(r, 200,
+                json_pack("{s:I,s:I,s:s,s:s,s:o}", "size1", (json_int_t)m, "size2", (json_int_t)n,
+                          "root1", sg_hex_encode(r1, 32, h1), "root2", sg_hex_encode(r2, 32, h2),
+                          "proof", sg_json_hashes(proof, count)));
+}
+
+static int add_entry(void *ctx, const struct sg_audit_entry *e)
+{
+    json_array_append_new(ctx, sg_json_audit_entry(e));
+    return 0;
+}
+
+static void audit_log(struct sg_req *r)
+{
+    struct sg_uuid id;
+    sg_time since = 0;
+    uint64_t limit = 100;
+    struct sg_err err;
+    const char *s = sg_req_arg(r, "subject"), *t = sg_req_arg(r, "since"),
+               *l = sg_req_arg(r, "limit");
+    if ((s && sg_uuid_parse(s, &id, &err)) || (t && sg_time_parse(t, &since, &err))) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    if (l && (get_u64(l, &limit) || limit < 1 || limit > 10000)) {
+        sg_req_error(r, SG_INVALID, "'limit' must be a number from 1 to 10000");
+        return;
+    }
+    json_t *arr = json_array();
+    if (sg_audit_log(r->vault, &r->actor, s ? &id : NULL, since, (size_t)limit, add_entry, arr,
+                     &err)) {
+        json_decref(arr);
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, arr);
+}
+
+static void audit_verify(struct sg_req *r)
+{
+    struct sg_audit_report rep;
+    struct sg_err err;
+    if (sg_audit_verify(r->vault, &rep, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    json_t *j = json_pack("{s:b,s:I,s:I}", "valid", rep.ok, "entries", (json_int_t)rep.entries,
+                          "heads", (json_int_t)rep.heads);
+    if (j && !rep.ok) {
+        json_object_set_new(j, "first_bad_entry", json_integer((json_int_t)rep.first_bad));
+        json_object_set_new(j, "problem", json_string(rep.problem));
+    }
+    sg_req_json(r, 200, j);
+}
+
+const struct sg_route sg_routes[] = {
+    {"GET", "/healthz", healthz, 1},
+    {"GET", "/metrics", metrics, 1},
+    {"GET", "/v1/openapi.yaml", openapi, 1},
+    {"GET", "/.well-known/gpc.json", gpc, 1},
+    {"POST", "/v1/subjects", subject_add, 0},
+    {"GET", "/v1/subjects", subject_list, 0},
+    {"GET", "/v1/subjects/{id}", subject_get, 0},
+    {"PATCH", "/v1/subjects/{id}", subject_update, 0},
+    {"DELETE", "/v1/subjects/{id}", subject_erase, 0},
+    {"POST", "/v1/subjects/{id}/events", subject_touch, 0},
+    {"PUT", "/v1/subjects/{id}/groups/{group}", subject_join, 0},
+    {"DELETE", "/v1/subjects/{id}/groups/{group}", subject_leave, 0},
+    {"POST", "/v1/lookup", lookup, 0},
+    {"GET", "/v1/audit/head", audit_head, 0},
+    {"GET", "/v1/audit/heads", audit_heads, 0},
+    {"GET", "/v1/audit/key", audit_key, 0},
+    {"GET", "/v1/audit/proof", audit_proof, 0},
+    {"GET", "/v1/audit/consistency", audit_consistency, 0},
+    {"GET", "/v1/audit/log", audit_log, 0},
+    {"POST", "/v1/audit/verify", audit_verify, 0},
+};
+
+const size_t sg_nroutes = sizeof sg_routes / sizeof sg_routes[0];

@@ -1,0 +1,622 @@
+/*
+ * server.c - the HTTP daemon: connections, bodies, routing, authentication,
+ * answers, access log, metrics, graceful shutdown. See server.h.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sargs/token.h"
+
+#define MAX_DEPTH 16
+
+/* ---------------------------------------------------------------- metrics */
+
+#define NBUCKETS 8
+static const double buckets[NBUCKETS] = {0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0};
+
+struct route_metrics {
+    atomic_ulong status[6]; /* by hundreds: 1xx..5xx, [0] unused */
+    atomic_ulong le[NBUCKETS];
+    atomic_ulong count;
+    atomic_ullong usec_sum;
+};
+
+static struct route_metrics *metrics; /* one per route, plus one for "no route" */
+static atomic_long in_flight;
+
+static void metrics_add(size_t route, int status, double seconds)
+{
+    struct route_metrics *m = &metrics[route];
+    int cls = status / 100;
+    if (cls >= 1 && cls <= 5)
+        atomic_fetch_add(&m->status[cls], 1);
+    for (int i = 0; i < NBUCKETS; i++)
+        if (seconds <= buckets[i])
+            atomic_fetch_add(&m->le[i], 1);
+    atomic_fetch_add(&m->count, 1);
+    atomic_fetch_add(&m->usec_sum, (unsigned long long)(seconds * 1e6));
+}
+
+void sg_metrics_render(struct sg_req *r)
+{
+    struct sg_buf b;
+    struct sg_err err;
+    sg_buf_init(&b, 1 << 20);
+    sg_buf_adds(&b,
+                "# HELP sargs_requests_total HTTP requests by route and status class.\n"
+                "# TYPE sargs_requests_total counter\n",
+                &err);
+    for (size_t i = 0; i <= sg_nroutes; i++) {
+        const char *route = i < sg_nroutes ? sg_routes[i].path : "none";
+        const char *method = i < sg_nroutes ? sg_routes[i].method : "any";
+        for (int c = 1; c <= 5; c++) {
+            unsigned long n = atomic_load(&metrics[i].status[c]);
+            if (n)
+                sg_buf_addf(&b, &err,
+                            "sargs_requests_total{method=\"%s\",route=\"%s\",status=\"%dxx\"} "
+                            "%lu\n",
+                            method, route, c, n);
+        }
+    }
+    sg_buf_adds(&b,
+                "# HELP sargs_request_seconds Time to answer, by route.\n"
+                "# TYPE sargs_request_seconds histogram\n",
+                &err);
+    for (size_t i = 0; i < sg_nroutes; i++) {
+        unsigned long count = atomic_load(&metrics[i].count);
+        if (!count)
+            continue;
+        for (int k = 0; k < NBUCKETS; k++)
+            sg_buf_addf(&b, &err,
+                        "sargs_request_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} %lu\n",
+                        sg_routes[i].method, sg_routes[i].path, buckets[k],
+                        atomic_load(&metrics[i].le[k]));
+        sg_buf_addf(&b, &err,
+                    "sargs_request_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %lu\n"
+                    "sargs_request_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n"
+                    "sargs_request_seconds_count{method=\"%s\",route=\"%s\"} %lu\n",
+                    sg_routes[i].method, sg_routes[i].path, count, sg_routes[i].method,
+                    sg_routes[i].path, (double)atomic_load(&metrics[i].usec_sum) / 1e6,
+                    sg_routes[i].method, sg_routes[i].path, count);
+    }
+    sg_buf_addf(&b, &err,
+                "# HELP sargs_requests_in_flight Requests being answered.\n"
+                "# TYPE sargs_requests_in_flight gauge\nsargs_requests_in_flight %ld\n",
+                atomic_load(&in_flight));
+    r->status = 200;
+    r->raw = sg_buf_detach(&b, NULL);
+    r->raw_type = "text/plain; version=0.0.4";
+}
+
+/* ---------------------------------------------------- vault handles per thread */
+
+static const struct sg_vault_opts *vault_opts;
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sg_vault **handles;
+static size_t nhandles, cap_handles;
+static _Thread_local struct sg_vault *tl_vault;
+/* Bumped by SIGHUP and once a minute: each thread then switches its handle
+ * to the policy version in force (a scheduled version takes effect within a
+ * minute; `sargs policy apply` then SIGHUP, at once). */
+static atomic_uint policy_gen;
+static _Thread_local unsigned tl_gen;
+
+/* Follows the policy version in force; on failure keeps the one it has. */
+static void follow_policy(struct sg_vault *v)
+{
+    unsigned g = atomic_load(&policy_gen);
+    if (g == tl_gen)
+        return;
+    tl_gen = g;
+    struct sg_err e;
+    if (sg_vault_policy_refresh(v, &e))
+        fprintf(stderr, "sargs: keeping the policy version in use: %s\n", e.msg);
+}
+
+static struct sg_vault *thread_vault(struct sg_err *err)
+{
+    if (tl_vault) {
+        follow_policy(tl_vault);
+        return tl_vault;
+    }
+    struct sg_vault *v = NULL;
+    if (sg_vault_open(vault_opts, &v, err))
+        return NULL;
+    tl_gen = atomic_load(&policy_gen);
+    pthread_mutex_lock(&handles_lock);
+    if (nhandles == cap_handles) {
+        size_t cap = cap_handles ? cap_handles * 2 : 16;
+        struct sg_vault **p = realloc(handles, cap * sizeof *p);
+        if (!p) {
+            pthread_mutex_unlock(&handles_lock);
+            sg_vault_close(v);
+            sg_err_set(err, SG_NOMEM, "out of memory");
+            return NULL;
+        }
+        handles = p;
+        cap_handles = cap;
+    }
+    handles[nhandles++] = v;
+    pthread_mutex_unlock(&handles_lock);
+    tl_vault = v;
+    return v;
+}
+
+/* ---------------------------------------------------------------- answers */
+
+void sg_req_json(struct sg_req *r, int status, json_t *j)
+{
+    json_decref(r->out);
+    r->status = j ? status : 503;
+    r->out = j;
+}
+
+void sg_req_fail(struct sg_req *r, const struct sg_err *err)
+{
+    enum sg_rc rc = err->rc == SG_OK ? SG_INTERNAL : err->rc;
+    struct sg_err e = *err;
+    e.rc = rc;
+    sg_req_json(r, sg_rc_http_status(rc), sg_json_error(&e));
+}
+
+void sg_req_error(struct sg_req *r, enum sg_rc rc, const char *fmt, ...)
+{
+    struct sg_err e;
+    va_list ap;
+    va_start(ap, fmt);
+    sg_err_setv(&e, rc, fmt, ap);
+    va_end(ap);
+    sg_req_fail(r, &e);
+}
+
+const char *sg_req_arg(struct sg_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int sg_req_body_keys(struct sg_req *r, const char *const *allowed)
+{
+    if (!json_is_object(r->body)) {
+        sg_req_error(r, SG_INVALID, "the body must be a JSON object");
+        return 1;
+    }
+    const char *key;
+    json_t *val;
+    json_object_foreach(r->body, key, val)
+    {
+        int ok = 0;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = strcmp(*a, key) == 0;
+        if (!ok) {
+            sg_req_error(r, SG_INVALID, "unknown field '%.64s'", key);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------------- routing */
+
+/* Matches `path` against a template; fills the {params}. */
+static int match(const char *tmpl, const char *path, struct sg_req *r)
+{
+    size_t np = 0;
+    const char *t = tmpl, *p = path;
+    while (*t && *p) {
+        if (*t == '{') {
+            const char *te = strchr(t, '}');
+            const char *pe = strchr(p, '/');
+            size_t len = pe ? (size_t)(pe - p) : strlen(p);
+            if (!te || len == 0 || np == 4)
+                return 0;
+            r->params[np++] = p; /* cut at '/' below */
+            t = te + 1;
+            p += len;
+            continue;
+        }
+        if (*t++ != *p++)
+            return 0;
+    }
+    if (*t || *p)
+        return 0;
+    r->nparams = np;
+    return 1;
+}
+
+/* Finds the route; *method_ok says whether the path matched another method. */
+static const struct sg_route *route_for(struct sg_req *r, int *path_known)
+{
+    *path_known = 0;
+    for (size_t i = 0; i < sg_nroutes; i++) {
+        if (!match(sg_routes[i].path, r->path, r))
+            continue;
+        *path_known = 1;
+        if (strcmp(sg_routes[i].method, r->method) == 0)
+            return &sg_routes[i];
+    }
+    return NULL;
+}
+
+static int depth_ok(json_t *j, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return 0;
+    if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v)
+        {
+            if (!depth_ok(v, depth + 1))
+                return 0;
+        }
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v)
+        {
+            if (!depth_ok(v, depth + 1))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static int printable(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (!n || n > max || !sg_utf8_valid(s, n))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Who is calling: a bearer token, and the purpose it states. */
+static int authenticate(struct sg_req *r, struct MHD_Response **extra)
+{
+    (void)extra;
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    struct sg_err err;
+    struct sg_token_info t;
+    if (!h || strncmp(h, "Bearer ", 7) != 0) {
+        sg_req_error(r, SG_DENIED, "missing credentials (Authorization: Bearer TOKEN)");
+        r->status = 401;
+        return 1;
+    }
+    if (sg_token_check(r->vault, h + 7, &t, &err)) {
+        sg_req_fail(r, &err);
+        if (err.rc == SG_DENIED)
+            r->status = 401;
+        return 1;
+    }
+    snprintf(r->actor_id, sizeof r->actor_id, "token:%s", t.id);
+    snprintf(r->role, sizeof r->role, "%s", t.role);
+    snprintf(r->purpose, sizeof r->purpose, "%s", t.purpose);
+    const char *p = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sargs-Purpose");
+    if (p) {
+        if (!printable(p, 128)) {
+            sg_req_error(r, SG_INVALID, "Sargs-Purpose must be one line of at most 128 bytes");
+            return 1;
+        }
+        snprintf(r->purpose, sizeof r->purpose, "%s", p);
+    }
+    r->actor.id = r->actor_id;
+    r->actor.role = r->role;
+    r->actor.purpose = r->purpose;
+    if (t.scope[0]) {
+        snprintf(r->scope, sizeof r->scope, "%s", t.scope);
+        r->actor.scope = r->scope;
+    }
+    /* A service acting for one of the people in the vault (a platform
+     * showing profiles to a signed-in user) names them: their rows, groups
+     * and own values then decide what the role sees. */
+    const char *viewer = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sargs-Viewer");
+    if (viewer) {
+        if (sg_uuid_parse(viewer, &r->self, &err)) {
+            sg_req_error(r, SG_INVALID, "Sargs-Viewer must be the id of a person");
+            return 1;
+        }
+        r->actor.self = &r->self;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- connections */
+
+struct conn {
+    struct sg_buf body;
+    int too_big;
+    size_t max;
+    struct timespec t0;
+};
+
+static size_t max_body;
+static int quiet;
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int has_body(const char *method)
+{
+    return !strcmp(method, "POST") || !strcmp(method, "PATCH") || !strcmp(method, "PUT");
+}
+
+static void handle(struct sg_req *r, struct conn *c, size_t *route_index)
+{
+    int path_known = 0;
+    struct sg_err err;
+    *route_index = sg_nroutes;
+    if (c->too_big) {
+        sg_req_error(r, SG_TOOBIG, "request body over the limit of %zu bytes", c->max);
+        return;
+    }
+    const struct sg_route *route = route_for(r, &path_known);
+    if (!route) {
+        if (path_known) {
+            sg_req_error(r, SG_INVALID, "method %.10s is not allowed here", r->method);
+            r->status = 405;
+        } else {
+            sg_req_error(r, SG_NOTFOUND, "no such resource");
+        }
+        return;
+    }
+    *route_index = (size_t)(route - sg_routes);
+    r->route = route->path;
+    /* Parameters end at the next '/': cut them there, in our copy. */
+    for (size_t i = 0; i < r->nparams; i++) {
+        char *slash = strchr((char *)r->params[i], '/');
+        if (slash)
+            *slash = '\0';
+    }
+    if (!(r->vault = thread_vault(&err))) {
+        sg_req_error(r, SG_UNAVAILABLE, "the vault is not available");
+        return;
+    }
+    if (!route->public && authenticate(r, NULL))
+        return;
+    if (has_body(r->method) && c->body.len) {
+        const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+        if (!ct || strncmp(ct, "application/json", 16) != 0 || (ct[16] && ct[16] != ';')) {
+            sg_req_error(r, SG_INVALID, "the body must be application/json");
+            r->status = 415;
+            return;
+        }
+        json_error_t je;
+        r->body = json_loadb(c->body.ptr, c->body.len, JSON_REJECT_DUPLICATES, &je);
+        if (!r->body) {
+            /* jansson's text names a position and a reason, never the input. */
+            sg_req_error(r, SG_INVALID, "invalid JSON body at line %d, column %d", je.line,
+                         je.column);
+            return;
+        }
+        if (!depth_ok(r->body, 0)) {
+            sg_req_error(r, SG_INVALID, "JSON body nested deeper than %d", MAX_DEPTH);
+            return;
+        }
+    }
+    route->fn(r);
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *conn, struct sg_req *r)
+{
+    struct MHD_Response *resp;
+    const char *type;
+    if (r->raw) {
+        resp =
+            MHD_create_response_from_buffer(strlen(r->raw), (void *)r->raw, MHD_RESPMEM_MUST_FREE);
+        type = r->raw_type;
+        r->raw = NULL;
+    } else {
+        char *text = r->out ? json_dumps(r->out, JSON_COMPACT) : NULL;
+        if (!text) {
+            r->status = 503;
+            text = strdup("{\"error\":{\"code\":\"no_memory\",\"message\":\"out of memory\"}}");
+        }
+        size_t len = text ? strlen(text) : 0;
+        resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+        type = "application/json";
+    }
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (r->status == 401)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"sargs\"");
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
+{
+    (void)cls;
+    (void)version;
+    struct conn *c = *req_cls;
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            return MHD_NO;
+        c->max = max_body;
+        sg_buf_init(&c->body, max_body);
+        clock_gettime(CLOCK_MONOTONIC, &c->t0);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > max_body)
+            c->too_big = 1;
+        *req_cls = c;
+        atomic_fetch_add(&in_flight, 1);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!c->too_big && sg_buf_add(&c->body, upload_data, *upload_data_size, NULL))
+            c->too_big = 1; /* the buffer released itself */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    struct sg_req r;
+    memset(&r, 0, sizeof r);
+    r.conn = conn;
+    r.method = method;
+    r.route = "none";
+    snprintf(r.path, sizeof r.path, "%s", url);
+    size_t route_index = sg_nroutes;
+    handle(&r, c, &route_index);
+    if (!r.status)
+        r.status = 500;
+    enum MHD_Result ret = send_answer(conn, &r);
+    double secs = since(&c->t0);
+    metrics_add(route_index, r.status, secs);
+    /* The access log names the route, never the path: ids and query values
+     * stay out of logs. */
+    if (!quiet)
+        fprintf(stderr, "%s %s %d %.1fms\n", method, r.route, r.status, secs * 1e3);
+    json_decref(r.out);
+    json_decref(r.body);
+    free((void *)r.raw);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct conn *c = *req_cls;
+    if (!c)
+        return;
+    sg_buf_release(&c->body);
+    free(c);
+    *req_cls = NULL;
+    atomic_fetch_sub(&in_flight, 1);
+}
+
+/* ------------------------------------------------------------------ running */
+
+void sg_server_print_routes(void)
+{
+    for (size_t i = 0; i < sg_nroutes; i++)
+        printf("%s %s\n", sg_routes[i].method, sg_routes[i].path);
+}
+
+static int parse_listen(const char *s, struct sockaddr_in *sa, struct sg_err *err)
+{
+    char host[64];
+    const char *colon = strrchr(s, ':');
+    if (!colon || (size_t)(colon - s) >= sizeof host)
+        return sg_err_set(err, SG_USAGE, "--listen expects HOST:PORT, e.g. 127.0.0.1:8080");
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    if (!*(colon + 1) || *end || port < 0 || port > 65535 ||
+        inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+        return sg_err_set(err, SG_USAGE, "--listen expects an IPv4 HOST:PORT");
+    sa->sin_port = htons((uint16_t)port);
+    return 0;
+}
+
+int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
+{
+    struct sockaddr_in sa;
+    if (parse_listen(o->listen ? o->listen : "127.0.0.1:8080", &sa, err))
+        return 1;
+    vault_opts = &o->vault;
+    max_body = o->max_body ? o->max_body : 1 << 20;
+    quiet = getenv("SARGS_QUIET") != NULL;
+    metrics = calloc(sg_nroutes + 1, sizeof *metrics);
+    if (!metrics)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    /* Opening the vault once here reports a wrong key or a missing vault at
+     * start rather than at the first request. */
+    struct sg_vault *probe = NULL;
+    if (sg_vault_open(&o->vault, &probe, err))
+        return 1;
+    sg_vault_close(probe);
+
+    /* Signals are taken by this thread alone (sigwait below); the pool
+     * threads inherit the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    unsigned threads = o->threads ? o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
+        NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+        MHD_OPTION_END);
+    if (!d)
+        return sg_err_set(err, SG_IO, "cannot listen on %s (address in use?)",
+                          o->listen ? o->listen : "127.0.0.1:8080");
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = info ? info->port : ntohs(sa.sin_port);
+    char host[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &sa.sin_addr, host, sizeof host);
+    fprintf(stderr, "sargs: serving http://%s:%u (%u threads)\n", host, port, threads);
+    if (o->ready_file) {
+        FILE *f = fopen(o->ready_file, "w");
+        if (f) {
+            fprintf(f, "%s:%u\n", host, port);
+            fclose(f);
+        }
+    }
+    for (;;) {
+        struct timespec minute = {60, 0};
+        int sig = sigtimedwait(&set, NULL, &minute);
+        if (sig < 0) {
+            if (errno == EAGAIN)
+                atomic_fetch_add(&policy_gen, 1);
+            continue;
+        }
+        if (sig == SIGHUP) {
+            /* Versions in the vault were checked when applied: a reload is
+             * a switch to the one in force now. */
+            fprintf(stderr, "sargs: SIGHUP: following the policy version in force\n");
+            atomic_fetch_add(&policy_gen, 1);
+            continue;
+        }
+        break;
+    }
+    /* Graceful: stop accepting, let requests in flight finish (10 s at most),
+     * then stop. */
+    fprintf(stderr, "sargs: stopping\n");
+    MHD_quiesce_daemon(d);
+    for (int i = 0; i < 1000 && atomic_load(&in_flight) > 0; i++)
+        usleep(10000);
+    MHD_stop_daemon(d);
+    for (size_t i = 0; i < nhandles; i++)
+        sg_vault_close(handles[i]);
+    free(handles);
+    free(metrics);
+    return 0;
+}

@@ -1,0 +1,91 @@
+/*
+ * server.h - the HTTP API (`sargs serve`): a thin front end over libsargs.
+ *
+ * libmicrohttpd with a thread pool and epoll; each pool thread opens its own
+ * vault handle on first use (a handle is used by one thread at a time). JSON
+ * with jansson. Every rule stays in the library; this module only routes,
+ * authenticates, parses bodies and maps results to statuses through the one
+ * table of sargs/err.h.
+ */
+#ifndef SARGS_SERVER_H
+#define SARGS_SERVER_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stddef.h>
+
+#include "sargs/sargs.h"
+#include "sargs/audit.h"
+#include "sargs/json.h"
+
+struct sg_server_opts {
+    const char *listen;         /* "127.0.0.1:8080"; port 0 picks a free one */
+    unsigned threads;           /* pool size; 0: one per CPU */
+    size_t max_body;            /* largest request body accepted */
+    struct sg_vault_opts vault; /* where the vault is */
+    const char *ready_file;     /* when set, "host:port\n" is written here once serving */
+};
+
+/* Serves until SIGTERM or SIGINT, then lets requests in flight finish.
+ * Returns nonzero (with `err`) when it could not start. */
+int sg_server_run(const struct sg_server_opts *o, struct sg_err *err);
+
+/* Prints "METHOD PATH" of every route, one per line (the OpenAPI check). */
+void sg_server_print_routes(void);
+
+/* ------------------------------------------------ for the route handlers */
+
+/* One request being handled. */
+struct sg_req {
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *route; /* the route's template, for logs and metrics */
+    char path[512];
+    const char *params[4]; /* path parameters ({id}) in order */
+    size_t nparams;
+    json_t *body;           /* parsed JSON body, or NULL */
+    struct sg_vault *vault; /* this thread's handle */
+    struct sg_actor actor;  /* who, from the token */
+    char actor_id[64];
+    char role[129];
+    char purpose[129];
+    char scope[129];
+    struct sg_uuid self; /* Sargs-Viewer */
+    /* the answer */
+    int status;
+    json_t *out;
+    const char *raw; /* a non-JSON answer (text), or NULL */
+    const char *raw_type;
+};
+
+/* Sets a JSON answer (takes the reference). */
+void sg_req_json(struct sg_req *r, int status, json_t *j);
+/* Sets an error answer from a library result. */
+void sg_req_fail(struct sg_req *r, const struct sg_err *err);
+/* An error answer from a code and a message. */
+void sg_req_error(struct sg_req *r, enum sg_rc rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A query-string argument, or NULL. */
+const char *sg_req_arg(struct sg_req *r, const char *name);
+/*
+ * Checks the body's keys against `allowed` (NULL-terminated); on an unknown
+ * key answers 400 naming it and returns nonzero. A missing body answers 400.
+ */
+int sg_req_body_keys(struct sg_req *r, const char *const *allowed);
+
+typedef void (*sg_route_fn)(struct sg_req *r);
+
+struct sg_route {
+    const char *method;
+    const char *path; /* with {id} placeholders */
+    sg_route_fn fn;
+    int public; /* no token needed */
+};
+
+extern const struct sg_route sg_routes[];
+extern const size_t sg_nroutes;
+
+/* Metrics, kept by the server, read by /metrics. */
+void sg_metrics_render(struct sg_req *r);
+
+#endif

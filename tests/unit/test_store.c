@@ -776,6 +776,27 @@ static void test_memberships(void **state)
     assert_string_equal(g.names[1], "_x");
     assert_string_equal(g.names[2], "a.3");
     assert_string_equal(g.names[3], "b-2");
+    /* Read right after the events (PostgreSQL reads both at once): the
+     * same groups, the person's own, and a change in between is seen. */
+    sg_time at = 0;
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->events_each(s, &a.id, see_event, &at, &e), SG_OK);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(s->ops->members_each(s, &a.id, see_group, &g, &e), SG_OK);
+    assert_int_equal(g.n, 4);
+    assert_int_equal(s->ops->events_each(s, &a.id, see_event, &at, &e), SG_OK);
+    assert_int_equal(s->ops->member_del(s, &a.id, "a.3", &e), SG_OK);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(s->ops->members_each(s, &a.id, see_group, &g, &e), SG_OK);
+    assert_int_equal(g.n, 3);
+    assert_int_equal(s->ops->events_each(s, &b.id, see_event, &at, &e), SG_OK);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(s->ops->members_each(s, &a.id, see_group, &g, &e), SG_OK);
+    assert_int_equal(g.n, 3);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(s->ops->members_each(s, &b.id, see_group, &g, &e), SG_OK);
+    assert_int_equal(g.n, 1);
+    s->ops->rollback(s);
     int shared = 0;
     assert_int_equal(s->ops->member_shared(s, &a.id, &b.id, &shared, &e), SG_OK);
     assert_true(shared);

@@ -346,11 +346,21 @@ struct pg {
         uint64_t id; /* level << 56 | index */
         uint8_t hash[32];
     } edge[64];
+    /* A person's groups, read with their events (see pg_events_each) for
+     * the members_each() that follows; forgotten by any other statement. */
+    PGresult *groups;
+    struct sg_uuid groups_of;
 };
 
 static struct pg *PG(struct sg_store *s)
 {
     return (struct pg *)s;
+}
+
+static void forget_groups(struct pg *p)
+{
+    PQclear(p->groups);
+    p->groups = NULL;
 }
 
 /* ---------------------------------------------------------------- errors */
@@ -389,6 +399,7 @@ static void first_line(const char *msg, char *out, size_t len)
  * transaction is lost with it. */
 static void drop_conn(struct pg *p)
 {
+    forget_groups(p);
     if (p->conn)
         PQfinish(p->conn);
     p->conn = NULL;
@@ -688,6 +699,7 @@ static enum sg_rc send_stmt(struct pg *p, enum stmt_id id, const struct params *
                             struct sg_err *err)
 {
     enum sg_rc rc;
+    forget_groups(p);
     if ((rc = ensure_conn(p, err)) || (rc = enter_pipeline(p, err)))
         return rc;
     if (p->nq >= QUEUE_MAX - 2 && (rc = drain(p, NULL, err)))
@@ -714,6 +726,7 @@ static enum sg_rc send_stmt(struct pg *p, enum stmt_id id, const struct params *
 static enum sg_rc send_sql(struct pg *p, const char *sql, const char *what, struct sg_err *err)
 {
     enum sg_rc rc;
+    forget_groups(p);
     if ((rc = enter_pipeline(p, err)))
         return rc;
     if (p->nq >= QUEUE_MAX - 2 && (rc = drain(p, NULL, err)))
@@ -798,6 +811,7 @@ static void pg_close(struct sg_store *s)
     struct pg *p = PG(s);
     if (!p)
         return;
+    forget_groups(p);
     if (p->conn)
         PQfinish(p->conn);
     if (p->uri) {
@@ -1334,15 +1348,33 @@ static enum sg_rc pg_event_put(struct sg_store *s, const struct sg_uuid *id, con
     return write_stmt(PG(s), ST_EVENT_PUT, &a, "write event", err);
 }
 
+/*
+ * A person's events, and in the same round trip their groups: whoever reads
+ * the one reads the other next (sg_subject_get), and a round trip, not the
+ * server, is what a read costs. The groups wait in the handle for a
+ * members_each() of the same person; any other statement forgets them, so
+ * they are never older than the events they came with.
+ */
 static enum sg_rc pg_events_each(struct sg_store *s, const struct sg_uuid *id, sg_event_cb cb,
                                  void *ctx, struct sg_err *err)
 {
+    struct pg *p = PG(s);
     struct params a = {0};
-    PGresult *r = NULL;
+    PGresult *r = NULL, *groups = NULL;
     p_id(&a, id);
-    enum sg_rc rc = read_stmt(PG(s), ST_EVENTS_EACH, &a, "read events", &r, err);
-    if (rc)
-        return rc;
+    enum sg_rc rc;
+    if (!(rc = send_keep(p, ST_EVENTS_EACH, &a, "read events", &r, err)) &&
+        !(rc = send_keep(p, ST_MEMBERS_EACH, &a, "membership", &groups, err)))
+        rc = drain(p, NULL, err);
+    for (int i = 0; i < p->nq; i++)
+        p->q[i].keep = NULL; /* (after a failure: nothing may point here) */
+    if (rc || !r || !groups) {
+        PQclear(r);
+        PQclear(groups);
+        return rc ? rc : sg_err_set(err, SG_INTERNAL, "read events: no answer");
+    }
+    p->groups = groups;
+    p->groups_of = *id;
     for (int i = 0, n = PQntuples(r); i < n; i++) {
         struct sg_store_event e = {r_text(r, i, 0), r_int(r, i, 1)};
         if (cb(ctx, &e))
@@ -1729,12 +1761,18 @@ static enum sg_rc pg_member_del(struct sg_store *s, const struct sg_uuid *id, co
 static enum sg_rc pg_members_each(struct sg_store *s, const struct sg_uuid *id, sg_group_cb cb,
                                   void *ctx, struct sg_err *err)
 {
-    struct params a = {0};
+    struct pg *p = PG(s);
     PGresult *r = NULL;
-    p_id(&a, id);
-    enum sg_rc rc = read_stmt(PG(s), ST_MEMBERS_EACH, &a, "membership", &r, err);
-    if (rc)
-        return rc;
+    if (p->groups && sg_uuid_equal(&p->groups_of, id)) {
+        r = p->groups; /* read with the events; the callback may call us */
+        p->groups = NULL;
+    } else {
+        struct params a = {0};
+        p_id(&a, id);
+        enum sg_rc rc = read_stmt(p, ST_MEMBERS_EACH, &a, "membership", &r, err);
+        if (rc)
+            return rc;
+    }
     for (int i = 0, n = PQntuples(r); i < n; i++)
         if (cb(ctx, r_text(r, i, 0), r_int(r, i, 1)))
             break;

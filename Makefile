@@ -38,6 +38,7 @@ bench: deps $(BENCHBUILD)/build.ninja
 	@$(MESON) compile -C $(BENCHBUILD) >/dev/null
 	@$(BENCHBUILD)/bench/bench_vault
 	@$(BENCHBUILD)/bench/bench_audit
+	@$(BENCHBUILD)/bench/bench_consent
 
 format:
 	@find include src tests fuzz bench -name "*.[ch]" | xargs clang-format -i

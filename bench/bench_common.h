@@ -115,15 +115,15 @@ static const char bench_policy[] =
     "retention: [{id: r, categories: all, anchor: contract_end, after: P1Y, action: delete}]\n"
     "requests: {contact: {email: bench@organisation.test}, channels: [{id: email}]}\n";
 
-/* A new vault in `dir` bound to the benchmark's policy; exits on failure. */
-static inline struct sg_vault *bench_vault(const char *dir)
+/* A new vault in `dir` bound to the policy `text`; exits on failure. */
+static inline struct sg_vault *bench_vault_with(const char *dir, const char *text)
 {
     struct sg_vault_opts o = {0};
     struct sg_err e;
     struct sg_policy *policy = NULL;
     struct sg_vault *v = NULL;
     o.dir = dir;
-    if (sg_policy_load(bench_policy, sizeof bench_policy - 1, "bench", &policy, NULL, &e) ||
+    if (sg_policy_load(text, strlen(text), "bench", &policy, NULL, &e) ||
         (o.policy = policy, sg_vault_init(&o, &e))) {
         fprintf(stderr, "bench: init: %s\n", e.msg);
         exit(1);
@@ -135,6 +135,12 @@ static inline struct sg_vault *bench_vault(const char *dir)
         exit(1);
     }
     return v;
+}
+
+/* A new vault in `dir` bound to the benchmark's policy. */
+static inline struct sg_vault *bench_vault(const char *dir)
+{
+    return bench_vault_with(dir, bench_policy);
 }
 
 #endif

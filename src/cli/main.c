@@ -37,6 +37,13 @@ static const char usage[] =
     "  notice diff OLD NEW                   what changed; must people be told first?\n"
     "  ropa [--format csv|json] [--lang L] [--policy FILE]\n"
     "                                        the Art. 30(1) record of processing\n"
+    "  consent give|refuse|withdraw|request ID|CAT=VALUE PURPOSE --method M\n"
+    "          [--evidence REF] [--guardian ID | --agent NAME] [--lang L] [--birth-date D]\n"
+    "  consent list|export ID | receipt ID SEQ | key   the ledger, ISO/IEC TS 27560, receipts\n"
+    "  consent check-receipt --key VKEY [FILE]   check a signed receipt (no vault needed)\n"
+    "  may ID PURPOSE [--gpc]                may the data be used for it now? (0 yes, 5 no)\n"
+    "  object ID PURPOSE [--grounds TEXT | --lift]   Art. 21 objection\n"
+    "  restrict ID | unrestrict ID           Art. 18 restriction\n"
     "  token create --name N --role R --purpose P [--scope V]   an API token (shown once)\n"
     "  token list | token revoke ID\n"
     "  audit head | heads [--since SIZE] | key   signed tree heads, the verifier key\n"
@@ -308,6 +315,14 @@ int main(int argc, char **argv)
         return cmd_notice(&c, rest, rv);
     if (!strcmp(cmd, "ropa"))
         return cmd_ropa(&c, rest, rv);
+    if (!strcmp(cmd, "consent"))
+        return cmd_consent(&c, rest, rv);
+    if (!strcmp(cmd, "may"))
+        return cmd_may(&c, rest, rv);
+    if (!strcmp(cmd, "object"))
+        return cmd_object(&c, rest, rv);
+    if (!strcmp(cmd, "restrict") || !strcmp(cmd, "unrestrict"))
+        return cmd_restrict(&c, rest, rv, cmd[0] == 'u');
     sg_err_set(&err, SG_USAGE, "unknown command '%.40s' (see sargs --help)", cmd);
     return cli_fail(&c, &err);
 }

@@ -384,8 +384,8 @@ static void test_policy_versions(void **state)
     assert_int_not_equal(raw_exec_rc("DELETE FROM policies"), SQLITE_OK);
 }
 
-/* A database from before the policy versions (step 4) and the memberships
- * (step 5) is migrated forward. */
+/* A database from before the policy versions (step 4), the memberships
+ * (step 5) and the consent ledger (step 6) is migrated forward. */
 static void test_migrate_forward(void **state)
 {
     (void)state;
@@ -393,6 +393,7 @@ static void test_migrate_forward(void **state)
     sg_store_close(s);
     raw_exec("DROP TRIGGER policies_no_update; DROP TRIGGER policies_no_delete;"
              "DROP TABLE policies; DROP TABLE memberships; ALTER TABLE tokens DROP COLUMN scope;"
+             "DROP TABLE consent_events; DROP TABLE decisions;"
              "DELETE FROM schema_migrations WHERE version >= 4");
     struct sg_err e;
     assert_int_equal(sg_store_open(dbpath, 0, &s, &e), SG_OK);

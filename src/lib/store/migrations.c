@@ -139,6 +139,41 @@ const struct sg_migration sg_migrations[] = {
      ") WITHOUT ROWID;"
      "CREATE INDEX memberships_grp ON memberships (grp, subject);"
      "ALTER TABLE tokens ADD COLUMN scope TEXT;"},
+    /* The consent ledger: events per person (evidence and agent sealed
+     * under the person's key), events recorded against a blind-indexed
+     * value before the person exists; and one row per person with what a
+     * decision needs (the person's state, copied, and every purpose's
+     * consent, objection and flags packed), so that a decision is one seek. */
+    {6, "consent ledger",
+     "CREATE TABLE consent_events ("
+     "  seq INTEGER PRIMARY KEY,"
+     "  subject BLOB,"
+     "  category INTEGER,"
+     "  bidx BLOB,"
+     "  purpose TEXT NOT NULL,"
+     "  state INTEGER NOT NULL,"
+     "  at INTEGER NOT NULL,"
+     "  method INTEGER NOT NULL,"
+     "  lang TEXT NOT NULL,"
+     "  notice TEXT NOT NULL,"
+     "  by_whom INTEGER NOT NULL,"
+     "  guardian BLOB,"
+     "  expires INTEGER NOT NULL,"
+     "  child INTEGER NOT NULL,"
+     "  actor TEXT NOT NULL,"
+     "  kv INTEGER NOT NULL,"
+     "  details BLOB,"
+     "  CHECK ((subject IS NULL) <> (bidx IS NULL))"
+     ");"
+     "CREATE INDEX consent_events_subject ON consent_events (subject, seq) "
+     "  WHERE subject IS NOT NULL;"
+     "CREATE INDEX consent_events_pending ON consent_events (category, bidx, seq) "
+     "  WHERE subject IS NULL;"
+     "CREATE TABLE decisions ("
+     "  subject BLOB PRIMARY KEY,"
+     "  state INTEGER NOT NULL,"
+     "  purposes BLOB NOT NULL"
+     ") WITHOUT ROWID;"},
 };
 
 const int sg_migrations_count = (int)(sizeof sg_migrations / sizeof sg_migrations[0]);

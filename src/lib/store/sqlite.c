@@ -68,6 +68,17 @@ enum stmt_id {
     ST_MEMBERS_EACH,
     ST_MEMBER_SHARED,
     ST_MEMBERS_DEL,
+    ST_CONSENT_APPEND,
+    ST_CONSENT_EACH,
+    ST_CONSENT_PENDING,
+    ST_CONSENT_LINK,
+    ST_CONSENT_RESEAL,
+    ST_CONSENT_DEL,
+    ST_PSTATE_GET,
+    ST_PSTATE_PUT,
+    ST_PSTATE_DEL,
+    ST_DECIDE,
+    ST_DECISIONS_STATE,
     ST_COUNT
 };
 
@@ -134,6 +145,28 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_MEMBER_SHARED] = "SELECT 1 FROM memberships a JOIN memberships b ON b.grp = a.grp "
                          "AND b.subject = ?2 WHERE a.subject = ?1 LIMIT 1",
     [ST_MEMBERS_DEL] = "DELETE FROM memberships WHERE subject = ?1",
+    [ST_CONSENT_APPEND] =
+        "INSERT INTO consent_events (subject, category, bidx, purpose, state, at, "
+        "method, lang, notice, by_whom, guardian, expires, child, actor, kv, "
+        "details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+        "?13, ?14, ?15, ?16)",
+#define CONSENT_COLS                                                                               \
+    "seq, subject, category, bidx, purpose, state, at, method, lang, notice, by_whom, guardian, "  \
+    "expires, child, actor, kv, details"
+    [ST_CONSENT_EACH] = "SELECT " CONSENT_COLS " FROM consent_events WHERE subject = ?1 "
+                        "ORDER BY seq",
+    [ST_CONSENT_PENDING] = "SELECT " CONSENT_COLS " FROM consent_events WHERE subject IS NULL "
+                           "AND category = ?1 AND bidx = ?2 ORDER BY seq",
+    [ST_CONSENT_LINK] = "UPDATE consent_events SET subject = ?3, category = NULL, bidx = NULL "
+                        "WHERE subject IS NULL AND category = ?1 AND bidx = ?2",
+    [ST_CONSENT_RESEAL] = "UPDATE consent_events SET kv = ?2, details = ?3 WHERE seq = ?1",
+    [ST_CONSENT_DEL] = "DELETE FROM consent_events WHERE subject = ?1",
+    [ST_PSTATE_GET] = "SELECT state, purposes FROM decisions WHERE subject = ?1",
+    [ST_PSTATE_PUT] = "INSERT OR REPLACE INTO decisions (subject, state, purposes) "
+                      "VALUES (?1, ?2, ?3)",
+    [ST_PSTATE_DEL] = "DELETE FROM decisions WHERE subject = ?1",
+    [ST_DECIDE] = "SELECT state FROM subjects WHERE id = ?1",
+    [ST_DECISIONS_STATE] = "UPDATE decisions SET state = ?2 WHERE subject = ?1",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked = 0",
     [ST_AUDIT_HEADS_EACH] = "SELECT size, at, root, note FROM audit_heads WHERE size >= ?1 "
                             "ORDER BY size",
@@ -611,7 +644,16 @@ static enum sg_rc sq_subject_set_state(struct sg_store *s, const struct sg_uuid 
     bind_id(st, 1, id);
     sqlite3_bind_int(st, 2, state);
     sqlite3_bind_int64(st, 3, at);
-    return run(q, st, "update subject", err);
+    enum sg_rc r = run(q, st, "update subject", err);
+    /* ...and the copy decisions read. */
+    if (!r && (st = stmt(q, ST_DECISIONS_STATE, err))) {
+        bind_id(st, 1, id);
+        sqlite3_bind_int(st, 2, state);
+        r = run(q, st, "update subject", err);
+    } else if (!r) {
+        r = err ? err->rc : SG_IO;
+    }
+    return r;
 }
 
 static enum sg_rc sq_subject_list(struct sg_store *s, const struct sg_uuid *after, size_t limit,
@@ -670,7 +712,9 @@ static enum sg_rc sq_subject_shred(struct sg_store *s, const struct sg_uuid *id,
     enum sg_rc r;
     if ((r = del_by_subject(q, ST_EVENTS_DEL, id, err)) ||
         (r = del_by_subject(q, ST_HIST_DEL, id, err)) ||
-        (r = del_by_subject(q, ST_MEMBERS_DEL, id, err)))
+        (r = del_by_subject(q, ST_MEMBERS_DEL, id, err)) ||
+        (r = del_by_subject(q, ST_CONSENT_DEL, id, err)) ||
+        (r = del_by_subject(q, ST_PSTATE_DEL, id, err)))
         return r;
     sqlite3_stmt *st = stmt(q, ST_SUBJ_SHRED, err);
     if (!st)
@@ -1143,6 +1187,342 @@ static enum sg_rc sq_member_shared(struct sg_store *s, const struct sg_uuid *a,
     return r;
 }
 
+/* ----------------------------------------------------------------- consent */
+
+static enum sg_rc sq_consent_append(struct sg_store *s, struct sg_store_consent *c,
+                                    struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CONSENT_APPEND, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    if (c->has_subject) {
+        bind_id(st, 1, &c->subject);
+    } else {
+        sqlite3_bind_int(st, 2, c->category);
+        sqlite3_bind_blob(st, 3, c->bidx, SG_BIDX_BYTES, SQLITE_STATIC);
+    }
+    sqlite3_bind_text(st, 4, c->purpose, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, c->state);
+    sqlite3_bind_int64(st, 6, c->at);
+    sqlite3_bind_int(st, 7, c->method);
+    sqlite3_bind_text(st, 8, c->lang, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, c->notice, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 10, c->by);
+    if (c->has_guardian)
+        bind_id(st, 11, &c->guardian);
+    sqlite3_bind_int64(st, 12, c->expires);
+    sqlite3_bind_int(st, 13, c->child);
+    sqlite3_bind_text(st, 14, c->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 15, c->kv);
+    if (c->details)
+        sqlite3_bind_blob(st, 16, c->details, (int)c->details_len, SQLITE_STATIC);
+    enum sg_rc r = run(q, st, "consent", err);
+    if (!r)
+        c->seq = sqlite3_last_insert_rowid(q->db);
+    return r;
+}
+
+static int col_uuid(sqlite3_stmt *st, int i, struct sg_uuid *out)
+{
+    if (sqlite3_column_bytes(st, i) != 16)
+        return 0;
+    memcpy(out->b, sqlite3_column_blob(st, i), 16);
+    return 1;
+}
+
+static enum sg_rc each_consent(struct sq *q, sqlite3_stmt *st, sg_consent_cb cb, void *ctx,
+                               struct sg_err *err)
+{
+    int rc;
+    enum sg_rc r = SG_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_consent c;
+        memset(&c, 0, sizeof c);
+        c.seq = sqlite3_column_int64(st, 0);
+        c.has_subject = col_uuid(st, 1, &c.subject);
+        c.category = sqlite3_column_int(st, 2);
+        if (sqlite3_column_bytes(st, 3) == SG_BIDX_BYTES)
+            memcpy(c.bidx, sqlite3_column_blob(st, 3), SG_BIDX_BYTES);
+        c.purpose = (const char *)sqlite3_column_text(st, 4);
+        c.state = sqlite3_column_int(st, 5);
+        c.at = sqlite3_column_int64(st, 6);
+        c.method = sqlite3_column_int(st, 7);
+        c.lang = (const char *)sqlite3_column_text(st, 8);
+        c.notice = (const char *)sqlite3_column_text(st, 9);
+        c.by = sqlite3_column_int(st, 10);
+        c.has_guardian = col_uuid(st, 11, &c.guardian);
+        c.expires = sqlite3_column_int64(st, 12);
+        c.child = sqlite3_column_int(st, 13);
+        c.actor = (const char *)sqlite3_column_text(st, 14);
+        c.kv = (uint32_t)sqlite3_column_int64(st, 15);
+        c.details = sqlite3_column_blob(st, 16);
+        c.details_len = (size_t)sqlite3_column_bytes(st, 16);
+        if (!c.purpose || !c.lang || !c.notice || !c.actor)
+            continue;
+        if (cb(ctx, &c))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "consent", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_consent_each(struct sg_store *s, const struct sg_uuid *id, sg_consent_cb cb,
+                                  void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CONSENT_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    return each_consent(q, st, cb, ctx, err);
+}
+
+static enum sg_rc sq_consent_pending(struct sg_store *s, int category,
+                                     const uint8_t bidx[SG_BIDX_BYTES], sg_consent_cb cb, void *ctx,
+                                     struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CONSENT_PENDING, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int(st, 1, category);
+    sqlite3_bind_blob(st, 2, bidx, SG_BIDX_BYTES, SQLITE_STATIC);
+    return each_consent(q, st, cb, ctx, err);
+}
+
+static enum sg_rc sq_consent_link(struct sg_store *s, int category,
+                                  const uint8_t bidx[SG_BIDX_BYTES], const struct sg_uuid *id,
+                                  struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CONSENT_LINK, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int(st, 1, category);
+    sqlite3_bind_blob(st, 2, bidx, SG_BIDX_BYTES, SQLITE_STATIC);
+    bind_id(st, 3, id);
+    return run(q, st, "consent", err);
+}
+
+static enum sg_rc sq_consent_reseal(struct sg_store *s, int64_t seq, uint32_t kv,
+                                    const uint8_t *details, size_t len, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CONSENT_RESEAL, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_int64(st, 2, kv);
+    if (details)
+        sqlite3_bind_blob(st, 3, details, (int)len, SQLITE_STATIC);
+    return run(q, st, "consent", err);
+}
+
+/*
+ * A person's decision row packs every purpose: entries of
+ *   u8 id length | id | u8 consent | u8 flags | i64le since | i64le expires
+ * in no particular order. A person has a few purposes, so a scan is cheaper
+ * than any index.
+ */
+#define PS_FIXED 18
+
+static void put_i64(uint8_t *p, int64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)((uint64_t)v >> (8 * i));
+}
+
+static int64_t get_i64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return (int64_t)v;
+}
+
+/* Finds `purpose` in a packed row: offset of its entry, or -1; -2 when the
+ * row is malformed. */
+static long ps_find(const uint8_t *b, size_t n, const char *purpose, size_t plen)
+{
+    size_t off = 0;
+    while (off < n) {
+        size_t l = b[off];
+        if (off + 1 + l + PS_FIXED > n)
+            return -2;
+        if (l == plen && memcmp(b + off + 1, purpose, l) == 0)
+            return (long)off;
+        off += 1 + l + PS_FIXED;
+    }
+    return -1;
+}
+
+static void ps_read(const uint8_t *e, struct sg_store_pstate *out)
+{
+    const uint8_t *f = e + 1 + e[0];
+    out->consent = f[0];
+    out->flags = f[1];
+    out->since = get_i64(f + 2);
+    out->expires = get_i64(f + 10);
+}
+
+/* Reads the packed row of `id` (a copy in *buf, the caller frees) and the
+ * state it holds; SG_NOTFOUND when there is none. */
+static enum sg_rc ps_load(struct sq *q, const struct sg_uuid *id, uint8_t **buf, size_t *n,
+                          int *state, struct sg_err *err)
+{
+    sqlite3_stmt *st = stmt(q, ST_PSTATE_GET, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    *buf = NULL;
+    *n = 0;
+    if (rc == SQLITE_ROW) {
+        *state = sqlite3_column_int(st, 0);
+        *n = (size_t)sqlite3_column_bytes(st, 1);
+        if (!(*buf = malloc(*n ? *n : 1)))
+            r = sg_err_set(err, SG_NOMEM, "out of memory");
+        else if (*n)
+            memcpy(*buf, sqlite3_column_blob(st, 1), *n);
+    } else if (rc == SQLITE_DONE) {
+        r = SG_NOTFOUND;
+    } else {
+        r = fail(q, rc, "consent", err);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_pstate_get(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                                struct sg_store_pstate *out, struct sg_err *err)
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    int state;
+    enum sg_rc r = ps_load(SQ(s), id, &b, &n, &state, err);
+    if (!r) {
+        long off = ps_find(b, n, purpose, strlen(purpose));
+        if (off == -2)
+            r = sg_err_set(err, SG_CRYPTO, "the decision row of a subject is damaged");
+        else if (off < 0)
+            r = SG_NOTFOUND;
+        else
+            ps_read(b + off, out);
+    }
+    free(b);
+    return r;
+}
+
+/* The person's state, from their subject row. */
+static enum sg_rc subject_state(struct sq *q, const struct sg_uuid *id, int *state,
+                                struct sg_err *err)
+{
+    sqlite3_stmt *st = stmt(q, ST_DECIDE, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    if (rc == SQLITE_ROW)
+        *state = sqlite3_column_int(st, 0);
+    else if (rc == SQLITE_DONE)
+        r = SG_NOTFOUND;
+    else
+        r = fail(q, rc, "decision", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_pstate_put(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                                const struct sg_store_pstate *ps, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    size_t plen = strlen(purpose);
+    if (plen > 255)
+        return sg_err_set(err, SG_INVALID, "purpose id too long");
+    uint8_t *b = NULL;
+    size_t n = 0;
+    int state = 0;
+    enum sg_rc r = ps_load(q, id, &b, &n, &state, err);
+    if (r == SG_NOTFOUND)
+        r = subject_state(q, id, &state, err);
+    if (r)
+        return r;
+    long off = ps_find(b, n, purpose, plen);
+    if (off == -2) {
+        free(b);
+        return sg_err_set(err, SG_CRYPTO, "the decision row of a subject is damaged");
+    }
+    if (off < 0) {
+        uint8_t *nb = realloc(b, n + 1 + plen + PS_FIXED);
+        if (!nb) {
+            free(b);
+            return sg_err_set(err, SG_NOMEM, "out of memory");
+        }
+        b = nb;
+        off = (long)n;
+        n += 1 + plen + PS_FIXED;
+        b[off] = (uint8_t)plen;
+        memcpy(b + off + 1, purpose, plen);
+    }
+    uint8_t *f = b + off + 1 + plen;
+    f[0] = (uint8_t)ps->consent;
+    f[1] = (uint8_t)ps->flags;
+    put_i64(f + 2, ps->since);
+    put_i64(f + 10, ps->expires);
+    sqlite3_stmt *st = stmt(q, ST_PSTATE_PUT, err);
+    if (!st) {
+        free(b);
+        return err ? err->rc : SG_IO;
+    }
+    bind_id(st, 1, id);
+    sqlite3_bind_int(st, 2, state);
+    sqlite3_bind_blob(st, 3, b, (int)n, SQLITE_STATIC);
+    r = run(q, st, "consent", err);
+    free(b);
+    return r;
+}
+
+static enum sg_rc sq_decide(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                            int *state, struct sg_store_pstate *ps, int *has_ps, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_PSTATE_GET, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    *has_ps = 0;
+    if (rc == SQLITE_ROW) {
+        /* Read in place: no copy on the path every use of data takes. */
+        *state = sqlite3_column_int(st, 0);
+        const uint8_t *b = sqlite3_column_blob(st, 1);
+        long off = ps_find(b, (size_t)sqlite3_column_bytes(st, 1), purpose, strlen(purpose));
+        if (off == -2)
+            r = sg_err_set(err, SG_CRYPTO, "the decision row of a subject is damaged");
+        else if (off >= 0) {
+            ps_read(b + off, ps);
+            *has_ps = 1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        r = fail(q, rc, "decision", err);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    /* No consent or objection ever recorded: the person's own row. */
+    if (!r && rc == SQLITE_DONE)
+        r = subject_state(q, id, state, err);
+    return r;
+}
+
 /* ------------------------------------------------------------------ tokens */
 
 static enum sg_rc sq_token_put(struct sg_store *s, const struct sg_store_token *t,
@@ -1536,6 +1916,14 @@ const struct sg_store_ops sg_store_sqlite = {
     .policy_add = sq_policy_add,
     .policy_at = sq_policy_at,
     .policy_each = sq_policy_each,
+    .consent_append = sq_consent_append,
+    .consent_each = sq_consent_each,
+    .consent_pending = sq_consent_pending,
+    .consent_link = sq_consent_link,
+    .consent_reseal = sq_consent_reseal,
+    .pstate_get = sq_pstate_get,
+    .pstate_put = sq_pstate_put,
+    .decide = sq_decide,
     .member_put = sq_member_put,
     .member_del = sq_member_del,
     .members_each = sq_members_each,

@@ -32,7 +32,7 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 5
+#define SG_SCHEMA_VERSION 6
 
 #define SG_PSEUDONYM_BYTES 16
 
@@ -118,6 +118,34 @@ struct sg_store_token {
 };
 typedef int (*sg_token_cb)(void *ctx, const struct sg_store_token *t);
 typedef int (*sg_group_cb)(void *ctx, const char *group, sg_time since);
+
+/* A consent event: about a person (`has_subject`), or, before the person
+ * exists, about a blind-indexed value (`category`, `bidx`). */
+struct sg_store_consent {
+    int64_t seq; /* assigned on append */
+    int has_subject;
+    struct sg_uuid subject;
+    int category;
+    uint8_t bidx[SG_BIDX_BYTES];
+    const char *purpose;
+    int state, method, by;
+    sg_time at, expires;
+    const char *lang, *notice, *actor;
+    int has_guardian;
+    struct sg_uuid guardian;
+    int child;
+    uint32_t kv;            /* key version the details are sealed under */
+    const uint8_t *details; /* sealed; NULL when none */
+    size_t details_len;
+};
+typedef int (*sg_consent_cb)(void *ctx, const struct sg_store_consent *c);
+
+/* What a decision reads for one person and purpose. */
+struct sg_store_pstate {
+    int consent; /* enum sg_consent_state */
+    sg_time since, expires;
+    unsigned flags; /* SG_PS_* (src/lib/consent/consent_int.h) */
+};
 typedef int (*sg_audit_cb)(void *ctx, const struct sg_store_audit *a);
 typedef int (*sg_head_cb)(void *ctx, const struct sg_store_head *h);
 
@@ -245,6 +273,36 @@ struct sg_store_ops {
                                void *ctx, struct sg_err *err);
     enum sg_rc (*member_shared)(struct sg_store *s, const struct sg_uuid *a,
                                 const struct sg_uuid *b, int *shared, struct sg_err *err);
+
+    /* The consent ledger. consent_append adds an event (its seq assigned
+     * and returned in c->seq); consent_each lists a person's events by seq;
+     * consent_pending lists the events recorded against a value (in seq
+     * order), consent_link hands them all to person `id`, and
+     * consent_reseal replaces one event's sealed details (they move from
+     * the pending key to the person's). pstate_get gives SG_NOTFOUND when no row;
+     * pstate_put inserts or replaces. decide reads the person's state and
+     * the row for the purpose in one go: SG_NOTFOUND for an unknown person,
+     * *has_ps 0 when no row. It is asked before every use of data: a backend
+     * should answer it with one indexed read (SQLite keeps one row per person
+     * with the state copied and all purposes packed). subject_set_state keeps
+     * that copy; subject_shred removes the person's events and rows. */
+    enum sg_rc (*consent_append)(struct sg_store *s, struct sg_store_consent *c,
+                                 struct sg_err *err);
+    enum sg_rc (*consent_each)(struct sg_store *s, const struct sg_uuid *id, sg_consent_cb cb,
+                               void *ctx, struct sg_err *err);
+    enum sg_rc (*consent_pending)(struct sg_store *s, int category,
+                                  const uint8_t bidx[SG_BIDX_BYTES], sg_consent_cb cb, void *ctx,
+                                  struct sg_err *err);
+    enum sg_rc (*consent_link)(struct sg_store *s, int category, const uint8_t bidx[SG_BIDX_BYTES],
+                               const struct sg_uuid *id, struct sg_err *err);
+    enum sg_rc (*consent_reseal)(struct sg_store *s, int64_t seq, uint32_t kv,
+                                 const uint8_t *details, size_t len, struct sg_err *err);
+    enum sg_rc (*pstate_get)(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                             struct sg_store_pstate *out, struct sg_err *err);
+    enum sg_rc (*pstate_put)(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                             const struct sg_store_pstate *ps, struct sg_err *err);
+    enum sg_rc (*decide)(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                         int *state, struct sg_store_pstate *ps, int *has_ps, struct sg_err *err);
 
     /* API tokens. token_get: SG_NOTFOUND for an unknown id. */
     enum sg_rc (*token_put)(struct sg_store *s, const struct sg_store_token *t, struct sg_err *err);

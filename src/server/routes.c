@@ -5,6 +5,7 @@
  */
 #include "server.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,107 @@ static void openapi(struct sg_req *r)
 static void gpc(struct sg_req *r)
 {
     sg_req_json(r, 200, json_pack("{s:b,s:s}", "gpc", 1, "lastUpdate", "2026-11-23"));
+}
+
+/* --------------------------------------------------------------- sessions */
+
+static json_t *operator_json(const struct sg_operator_info *o)
+{
+    return json_pack("{s:s,s:s,s:s,s:s?,s:b}", "login", o->login, "role", o->role, "purpose",
+                     o->purpose, "scope", o->scope[0] ? o->scope : NULL, "password_expired",
+                     o->password_expired);
+}
+
+static void session_open(struct sg_req *r)
+{
+    static const char *const keys[] = {"login", "password", NULL};
+    if (sg_req_body_keys(r, keys))
+        return;
+    json_t *l = json_object_get(r->body, "login"), *p = json_object_get(r->body, "password");
+    if (!json_is_string(l) || !json_is_string(p)) {
+        sg_req_error(r, SG_INVALID, "a sign-in needs a 'login' and a 'password'");
+        return;
+    }
+    if (sg_signin_limited(r->conn)) {
+        sg_req_error(r, SG_LIMITED, "too many sign-in attempts from this address: wait a minute");
+        r->retry_after = 60;
+        return;
+    }
+    char secret[SG_SESSION_MAX];
+    struct sg_operator_info o;
+    struct sg_err err;
+    enum sg_rc rc =
+        sg_session_open(r->vault, json_string_value(l), json_string_value(p), secret, &o, &err);
+    /* The password leaves memory with the body; wipe our view of it now. */
+    if (json_string_length(p))
+        sodium_memzero((char *)json_string_value(p), json_string_length(p));
+    if (rc) {
+        sg_req_fail(r, &err);
+        if (rc == SG_DENIED)
+            r->status = 401;
+        if (rc == SG_LIMITED)
+            r->retry_after = (int)(SG_LOCKOUT_USEC / SG_USEC_PER_SEC);
+        return;
+    }
+    snprintf(r->set_cookie, sizeof r->set_cookie, "%s", secret);
+    sodium_memzero(secret, sizeof secret);
+    sg_req_json(r, 200, operator_json(&o));
+}
+
+static void session_get(struct sg_req *r)
+{
+    struct sg_operator_info o;
+    struct sg_err err;
+    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SG_SESSION_COOKIE);
+    if (!r->login[0] || sg_session_check(r->vault, cookie, &o, &err)) {
+        sg_req_error(r, SG_NOTFOUND, "this call is not made in a session");
+        return;
+    }
+    sg_req_json(r, 200, operator_json(&o));
+}
+
+static void session_close(struct sg_req *r)
+{
+    struct sg_err err;
+    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SG_SESSION_COOKIE);
+    if (!r->login[0]) {
+        sg_req_error(r, SG_NOTFOUND, "this call is not made in a session");
+        return;
+    }
+    if (sg_session_close(r->vault, cookie, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    r->clear_cookie = 1;
+    sg_req_json(r, 200, json_pack("{s:s,s:b}", "login", r->login, "signed_in", 0));
+}
+
+static void session_password(struct sg_req *r)
+{
+    static const char *const keys[] = {"old", "new", NULL};
+    struct sg_err err;
+    if (sg_req_body_keys(r, keys))
+        return;
+    json_t *o = json_object_get(r->body, "old"), *n = json_object_get(r->body, "new");
+    if (!r->login[0]) {
+        sg_req_error(r, SG_NOTFOUND, "this call is not made in a session");
+        return;
+    }
+    if (!json_is_string(o) || !json_is_string(n)) {
+        sg_req_error(r, SG_INVALID, "a change needs the 'old' and the 'new' password");
+        return;
+    }
+    enum sg_rc rc = sg_operator_set_password(r->vault, &r->actor, r->login, json_string_value(o),
+                                             json_string_value(n), &err);
+    sodium_memzero((char *)json_string_value(o), json_string_length(o));
+    sodium_memzero((char *)json_string_value(n), json_string_length(n));
+    if (rc) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    /* Every session ended with the change, this one too. */
+    r->clear_cookie = 1;
+    sg_req_json(r, 200, json_pack("{s:s,s:s}", "login", r->login, "password", "changed"));
 }
 
 /* ----------------------------------------------------------------- people */
@@ -689,36 +791,40 @@ static void audit_verify(struct sg_req *r)
 }
 
 const struct sg_route sg_routes[] = {
-    {"GET", "/healthz", healthz, 1},
-    {"GET", "/metrics", metrics, 1},
-    {"GET", "/v1/openapi.yaml", openapi, 1},
-    {"GET", "/.well-known/gpc.json", gpc, 1},
-    {"POST", "/v1/subjects", subject_add, 0},
-    {"GET", "/v1/subjects", subject_list, 0},
-    {"GET", "/v1/subjects/{id}", subject_get, 0},
-    {"PATCH", "/v1/subjects/{id}", subject_update, 0},
-    {"DELETE", "/v1/subjects/{id}", subject_erase, 0},
-    {"POST", "/v1/subjects/{id}/events", subject_touch, 0},
-    {"PUT", "/v1/subjects/{id}/groups/{group}", subject_join, 0},
-    {"DELETE", "/v1/subjects/{id}/groups/{group}", subject_leave, 0},
-    {"POST", "/v1/lookup", lookup, 0},
-    {"GET", "/v1/may", may_get, 0},
-    {"POST", "/v1/may", may_post, 0},
-    {"POST", "/v1/consents", consent_post, 0},
-    {"GET", "/v1/consents/key", consent_key, 0},
-    {"GET", "/v1/subjects/{id}/consents", consent_list, 0},
-    {"GET", "/v1/subjects/{id}/consents/export", consent_export, 0},
-    {"GET", "/v1/subjects/{id}/consents/{seq}/receipt", consent_receipt, 0},
-    {"POST", "/v1/subjects/{id}/objections", objection_post, 0},
-    {"PUT", "/v1/subjects/{id}/restriction", restrict_put, 0},
-    {"DELETE", "/v1/subjects/{id}/restriction", restrict_delete, 0},
-    {"GET", "/v1/audit/head", audit_head, 0},
-    {"GET", "/v1/audit/heads", audit_heads, 0},
-    {"GET", "/v1/audit/key", audit_key, 0},
-    {"GET", "/v1/audit/proof", audit_proof, 0},
-    {"GET", "/v1/audit/consistency", audit_consistency, 0},
-    {"GET", "/v1/audit/log", audit_log, 0},
-    {"POST", "/v1/audit/verify", audit_verify, 0},
+    {"GET", "/healthz", healthz, 1, 0},
+    {"GET", "/metrics", metrics, 1, 0},
+    {"GET", "/v1/openapi.yaml", openapi, 1, 0},
+    {"GET", "/.well-known/gpc.json", gpc, 1, 0},
+    {"POST", "/v1/session", session_open, 1, 0},
+    {"GET", "/v1/session", session_get, 0, 1},
+    {"DELETE", "/v1/session", session_close, 0, 1},
+    {"POST", "/v1/session/password", session_password, 0, 1},
+    {"POST", "/v1/subjects", subject_add, 0, 0},
+    {"GET", "/v1/subjects", subject_list, 0, 0},
+    {"GET", "/v1/subjects/{id}", subject_get, 0, 0},
+    {"PATCH", "/v1/subjects/{id}", subject_update, 0, 0},
+    {"DELETE", "/v1/subjects/{id}", subject_erase, 0, 0},
+    {"POST", "/v1/subjects/{id}/events", subject_touch, 0, 0},
+    {"PUT", "/v1/subjects/{id}/groups/{group}", subject_join, 0, 0},
+    {"DELETE", "/v1/subjects/{id}/groups/{group}", subject_leave, 0, 0},
+    {"POST", "/v1/lookup", lookup, 0, 0},
+    {"GET", "/v1/may", may_get, 0, 0},
+    {"POST", "/v1/may", may_post, 0, 0},
+    {"POST", "/v1/consents", consent_post, 0, 0},
+    {"GET", "/v1/consents/key", consent_key, 0, 0},
+    {"GET", "/v1/subjects/{id}/consents", consent_list, 0, 0},
+    {"GET", "/v1/subjects/{id}/consents/export", consent_export, 0, 0},
+    {"GET", "/v1/subjects/{id}/consents/{seq}/receipt", consent_receipt, 0, 0},
+    {"POST", "/v1/subjects/{id}/objections", objection_post, 0, 0},
+    {"PUT", "/v1/subjects/{id}/restriction", restrict_put, 0, 0},
+    {"DELETE", "/v1/subjects/{id}/restriction", restrict_delete, 0, 0},
+    {"GET", "/v1/audit/head", audit_head, 0, 0},
+    {"GET", "/v1/audit/heads", audit_heads, 0, 0},
+    {"GET", "/v1/audit/key", audit_key, 0, 0},
+    {"GET", "/v1/audit/proof", audit_proof, 0, 0},
+    {"GET", "/v1/audit/consistency", audit_consistency, 0, 0},
+    {"GET", "/v1/audit/log", audit_log, 0, 0},
+    {"POST", "/v1/audit/verify", audit_verify, 0, 0},
 };
 
 const size_t sg_nroutes = sizeof sg_routes / sizeof sg_routes[0];

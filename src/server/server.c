@@ -18,7 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sargs/operator.h"
 #include "sargs/token.h"
+
+#include <sodium.h>
 
 #define MAX_DEPTH 16
 
@@ -285,15 +288,68 @@ static int printable(const char *s, size_t max)
     return 1;
 }
 
-/* Who is calling: a bearer token, and the purpose it states. */
-static int authenticate(struct sg_req *r, struct MHD_Response **extra)
+/* The purpose a request states, over the credential's default. */
+static int stated_purpose(struct sg_req *r)
 {
-    (void)extra;
+    const char *p = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sargs-Purpose");
+    if (!p)
+        return 0;
+    if (!printable(p, 128)) {
+        sg_req_error(r, SG_INVALID, "Sargs-Purpose must be one line of at most 128 bytes");
+        return 1;
+    }
+    snprintf(r->purpose, sizeof r->purpose, "%s", p);
+    return 0;
+}
+
+/* An operator's session cookie. */
+static int authenticate_session(struct sg_req *r, const char *cookie, const struct sg_route *rt)
+{
+    struct sg_err err;
+    struct sg_operator_info o;
+    if (sg_session_check(r->vault, cookie, &o, &err)) {
+        sg_req_fail(r, &err);
+        if (err.rc == SG_DENIED) {
+            r->status = 401;
+            r->clear_cookie = 1;
+        }
+        return 1;
+    }
+    snprintf(r->actor_id, sizeof r->actor_id, "operator:%s", o.login);
+    snprintf(r->login, sizeof r->login, "%s", o.login);
+    snprintf(r->role, sizeof r->role, "%s", o.role);
+    snprintf(r->purpose, sizeof r->purpose, "%s", o.purpose);
+    if (o.scope[0]) {
+        snprintf(r->scope, sizeof r->scope, "%s", o.scope);
+        r->actor.scope = r->scope;
+    }
+    /* A password past its rotation: change it, or sign out, and nothing
+     * else. */
+    if (o.password_expired && !rt->session) {
+        sg_req_error(r, SG_DENIED,
+                     "the password has expired: change it first "
+                     "(POST /v1/session/password)");
+        return 1;
+    }
+    return stated_purpose(r);
+}
+
+/* Who is calling: a bearer token (a service) or a session cookie (an
+ * operator), and the purpose it states. */
+static int authenticate(struct sg_req *r, const struct sg_route *rt)
+{
     const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SG_SESSION_COOKIE);
     struct sg_err err;
     struct sg_token_info t;
+    r->actor.id = r->actor_id;
+    r->actor.role = r->role;
+    r->actor.purpose = r->purpose;
+    if (!h && cookie)
+        return authenticate_session(r, cookie, rt);
     if (!h || strncmp(h, "Bearer ", 7) != 0) {
-        sg_req_error(r, SG_DENIED, "missing credentials (Authorization: Bearer TOKEN)");
+        sg_req_error(r, SG_DENIED,
+                     "missing credentials (Authorization: Bearer TOKEN, or a session)");
         r->status = 401;
         return 1;
     }
@@ -306,24 +362,16 @@ static int authenticate(struct sg_req *r, struct MHD_Response **extra)
     snprintf(r->actor_id, sizeof r->actor_id, "token:%s", t.id);
     snprintf(r->role, sizeof r->role, "%s", t.role);
     snprintf(r->purpose, sizeof r->purpose, "%s", t.purpose);
-    const char *p = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sargs-Purpose");
-    if (p) {
-        if (!printable(p, 128)) {
-            sg_req_error(r, SG_INVALID, "Sargs-Purpose must be one line of at most 128 bytes");
-            return 1;
-        }
-        snprintf(r->purpose, sizeof r->purpose, "%s", p);
-    }
-    r->actor.id = r->actor_id;
-    r->actor.role = r->role;
-    r->actor.purpose = r->purpose;
+    if (stated_purpose(r))
+        return 1;
     if (t.scope[0]) {
         snprintf(r->scope, sizeof r->scope, "%s", t.scope);
         r->actor.scope = r->scope;
     }
     /* A service acting for one of the people in the vault (a platform
      * showing profiles to a signed-in user) names them: their rows, groups
-     * and own values then decide what the role sees. */
+     * and own values then decide what the role sees. The service is trusted
+     * to have authenticated them. */
     const char *viewer = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sargs-Viewer");
     if (viewer) {
         if (sg_uuid_parse(viewer, &r->self, &err)) {
@@ -333,6 +381,47 @@ static int authenticate(struct sg_req *r, struct MHD_Response **extra)
         r->actor.self = &r->self;
     }
     return 0;
+}
+
+/* ---------------------------------------------------- sign-in rate limits */
+
+/* Per client address, a count per minute, in a fixed table (addresses that
+ * collide share a count: a limit that errs on the side of caution). The
+ * addresses are hashed with a key drawn at start, never kept. */
+#define LIMIT_SLOTS 4096
+static struct {
+    uint64_t tag;
+    int64_t minute;
+    unsigned count;
+} limits[LIMIT_SLOTS];
+static pthread_mutex_t limits_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t limits_key[crypto_shorthash_KEYBYTES];
+
+int sg_signin_limited(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    uint8_t addr[16] = {0};
+    if (sa && sa->sa_family == AF_INET)
+        memcpy(addr, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+    else if (sa && sa->sa_family == AF_INET6)
+        memcpy(addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, addr, sizeof addr, limits_key);
+    uint64_t tag;
+    memcpy(&tag, h, sizeof tag);
+    int64_t minute = (int64_t)time(NULL) / 60;
+    pthread_mutex_lock(&limits_lock);
+    size_t i = (size_t)(tag % LIMIT_SLOTS);
+    if (limits[i].tag != tag || limits[i].minute != minute) {
+        limits[i].tag = tag;
+        limits[i].minute = minute;
+        limits[i].count = 0;
+    }
+    unsigned n = ++limits[i].count;
+    pthread_mutex_unlock(&limits_lock);
+    return n > SG_SIGNIN_PER_MINUTE;
 }
 
 /* ------------------------------------------------------------- connections */
@@ -390,7 +479,7 @@ static void handle(struct sg_req *r, struct conn *c, size_t *route_index)
         sg_req_error(r, SG_UNAVAILABLE, "the vault is not available");
         return;
     }
-    if (!route->public && authenticate(r, NULL))
+    if (!route->public && authenticate(r, route))
         return;
     if (has_body(r->method) && c->body.len) {
         const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
@@ -438,6 +527,23 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct sg_req *r
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", type);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (r->set_cookie[0]) {
+        char c[320];
+        snprintf(c, sizeof c,
+                 SG_SESSION_COOKIE "=%s; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=%lld",
+                 r->set_cookie, (long long)(SG_SESSION_LIFE_USEC / SG_USEC_PER_SEC));
+        MHD_add_response_header(resp, "Set-Cookie", c);
+        sodium_memzero(c, sizeof c);
+    } else if (r->clear_cookie) {
+        MHD_add_response_header(resp, "Set-Cookie",
+                                SG_SESSION_COOKIE "=; Path=/; HttpOnly; Secure; SameSite=Strict; "
+                                                  "Max-Age=0");
+    }
+    if (r->retry_after) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%d", r->retry_after);
+        MHD_add_response_header(resp, "Retry-After", ra);
+    }
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r->status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"sargs\"");
@@ -565,6 +671,7 @@ int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    randombytes_buf(limits_key, sizeof limits_key);
 
     unsigned threads = o->threads ? o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)

@@ -174,6 +174,30 @@ const struct sg_migration sg_migrations[] = {
      "  state INTEGER NOT NULL,"
      "  purposes BLOB NOT NULL"
      ") WITHOUT ROWID;"},
+    /* People who sign in to run the organisation's side: a role of the
+     * policy, an Argon2id hash, failed attempts for the lockout; and their
+     * sessions, known by the hash of the cookie's secret. */
+    {7, "operators and sessions",
+     "CREATE TABLE operators ("
+     "  login TEXT PRIMARY KEY,"
+     "  role TEXT NOT NULL,"
+     "  purpose TEXT NOT NULL,"
+     "  scope TEXT,"
+     "  hash TEXT NOT NULL,"
+     "  created INTEGER NOT NULL,"
+     "  password_changed INTEGER NOT NULL,"
+     "  failures INTEGER NOT NULL DEFAULT 0,"
+     "  locked_until INTEGER NOT NULL DEFAULT 0,"
+     "  disabled INTEGER NOT NULL DEFAULT 0"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE sessions ("
+     "  hash BLOB PRIMARY KEY,"
+     "  login TEXT NOT NULL,"
+     "  created INTEGER NOT NULL,"
+     "  expires INTEGER NOT NULL,"
+     "  seen INTEGER NOT NULL"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX sessions_login ON sessions (login);"},
 };
 
 const int sg_migrations_count = (int)(sizeof sg_migrations / sizeof sg_migrations[0]);

@@ -79,6 +79,16 @@ enum stmt_id {
     ST_PSTATE_DEL,
     ST_DECIDE,
     ST_DECISIONS_STATE,
+    ST_OP_INSERT,
+    ST_OP_PUT,
+    ST_OP_GET,
+    ST_OP_EACH,
+    ST_SESS_PUT,
+    ST_SESS_GET,
+    ST_SESS_SEEN,
+    ST_SESS_DEL,
+    ST_SESS_DEL_LOGIN,
+    ST_SESS_PURGE,
     ST_COUNT
 };
 
@@ -167,6 +177,22 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PSTATE_DEL] = "DELETE FROM decisions WHERE subject = ?1",
     [ST_DECIDE] = "SELECT state FROM subjects WHERE id = ?1",
     [ST_DECISIONS_STATE] = "UPDATE decisions SET state = ?2 WHERE subject = ?1",
+#define OP_COLS                                                                                    \
+    "login, role, purpose, scope, hash, created, password_changed, failures, locked_until, "       \
+    "disabled"
+    [ST_OP_INSERT] = "INSERT INTO operators (" OP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                     "?9, ?10)",
+    [ST_OP_PUT] = "INSERT OR REPLACE INTO operators (" OP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                  "?7, ?8, ?9, ?10)",
+    [ST_OP_GET] = "SELECT " OP_COLS " FROM operators WHERE login = ?1",
+    [ST_OP_EACH] = "SELECT " OP_COLS " FROM operators ORDER BY login",
+    [ST_SESS_PUT] = "INSERT INTO sessions (hash, login, created, expires, seen) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_SESS_GET] = "SELECT login, created, expires, seen FROM sessions WHERE hash = ?1",
+    [ST_SESS_SEEN] = "UPDATE sessions SET seen = ?2 WHERE hash = ?1",
+    [ST_SESS_DEL] = "DELETE FROM sessions WHERE hash = ?1",
+    [ST_SESS_DEL_LOGIN] = "DELETE FROM sessions WHERE login = ?1",
+    [ST_SESS_PURGE] = "DELETE FROM sessions WHERE expires <= ?1",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked = 0",
     [ST_AUDIT_HEADS_EACH] = "SELECT size, at, root, note FROM audit_heads WHERE size >= ?1 "
                             "ORDER BY size",
@@ -1523,6 +1549,186 @@ static enum sg_rc sq_decide(struct sg_store *s, const struct sg_uuid *id, const 
     return r;
 }
 
+/* ---------------------------------------------------------------- operators */
+
+static enum sg_rc op_write(struct sg_store *s, enum stmt_id which,
+                           const struct sg_store_operator *o, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, which, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, o->login, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, o->role, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, o->purpose, -1, SQLITE_STATIC);
+    if (o->scope)
+        sqlite3_bind_text(st, 4, o->scope, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, o->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, o->created);
+    sqlite3_bind_int64(st, 7, o->password_changed);
+    sqlite3_bind_int(st, 8, o->failures);
+    sqlite3_bind_int64(st, 9, o->locked_until);
+    sqlite3_bind_int(st, 10, o->disabled);
+    return run(q, st, "operator", err);
+}
+
+static enum sg_rc sq_operator_insert(struct sg_store *s, const struct sg_store_operator *o,
+                                     struct sg_err *err)
+{
+    enum sg_rc r = op_write(s, ST_OP_INSERT, o, err);
+    if (r == SG_CONFLICT)
+        r = sg_err_set(err, SG_CONFLICT, "operator '%.64s' exists", o->login);
+    return r;
+}
+
+static enum sg_rc sq_operator_put(struct sg_store *s, const struct sg_store_operator *o,
+                                  struct sg_err *err)
+{
+    return op_write(s, ST_OP_PUT, o, err);
+}
+
+static enum sg_rc each_operator(struct sq *q, sqlite3_stmt *st, sg_operator_cb cb, void *ctx,
+                                int *seen, struct sg_err *err)
+{
+    int rc;
+    enum sg_rc r = SG_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_operator o;
+        o.login = (const char *)sqlite3_column_text(st, 0);
+        o.role = (const char *)sqlite3_column_text(st, 1);
+        o.purpose = (const char *)sqlite3_column_text(st, 2);
+        o.scope = (const char *)sqlite3_column_text(st, 3);
+        o.hash = (const char *)sqlite3_column_text(st, 4);
+        o.created = sqlite3_column_int64(st, 5);
+        o.password_changed = sqlite3_column_int64(st, 6);
+        o.failures = sqlite3_column_int(st, 7);
+        o.locked_until = sqlite3_column_int64(st, 8);
+        o.disabled = sqlite3_column_int(st, 9);
+        if (!o.login || !o.role || !o.purpose || !o.hash)
+            continue;
+        (*seen)++;
+        if (cb(ctx, &o))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "operator", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_operator_get(struct sg_store *s, const char *login, sg_operator_cb cb,
+                                  void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_OP_GET, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+    int seen = 0;
+    enum sg_rc r = each_operator(q, st, cb, ctx, &seen, err);
+    if (!r && !seen)
+        r = SG_NOTFOUND;
+    return r;
+}
+
+static enum sg_rc sq_operator_each(struct sg_store *s, sg_operator_cb cb, void *ctx,
+                                   struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_OP_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    int seen = 0;
+    return each_operator(q, st, cb, ctx, &seen, err);
+}
+
+static enum sg_rc sq_session_put(struct sg_store *s, const struct sg_store_session *ss,
+                                 struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_SESS_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_blob(st, 1, ss->hash, 32, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ss->login, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, ss->created);
+    sqlite3_bind_int64(st, 4, ss->expires);
+    sqlite3_bind_int64(st, 5, ss->seen);
+    return run(q, st, "session", err);
+}
+
+static enum sg_rc sq_session_get(struct sg_store *s, const uint8_t hash[32],
+                                 struct sg_store_session *out, char *login, size_t cap,
+                                 struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_SESS_GET, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    if (rc == SQLITE_ROW) {
+        const char *l = (const char *)sqlite3_column_text(st, 0);
+        snprintf(login, cap, "%s", l ? l : "");
+        memcpy(out->hash, hash, 32);
+        out->login = login;
+        out->created = sqlite3_column_int64(st, 1);
+        out->expires = sqlite3_column_int64(st, 2);
+        out->seen = sqlite3_column_int64(st, 3);
+    } else if (rc == SQLITE_DONE) {
+        r = SG_NOTFOUND;
+    } else {
+        r = fail(q, rc, "session", err);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_session_seen(struct sg_store *s, const uint8_t hash[32], sg_time seen,
+                                  struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_SESS_SEEN, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, seen);
+    return run(q, st, "session", err);
+}
+
+static enum sg_rc sq_session_del(struct sg_store *s, const uint8_t hash[32], struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_SESS_DEL, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    return run(q, st, "session", err);
+}
+
+static enum sg_rc sq_session_del_login(struct sg_store *s, const char *login, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_SESS_DEL_LOGIN, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+    return run(q, st, "session", err);
+}
+
+static enum sg_rc sq_session_purge(struct sg_store *s, sg_time now, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_SESS_PURGE, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, now);
+    return run(q, st, "session", err);
+}
+
 /* ------------------------------------------------------------------ tokens */
 
 static enum sg_rc sq_token_put(struct sg_store *s, const struct sg_store_token *t,
@@ -1756,12 +1962,14 @@ static int quoted(char *out, size_t len, const char *schema, const char *name)
 
 /* The append-only history: kept across restores unless empty. */
 /* Tables a restore keeps when the live ones have rows: the append-only
- * history (audit log, policy versions), and the API tokens, so that a token
- * revoked after the backup stays revoked. */
+ * history (audit log, policy versions), and the credentials (API tokens,
+ * operators, sessions), so that a token revoked, an operator disabled or a
+ * password changed after the backup stays so. */
 static int is_history(const char *table)
 {
     return strncmp(table, "audit_", 6) == 0 || strcmp(table, "policies") == 0 ||
-           strcmp(table, "tokens") == 0;
+           strcmp(table, "tokens") == 0 || strcmp(table, "operators") == 0 ||
+           strcmp(table, "sessions") == 0;
 }
 
 /* The archive boundary of the audit log lives in meta; it follows the log. */
@@ -1924,6 +2132,16 @@ const struct sg_store_ops sg_store_sqlite = {
     .pstate_get = sq_pstate_get,
     .pstate_put = sq_pstate_put,
     .decide = sq_decide,
+    .operator_insert = sq_operator_insert,
+    .operator_put = sq_operator_put,
+    .operator_get = sq_operator_get,
+    .operator_each = sq_operator_each,
+    .session_put = sq_session_put,
+    .session_get = sq_session_get,
+    .session_seen = sq_session_seen,
+    .session_del = sq_session_del,
+    .session_del_login = sq_session_del_login,
+    .session_purge = sq_session_purge,
     .member_put = sq_member_put,
     .member_del = sq_member_del,
     .members_each = sq_members_each,

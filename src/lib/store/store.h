@@ -32,7 +32,7 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 6
+#define SG_SCHEMA_VERSION 7
 
 #define SG_PSEUDONYM_BYTES 16
 
@@ -139,6 +139,23 @@ struct sg_store_consent {
     size_t details_len;
 };
 typedef int (*sg_consent_cb)(void *ctx, const struct sg_store_consent *c);
+
+/* An operator account as stored. */
+struct sg_store_operator {
+    const char *login, *role, *purpose;
+    const char *scope; /* NULL: none */
+    const char *hash;  /* Argon2id, encoded (crypto_pwhash_str) */
+    sg_time created, password_changed, locked_until;
+    int failures, disabled;
+};
+typedef int (*sg_operator_cb)(void *ctx, const struct sg_store_operator *o);
+
+/* A session as stored: the hash of its secret. */
+struct sg_store_session {
+    uint8_t hash[32];
+    const char *login;
+    sg_time created, expires, seen;
+};
 
 /* What a decision reads for one person and purpose. */
 struct sg_store_pstate {
@@ -303,6 +320,31 @@ struct sg_store_ops {
                              const struct sg_store_pstate *ps, struct sg_err *err);
     enum sg_rc (*decide)(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
                          int *state, struct sg_store_pstate *ps, int *has_ps, struct sg_err *err);
+
+    /* Operators and sessions. operator_get: SG_NOTFOUND for an unknown
+     * login (`cb` once otherwise); operator_put inserts or replaces;
+     * operator_insert fails with SG_CONFLICT when the login exists.
+     * session_get: SG_NOTFOUND for an unknown hash; session_del removes one,
+     * session_del_login all of an operator's, session_purge those expired
+     * before `now`. */
+    enum sg_rc (*operator_insert)(struct sg_store *s, const struct sg_store_operator *o,
+                                  struct sg_err *err);
+    enum sg_rc (*operator_put)(struct sg_store *s, const struct sg_store_operator *o,
+                               struct sg_err *err);
+    enum sg_rc (*operator_get)(struct sg_store *s, const char *login, sg_operator_cb cb, void *ctx,
+                               struct sg_err *err);
+    enum sg_rc (*operator_each)(struct sg_store *s, sg_operator_cb cb, void *ctx,
+                                struct sg_err *err);
+    enum sg_rc (*session_put)(struct sg_store *s, const struct sg_store_session *ss,
+                              struct sg_err *err);
+    enum sg_rc (*session_get)(struct sg_store *s, const uint8_t hash[32],
+                              struct sg_store_session *out, char *login, size_t login_cap,
+                              struct sg_err *err);
+    enum sg_rc (*session_seen)(struct sg_store *s, const uint8_t hash[32], sg_time seen,
+                               struct sg_err *err);
+    enum sg_rc (*session_del)(struct sg_store *s, const uint8_t hash[32], struct sg_err *err);
+    enum sg_rc (*session_del_login)(struct sg_store *s, const char *login, struct sg_err *err);
+    enum sg_rc (*session_purge)(struct sg_store *s, sg_time now, struct sg_err *err);
 
     /* API tokens. token_get: SG_NOTFOUND for an unknown id. */
     enum sg_rc (*token_put)(struct sg_store *s, const struct sg_store_token *t, struct sg_err *err);

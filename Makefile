@@ -1,5 +1,5 @@
 # sargs - the two commands of the README, and a few more.
-#   make run    install what is missing, build, and walk through the demo
+#   make run    install what is missing, build, walk through the demo and serve it
 #   make test   install what is missing, build with sanitizers, run every test
 #   make bench  build optimised and run the benchmarks (see docs/benchmarks.md)
 

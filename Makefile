@@ -39,6 +39,7 @@ bench: deps $(BENCHBUILD)/build.ninja
 	@$(BENCHBUILD)/bench/bench_vault
 	@$(BENCHBUILD)/bench/bench_audit
 	@$(BENCHBUILD)/bench/bench_consent
+	@bench/bench_http.sh $(BENCHBUILD)/sargs
 
 format:
 	@find include src tests fuzz bench -name "*.[ch]" | xargs clang-format -i

@@ -64,6 +64,7 @@ struct sg_req {
     char set_cookie[160]; /* a new session cookie to send, or "" */
     int clear_cookie;     /* tell the browser to forget the session cookie */
     int retry_after;      /* seconds, for 429; 0: none */
+    void *audit;          /* audit entries of a READ route, for the writer */
     /* the answer */
     int status;
     json_t *out;
@@ -94,7 +95,14 @@ struct sg_route {
     sg_route_fn fn;
     int public;  /* no token needed */
     int session; /* still open to a session whose password expired */
+    int run;     /* where it runs: SG_RUN_* */
 };
+
+/* Where a route runs. WRITE: on the writer thread, in its group commit.
+ * READ: on the request's thread, its audit entries appended by the writer
+ * before the answer goes out. DIRECT: on the request's thread, no audit
+ * entry (health, decisions, proofs; sign-in writes its own). */
+enum { SG_RUN_WRITE = 0, SG_RUN_DIRECT = 1, SG_RUN_READ = 2 };
 
 extern const struct sg_route sg_routes[];
 extern const size_t sg_nroutes;

@@ -356,12 +356,12 @@ bad:
 
 /* ------------------------------------------------------------ transactions */
 
-static enum sg_rc sq_begin(struct sg_store *s, struct sg_err *err)
+static enum sg_rc begin_as(struct sg_store *s, const char *how, struct sg_err *err)
 {
     struct sq *q = SQ(s);
     enum sg_rc r;
     if (q->depth == 0) {
-        r = exec(q, "BEGIN IMMEDIATE", "begin", err);
+        r = exec(q, how, "begin", err);
     } else {
         sqlite3_stmt *st = stmt(q, ST_SAVEPOINT, err);
         r = st ? run(q, st, "savepoint", err) : (err ? err->rc : SG_IO);
@@ -369,6 +369,16 @@ static enum sg_rc sq_begin(struct sg_store *s, struct sg_err *err)
     if (!r)
         q->depth++;
     return r;
+}
+
+static enum sg_rc sq_begin(struct sg_store *s, struct sg_err *err)
+{
+    return begin_as(s, "BEGIN IMMEDIATE", err);
+}
+
+static enum sg_rc sq_begin_read(struct sg_store *s, struct sg_err *err)
+{
+    return begin_as(s, "BEGIN DEFERRED", err);
 }
 
 static enum sg_rc sq_commit(struct sg_store *s, struct sg_err *err)
@@ -2090,6 +2100,7 @@ const struct sg_store_ops sg_store_sqlite = {
     .migrate = sq_migrate,
     .schema_version = sq_schema_version,
     .begin = sq_begin,
+    .begin_read = sq_begin_read,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .meta_get = sq_meta_get,

@@ -179,6 +179,11 @@ struct sg_store_ops {
     enum sg_rc (*schema_version)(struct sg_store *s, int *version, struct sg_err *err);
 
     enum sg_rc (*begin)(struct sg_store *s, struct sg_err *err);
+    /* Like begin, for a transaction that mostly reads: it takes no write
+     * lock up front (SQLite: a deferred transaction), so readers on other
+     * handles do not queue behind a writer. A write inside must come
+     * before any read, or it may fail with SG_UNAVAILABLE. */
+    enum sg_rc (*begin_read)(struct sg_store *s, struct sg_err *err);
     enum sg_rc (*commit)(struct sg_store *s, struct sg_err *err);
     void (*rollback)(struct sg_store *s);
 

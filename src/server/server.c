@@ -219,7 +219,18 @@ void sg_req_fail(struct sg_req *r, const struct sg_err *err)
     enum sg_rc rc = err->rc == SG_OK ? SG_INTERNAL : err->rc;
     struct sg_err e = *err;
     e.rc = rc;
-    sg_req_json(r, sg_rc_http_status(rc), sg_json_error(&e));
+    int status = sg_rc_http_status(rc);
+    /* A server-side failure names hosts, files or keys: that is for the
+     * operator's log (library messages hold no personal data), not for the
+     * client, who learns only what happened. */
+    if (status >= 500) {
+        fprintf(stderr, "sargs: %s %s: %s\n", r->method, r->route, err->msg);
+        snprintf(e.msg, sizeof e.msg, "%s",
+                 rc == SG_UNAVAILABLE || rc == SG_NOMEM
+                     ? "the service is briefly unavailable; try again"
+                     : "the request failed on the server; the operator's log says why");
+    }
+    sg_req_json(r, status, sg_json_error(&e));
 }
 
 void sg_req_error(struct sg_req *r, enum sg_rc rc, const char *fmt, ...)

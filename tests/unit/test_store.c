@@ -394,7 +394,8 @@ static void test_migrate_forward(void **state)
     raw_exec("DROP TRIGGER policies_no_update; DROP TRIGGER policies_no_delete;"
              "DROP TABLE policies; DROP TABLE memberships; ALTER TABLE tokens DROP COLUMN scope;"
              "DROP TABLE consent_events; DROP TABLE decisions; DROP TABLE operators;"
-             "DROP TABLE sessions;"
+             "DROP TABLE sessions; DROP TABLE sweep_done; DROP TABLE global_events;"
+             "DROP TABLE statistics; DROP TABLE outbox;"
              "DELETE FROM schema_migrations WHERE version >= 4");
     struct sg_err e;
     assert_int_equal(sg_store_open(dbpath, 0, &s, &e), SG_OK);

@@ -198,6 +198,47 @@ const struct sg_migration sg_migrations[] = {
      "  seen INTEGER NOT NULL"
      ") WITHOUT ROWID;"
      "CREATE INDEX sessions_login ON sessions (login);"},
+    /* Retention: which rule acted on whom for which anchor (so that no
+     * action happens twice), the dates of events that are one for everybody,
+     * what anonymisation keeps for statistics (under ids of its own, with no
+     * way back to the person); and the outbox of messages to people, sealed
+     * under the person's key, delivered by a worker that claims them. */
+    {8, "retention and outbox",
+     "CREATE TABLE sweep_done ("
+     "  subject BLOB NOT NULL,"
+     "  rule TEXT NOT NULL,"
+     "  anchor INTEGER NOT NULL,"
+     "  at INTEGER NOT NULL,"
+     "  PRIMARY KEY (subject, rule, anchor)"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE global_events ("
+     "  name TEXT NOT NULL,"
+     "  at INTEGER NOT NULL,"
+     "  PRIMARY KEY (name, at)"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE statistics ("
+     "  id BLOB NOT NULL,"
+     "  category TEXT NOT NULL,"
+     "  value TEXT NOT NULL,"
+     "  year INTEGER NOT NULL,"
+     "  PRIMARY KEY (id, category)"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE outbox ("
+     "  id BLOB PRIMARY KEY,"
+     "  subject BLOB,"
+     "  kind TEXT NOT NULL,"
+     "  created INTEGER NOT NULL,"
+     "  kv INTEGER NOT NULL,"
+     "  sealed BLOB NOT NULL,"
+     "  state INTEGER NOT NULL DEFAULT 0,"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  next_attempt INTEGER NOT NULL,"
+     "  claimed_until INTEGER NOT NULL DEFAULT 0,"
+     "  sent INTEGER NOT NULL DEFAULT 0,"
+     "  error TEXT"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX outbox_due ON outbox (state, next_attempt);"
+     "CREATE INDEX outbox_subject ON outbox (subject) WHERE subject IS NOT NULL;"},
 };
 
 const int sg_migrations_count = (int)(sizeof sg_migrations / sizeof sg_migrations[0]);

@@ -89,6 +89,23 @@ enum stmt_id {
     ST_SESS_DEL,
     ST_SESS_DEL_LOGIN,
     ST_SESS_PURGE,
+    ST_SWEEP_FIRST,
+    ST_SWEEP_AFTER,
+    ST_SWEEP_EVENTS,
+    ST_SWEEP_DONE,
+    ST_DONE_PUT,
+    ST_DONE_DEL,
+    ST_GEVENT_PUT,
+    ST_GEVENT_LATEST,
+    ST_STATS_PUT,
+    ST_STATS_EACH,
+    ST_HIST_DEL_CAT,
+    ST_OUTBOX_PUT,
+    ST_OUTBOX_CLAIM,
+    ST_OUTBOX_UPDATE,
+    ST_OUTBOX_EACH,
+    ST_OUTBOX_EACH_STATE,
+    ST_OUTBOX_DEL,
     ST_COUNT
 };
 
@@ -193,6 +210,35 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SESS_DEL] = "DELETE FROM sessions WHERE hash = ?1",
     [ST_SESS_DEL_LOGIN] = "DELETE FROM sessions WHERE login = ?1",
     [ST_SESS_PURGE] = "DELETE FROM sessions WHERE expires <= ?1",
+    [ST_SWEEP_FIRST] = "SELECT id, state, created FROM subjects ORDER BY id LIMIT ?1",
+    [ST_SWEEP_AFTER] = "SELECT id, state, created FROM subjects WHERE id > ?2 ORDER BY id LIMIT ?1",
+    [ST_SWEEP_EVENTS] =
+        "SELECT subject, name, at FROM events WHERE subject >= ?1 AND subject <= ?2 "
+        "ORDER BY subject",
+    [ST_SWEEP_DONE] = "SELECT subject, rule, anchor FROM sweep_done WHERE subject >= ?1 AND "
+                      "subject <= ?2 ORDER BY subject",
+    [ST_DONE_PUT] = "INSERT OR IGNORE INTO sweep_done (subject, rule, anchor, at) "
+                    "VALUES (?1, ?2, ?3, ?4)",
+    [ST_DONE_DEL] = "DELETE FROM sweep_done WHERE subject = ?1",
+    [ST_GEVENT_PUT] = "INSERT OR IGNORE INTO global_events (name, at) VALUES (?1, ?2)",
+    [ST_GEVENT_LATEST] = "SELECT max(at) FROM global_events WHERE name = ?1 AND at <= ?2",
+    [ST_STATS_PUT] = "INSERT INTO statistics (id, category, value, year) VALUES (?1, ?2, ?3, ?4)",
+    [ST_STATS_EACH] = "SELECT category, value, year, count(*) FROM statistics "
+                      "GROUP BY category, value, year ORDER BY category, value, year",
+    [ST_HIST_DEL_CAT] = "DELETE FROM history WHERE subject = ?1 AND category = ?2",
+    [ST_OUTBOX_PUT] = "INSERT INTO outbox (id, subject, kind, created, kv, sealed, next_attempt) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4)",
+#define OUTBOX_COLS                                                                                \
+    "id, subject, kind, created, kv, sealed, state, attempts, next_attempt, sent, error"
+    [ST_OUTBOX_CLAIM] = "UPDATE outbox SET claimed_until = ?2 WHERE id IN (SELECT id FROM outbox "
+                        "WHERE state = 0 AND next_attempt <= ?1 AND claimed_until <= ?1 "
+                        "ORDER BY next_attempt LIMIT ?3) RETURNING " OUTBOX_COLS,
+    [ST_OUTBOX_UPDATE] = "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt = ?4, "
+                         "sent = ?5, error = ?6, claimed_until = 0 WHERE id = ?1",
+    [ST_OUTBOX_EACH] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY created, id",
+    [ST_OUTBOX_EACH_STATE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE state = ?1 "
+                             "ORDER BY created, id",
+    [ST_OUTBOX_DEL] = "DELETE FROM outbox WHERE subject = ?1",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked = 0",
     [ST_AUDIT_HEADS_EACH] = "SELECT size, at, root, note FROM audit_heads WHERE size >= ?1 "
                             "ORDER BY size",
@@ -750,7 +796,9 @@ static enum sg_rc sq_subject_shred(struct sg_store *s, const struct sg_uuid *id,
         (r = del_by_subject(q, ST_HIST_DEL, id, err)) ||
         (r = del_by_subject(q, ST_MEMBERS_DEL, id, err)) ||
         (r = del_by_subject(q, ST_CONSENT_DEL, id, err)) ||
-        (r = del_by_subject(q, ST_PSTATE_DEL, id, err)))
+        (r = del_by_subject(q, ST_PSTATE_DEL, id, err)) ||
+        (r = del_by_subject(q, ST_DONE_DEL, id, err)) ||
+        (r = del_by_subject(q, ST_OUTBOX_DEL, id, err)))
         return r;
     sqlite3_stmt *st = stmt(q, ST_SUBJ_SHRED, err);
     if (!st)
@@ -1559,6 +1607,364 @@ static enum sg_rc sq_decide(struct sg_store *s, const struct sg_uuid *id, const 
     return r;
 }
 
+/* ---------------------------------------------------------------- retention */
+
+struct sweep_page {
+    struct sg_store_sweep_row *rows;
+    size_t n;
+    struct sg_store_event *events;
+    size_t *ev_of; /* row index of each event */
+    size_t nev, cap_ev;
+    struct sg_store_done *done;
+    size_t *done_of;
+    size_t ndone, cap_done;
+    char *names; /* event names and rule ids, NUL-separated */
+    size_t names_len, names_cap;
+};
+
+static int page_name(struct sweep_page *p, const char *s, size_t *off)
+{
+    size_t n = strlen(s) + 1;
+    if (p->names_len + n > p->names_cap) {
+        size_t cap = p->names_cap ? p->names_cap * 2 : 4096;
+        while (cap < p->names_len + n)
+            cap *= 2;
+        char *b = realloc(p->names, cap);
+        if (!b)
+            return -1;
+        p->names = b;
+        p->names_cap = cap;
+    }
+    memcpy(p->names + p->names_len, s, n);
+    *off = p->names_len;
+    p->names_len += n;
+    return 0;
+}
+
+/* Finds the row of subject `id` among the page's (sorted) rows. */
+static long page_row(const struct sweep_page *p, const void *id)
+{
+    size_t lo = 0, hi = p->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = memcmp(p->rows[mid].id.b, id, 16);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static enum sg_rc sq_sweep_scan(struct sg_store *s, const struct sg_uuid *after, size_t limit,
+                                sg_sweep_cb cb, void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    struct sweep_page p;
+    memset(&p, 0, sizeof p);
+    enum sg_rc r = SG_OK;
+    int rc;
+    if (!(p.rows = calloc(limit ? limit : 1, sizeof *p.rows)))
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    sqlite3_stmt *st = stmt(q, after ? ST_SWEEP_AFTER : ST_SWEEP_FIRST, err);
+    if (!st) {
+        free(p.rows);
+        return err ? err->rc : SG_IO;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+    if (after)
+        bind_id(st, 2, after);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && p.n < limit) {
+        struct sg_store_sweep_row *row = &p.rows[p.n];
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        memcpy(row->id.b, sqlite3_column_blob(st, 0), 16);
+        row->state = sqlite3_column_int(st, 1);
+        row->created = sqlite3_column_int64(st, 2);
+        p.n++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "sweep", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    /* The events and done marks of the page's range, in two ordered reads. */
+    for (int pass = 0; pass < 2 && !r && p.n; pass++) {
+        st = stmt(q, pass ? ST_SWEEP_DONE : ST_SWEEP_EVENTS, err);
+        if (!st) {
+            r = err ? err->rc : SG_IO;
+            break;
+        }
+        bind_id(st, 1, &p.rows[0].id);
+        bind_id(st, 2, &p.rows[p.n - 1].id);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            long row =
+                sqlite3_column_bytes(st, 0) == 16 ? page_row(&p, sqlite3_column_blob(st, 0)) : -1;
+            const char *name = (const char *)sqlite3_column_text(st, 1);
+            size_t off;
+            if (row < 0 || !name)
+                continue;
+            if (page_name(&p, name, &off)) {
+                r = sg_err_set(err, SG_NOMEM, "out of memory");
+                break;
+            }
+            size_t *n = pass ? &p.ndone : &p.nev, *cap = pass ? &p.cap_done : &p.cap_ev;
+            if (*n == *cap) {
+                size_t c = *cap ? *cap * 2 : 1024;
+                void *a = realloc(pass ? (void *)p.done : (void *)p.events,
+                                  c * (pass ? sizeof *p.done : sizeof *p.events));
+                size_t *o = a ? realloc(pass ? p.done_of : p.ev_of, c * sizeof *o) : NULL;
+                if (a) {
+                    if (pass)
+                        p.done = a;
+                    else
+                        p.events = a;
+                }
+                if (!o) {
+                    r = sg_err_set(err, SG_NOMEM, "out of memory");
+                    break;
+                }
+                if (pass)
+                    p.done_of = o;
+                else
+                    p.ev_of = o;
+                *cap = c;
+            }
+            /* names are offsets until the page is complete (realloc moves) */
+            if (pass) {
+                p.done[*n].rule = (const char *)(uintptr_t)off;
+                p.done[*n].anchor = sqlite3_column_int64(st, 2);
+                p.done_of[*n] = (size_t)row;
+            } else {
+                p.events[*n].name = (const char *)(uintptr_t)off;
+                p.events[*n].at = sqlite3_column_int64(st, 2);
+                p.ev_of[*n] = (size_t)row;
+            }
+            (*n)++;
+        }
+        if (!r && rc != SQLITE_ROW && rc != SQLITE_DONE)
+            r = fail(q, rc, "sweep", err);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    /* Both lists come in subject order: each row's entries are contiguous. */
+    for (size_t i = 0; !r && i < p.nev; i++) {
+        p.events[i].name = p.names + (uintptr_t)p.events[i].name;
+        struct sg_store_sweep_row *row = &p.rows[p.ev_of[i]];
+        if (!row->nevents)
+            row->events = &p.events[i];
+        row->nevents++;
+    }
+    for (size_t i = 0; !r && i < p.ndone; i++) {
+        p.done[i].rule = p.names + (uintptr_t)p.done[i].rule;
+        struct sg_store_sweep_row *row = &p.rows[p.done_of[i]];
+        if (!row->ndone)
+            row->done = &p.done[i];
+        row->ndone++;
+    }
+    for (size_t i = 0; !r && i < p.n; i++)
+        if (cb(ctx, &p.rows[i]))
+            break;
+    free(p.rows);
+    free(p.events);
+    free(p.ev_of);
+    free(p.done);
+    free(p.done_of);
+    free(p.names);
+    return r;
+}
+
+static enum sg_rc sq_sweep_done_put(struct sg_store *s, const struct sg_uuid *id, const char *rule,
+                                    sg_time anchor, sg_time at, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_DONE_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    sqlite3_bind_text(st, 2, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, anchor);
+    sqlite3_bind_int64(st, 4, at);
+    return run(q, st, "sweep", err);
+}
+
+static enum sg_rc sq_global_event_put(struct sg_store *s, const char *name, sg_time at,
+                                      struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_GEVENT_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    return run(q, st, "event", err);
+}
+
+static enum sg_rc sq_global_event_latest(struct sg_store *s, const char *name, sg_time before,
+                                         sg_time *out, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_GEVENT_LATEST, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, before);
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        *out = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        r = SG_NOTFOUND;
+    else
+        r = fail(q, rc, "event", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_stats_put(struct sg_store *s, const uint8_t id[16], const char *category,
+                               const char *value, int year, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_STATS_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, year);
+    return run(q, st, "statistics", err);
+}
+
+static enum sg_rc sq_stats_each(struct sg_store *s, sg_stats_cb cb, void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_STATS_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    int rc;
+    enum sg_rc r = SG_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        const char *v = (const char *)sqlite3_column_text(st, 1);
+        if (c && v &&
+            cb(ctx, c, v, sqlite3_column_int(st, 2), (uint64_t)sqlite3_column_int64(st, 3)))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "statistics", err);
+    sqlite3_reset(st);
+    return r;
+}
+
+static enum sg_rc sq_history_del_category(struct sg_store *s, const struct sg_uuid *id,
+                                          const char *category, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_HIST_DEL_CAT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    sqlite3_bind_text(st, 2, category, -1, SQLITE_STATIC);
+    return run(q, st, "history", err);
+}
+
+/* ------------------------------------------------------------------ outbox */
+
+static enum sg_rc sq_outbox_put(struct sg_store *s, const struct sg_store_message *m,
+                                struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_OUTBOX_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, &m->id);
+    if (m->has_subject)
+        bind_id(st, 2, &m->subject);
+    sqlite3_bind_text(st, 3, m->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, m->created);
+    sqlite3_bind_int64(st, 5, m->kv);
+    sqlite3_bind_blob(st, 6, m->sealed, (int)m->sealed_len, SQLITE_STATIC);
+    return run(q, st, "outbox", err);
+}
+
+static enum sg_rc each_message(struct sq *q, sqlite3_stmt *st, sg_message_cb cb, void *ctx,
+                               struct sg_err *err)
+{
+    int rc;
+    enum sg_rc r = SG_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_message m;
+        memset(&m, 0, sizeof m);
+        if (!col_uuid(st, 0, &m.id))
+            continue;
+        m.has_subject = col_uuid(st, 1, &m.subject);
+        m.kind = (const char *)sqlite3_column_text(st, 2);
+        m.created = sqlite3_column_int64(st, 3);
+        m.kv = (uint32_t)sqlite3_column_int64(st, 4);
+        m.sealed = sqlite3_column_blob(st, 5);
+        m.sealed_len = (size_t)sqlite3_column_bytes(st, 5);
+        m.state = sqlite3_column_int(st, 6);
+        m.attempts = sqlite3_column_int(st, 7);
+        m.next_attempt = sqlite3_column_int64(st, 8);
+        m.sent = sqlite3_column_int64(st, 9);
+        m.error = (const char *)sqlite3_column_text(st, 10);
+        if (!m.kind)
+            m.kind = "";
+        if (cb(ctx, &m))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "outbox", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_outbox_claim(struct sg_store *s, sg_time now, sg_time until, size_t limit,
+                                  sg_message_cb cb, void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_OUTBOX_CLAIM, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, until);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+    return each_message(q, st, cb, ctx, err);
+}
+
+static enum sg_rc sq_outbox_update(struct sg_store *s, const struct sg_uuid *id, int state,
+                                   int attempts, sg_time next_attempt, sg_time sent,
+                                   const char *error, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_OUTBOX_UPDATE, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    sqlite3_bind_int(st, 2, state);
+    sqlite3_bind_int(st, 3, attempts);
+    sqlite3_bind_int64(st, 4, next_attempt);
+    sqlite3_bind_int64(st, 5, sent);
+    if (error)
+        sqlite3_bind_text(st, 6, error, -1, SQLITE_STATIC);
+    return run(q, st, "outbox", err);
+}
+
+static enum sg_rc sq_outbox_each(struct sg_store *s, int state, sg_message_cb cb, void *ctx,
+                                 struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, state < 0 ? ST_OUTBOX_EACH : ST_OUTBOX_EACH_STATE, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    if (state >= 0)
+        sqlite3_bind_int(st, 1, state);
+    return each_message(q, st, cb, ctx, err);
+}
+
 /* ---------------------------------------------------------------- operators */
 
 static enum sg_rc op_write(struct sg_store *s, enum stmt_id which,
@@ -1972,14 +2378,16 @@ static int quoted(char *out, size_t len, const char *schema, const char *name)
 
 /* The append-only history: kept across restores unless empty. */
 /* Tables a restore keeps when the live ones have rows: the append-only
- * history (audit log, policy versions), and the credentials (API tokens,
+ * history (audit log, policy versions, the anonymised statistics and the
+ * dates of global events), and the credentials (API tokens,
  * operators, sessions), so that a token revoked, an operator disabled or a
  * password changed after the backup stays so. */
 static int is_history(const char *table)
 {
     return strncmp(table, "audit_", 6) == 0 || strcmp(table, "policies") == 0 ||
            strcmp(table, "tokens") == 0 || strcmp(table, "operators") == 0 ||
-           strcmp(table, "sessions") == 0;
+           strcmp(table, "sessions") == 0 || strcmp(table, "statistics") == 0 ||
+           strcmp(table, "global_events") == 0;
 }
 
 /* The archive boundary of the audit log lives in meta; it follows the log. */
@@ -2034,6 +2442,11 @@ static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err
         goto detach;
     char *mark = NULL;
     int kept_log = 0;
+    int live_log = has_rows(q, "\"main\".\"audit_log\"");
+    if (live_log < 0) {
+        r = fail(q, sqlite3_errcode(q->db), "restore", err);
+        goto rollback;
+    }
     r = sq_meta_get(s, META_AUDIT_ARCHIVED, &mark, err);
     if (r == SG_NOTFOUND) {
         sg_err_clear(err);
@@ -2060,7 +2473,9 @@ static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err
             break;
         }
         if (is_history(name)) {
-            int live = has_rows(q, dst);
+            /* The audit tables are one log: all kept, or all taken, as the
+             * live audit_log decided before anything was copied. */
+            int live = strncmp(name, "audit_", 6) == 0 ? live_log : has_rows(q, dst);
             if (live < 0) {
                 r = fail(q, sqlite3_errcode(q->db), "restore", err);
                 break;
@@ -2143,6 +2558,17 @@ const struct sg_store_ops sg_store_sqlite = {
     .pstate_get = sq_pstate_get,
     .pstate_put = sq_pstate_put,
     .decide = sq_decide,
+    .sweep_scan = sq_sweep_scan,
+    .sweep_done_put = sq_sweep_done_put,
+    .global_event_put = sq_global_event_put,
+    .global_event_latest = sq_global_event_latest,
+    .stats_put = sq_stats_put,
+    .stats_each = sq_stats_each,
+    .history_del_category = sq_history_del_category,
+    .outbox_put = sq_outbox_put,
+    .outbox_claim = sq_outbox_claim,
+    .outbox_update = sq_outbox_update,
+    .outbox_each = sq_outbox_each,
     .operator_insert = sq_operator_insert,
     .operator_put = sq_operator_put,
     .operator_get = sq_operator_get,

@@ -32,7 +32,7 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 7
+#define SG_SCHEMA_VERSION 8
 
 #define SG_PSEUDONYM_BYTES 16
 
@@ -156,6 +156,41 @@ struct sg_store_session {
     const char *login;
     sg_time created, expires, seen;
 };
+
+/* A person as the sweeper sees them: state, times, dated events, and which
+ * rules already acted for which anchor. Arrays valid during the call. */
+struct sg_store_done {
+    const char *rule;
+    sg_time anchor;
+};
+struct sg_store_sweep_row {
+    struct sg_uuid id;
+    int state;
+    sg_time created;
+    const struct sg_store_event *events;
+    size_t nevents;
+    const struct sg_store_done *done;
+    size_t ndone;
+};
+typedef int (*sg_sweep_cb)(void *ctx, const struct sg_store_sweep_row *r);
+
+/* A message in the outbox. `sealed` is sealed under the person's key. */
+struct sg_store_message {
+    struct sg_uuid id;
+    int has_subject;
+    struct sg_uuid subject;
+    const char *kind;
+    sg_time created;
+    uint32_t kv;
+    const uint8_t *sealed;
+    size_t sealed_len;
+    int state, attempts;
+    sg_time next_attempt, sent;
+    const char *error; /* the last delivery error, or NULL */
+};
+typedef int (*sg_message_cb)(void *ctx, const struct sg_store_message *m);
+typedef int (*sg_stats_cb)(void *ctx, const char *category, const char *value, int year,
+                           uint64_t count);
 
 /* What a decision reads for one person and purpose. */
 struct sg_store_pstate {
@@ -325,6 +360,45 @@ struct sg_store_ops {
                              const struct sg_store_pstate *ps, struct sg_err *err);
     enum sg_rc (*decide)(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
                          int *state, struct sg_store_pstate *ps, int *has_ps, struct sg_err *err);
+
+    /* Retention. sweep_scan hands out people in id order after `after` (NULL:
+     * from the start), at most `limit`, with their events and done marks;
+     * sweep_done_put marks (person, rule, anchor) done; global_event_put
+     * records a date of an event that is one for everybody (again: no
+     * change), global_event_latest gives the latest at or before `before`
+     * (SG_NOTFOUND when none); stats_put keeps an anonymised remainder,
+     * stats_each counts them by category, value and year; history_del_category
+     * removes a person's history of one category. subject_shred removes a
+     * person's done marks and outbox messages too. */
+    enum sg_rc (*sweep_scan)(struct sg_store *s, const struct sg_uuid *after, size_t limit,
+                             sg_sweep_cb cb, void *ctx, struct sg_err *err);
+    enum sg_rc (*sweep_done_put)(struct sg_store *s, const struct sg_uuid *id, const char *rule,
+                                 sg_time anchor, sg_time at, struct sg_err *err);
+    enum sg_rc (*global_event_put)(struct sg_store *s, const char *name, sg_time at,
+                                   struct sg_err *err);
+    enum sg_rc (*global_event_latest)(struct sg_store *s, const char *name, sg_time before,
+                                      sg_time *out, struct sg_err *err);
+    enum sg_rc (*stats_put)(struct sg_store *s, const uint8_t id[16], const char *category,
+                            const char *value, int year, struct sg_err *err);
+    enum sg_rc (*stats_each)(struct sg_store *s, sg_stats_cb cb, void *ctx, struct sg_err *err);
+    enum sg_rc (*history_del_category)(struct sg_store *s, const struct sg_uuid *id,
+                                       const char *category, struct sg_err *err);
+
+    /* The outbox. outbox_claim marks up to `limit` messages due at `now`
+     * (queued, next attempt reached, not claimed by another worker) as
+     * claimed until `until` and hands them out: several workers never get
+     * the same message. outbox_update records a delivery's outcome (and
+     * lifts the claim); outbox_each lists messages, of one state or all
+     * (state -1), oldest first. */
+    enum sg_rc (*outbox_put)(struct sg_store *s, const struct sg_store_message *m,
+                             struct sg_err *err);
+    enum sg_rc (*outbox_claim)(struct sg_store *s, sg_time now, sg_time until, size_t limit,
+                               sg_message_cb cb, void *ctx, struct sg_err *err);
+    enum sg_rc (*outbox_update)(struct sg_store *s, const struct sg_uuid *id, int state,
+                                int attempts, sg_time next_attempt, sg_time sent, const char *error,
+                                struct sg_err *err);
+    enum sg_rc (*outbox_each)(struct sg_store *s, int state, sg_message_cb cb, void *ctx,
+                              struct sg_err *err);
 
     /* Operators and sessions. operator_get: SG_NOTFOUND for an unknown
      * login (`cb` once otherwise); operator_put inserts or replaces;

@@ -1,5 +1,5 @@
 # sargs - the two commands of the README, and a few more.
-#   make run    install what is missing, build, and walk through the demo
+#   make run    install what is missing, build, walk through the demo and serve it
 #   make test   install what is missing, build with sanitizers, run every test
 #   make bench  build optimised and run the benchmarks (see docs/benchmarks.md)
 
@@ -38,6 +38,8 @@ bench: deps $(BENCHBUILD)/build.ninja
 	@$(MESON) compile -C $(BENCHBUILD) >/dev/null
 	@$(BENCHBUILD)/bench/bench_vault
 	@$(BENCHBUILD)/bench/bench_audit
+	@$(BENCHBUILD)/bench/bench_consent
+	@bench/bench_http.sh $(BENCHBUILD)/sargs
 	@scripts/pg-test-cluster run --durable -- $(BENCHBUILD)/bench/bench_postgres
 	@scripts/pg-test-cluster run --durable -- $(BENCHBUILD)/bench/bench_audit 1000000
 

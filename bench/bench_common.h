@@ -115,9 +115,9 @@ static const char bench_policy[] =
     "retention: [{id: r, categories: all, anchor: contract_end, after: P1Y, action: delete}]\n"
     "requests: {contact: {email: bench@organisation.test}, channels: [{id: email}]}\n";
 
-/* A new vault in `dir` bound to the benchmark's policy, its data in
- * `store` (NULL: the vault's own SQLite file); exits on failure. */
-static inline struct sg_vault *bench_vault_in(const char *dir, const char *store)
+/* A new vault in `dir` bound to the policy `text`, its data in `store`
+ * (NULL: the vault's own SQLite file); exits on failure. */
+static inline struct sg_vault *bench_vault_in(const char *dir, const char *store, const char *text)
 {
     struct sg_vault_opts o = {0};
     struct sg_err e;
@@ -125,7 +125,7 @@ static inline struct sg_vault *bench_vault_in(const char *dir, const char *store
     struct sg_vault *v = NULL;
     o.dir = dir;
     o.store = store;
-    if (sg_policy_load(bench_policy, sizeof bench_policy - 1, "bench", &policy, NULL, &e) ||
+    if (sg_policy_load(text, strlen(text), "bench", &policy, NULL, &e) ||
         (o.policy = policy, sg_vault_init(&o, &e))) {
         fprintf(stderr, "bench: init: %s\n", e.msg);
         exit(1);
@@ -140,7 +140,7 @@ static inline struct sg_vault *bench_vault_in(const char *dir, const char *store
 }
 
 /* The store the benchmark was given: PostgreSQL when SARGS_TEST_PG is set
- * (make bench runs the audit benchmark once more in a throw-away cluster),
+ * (make bench runs some benchmarks once more in a throw-away cluster),
  * otherwise NULL. */
 static inline const char *bench_store(void)
 {
@@ -148,10 +148,18 @@ static inline const char *bench_store(void)
     return pg && *pg ? pg : NULL;
 }
 
-/* A new vault in `dir`, in the store the benchmark was given. */
+/* A new vault in `dir` bound to the policy `text`, in the store the
+ * benchmark was given. */
+static inline struct sg_vault *bench_vault_with(const char *dir, const char *text)
+{
+    return bench_vault_in(dir, bench_store(), text);
+}
+
+/* A new vault in `dir` bound to the benchmark's policy, in the store the
+ * benchmark was given. */
 static inline struct sg_vault *bench_vault(const char *dir)
 {
-    return bench_vault_in(dir, bench_store());
+    return bench_vault_with(dir, bench_policy);
 }
 
 #endif

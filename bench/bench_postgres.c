@@ -75,7 +75,7 @@ static void run_sargs(const char *dir, const char *uri, struct bench_person *p, 
                       const size_t *probe, struct result *r)
 {
     struct sg_err e;
-    struct sg_vault *v = bench_vault_in(dir, uri);
+    struct sg_vault *v = bench_vault_in(dir, uri, bench_policy);
     const struct sg_actor who = {"bench", "operator", "benchmark", NULL, NULL};
     struct sg_uuid *ids = malloc(n * sizeof *ids);
 

@@ -4,8 +4,11 @@
 --          steps are applied when a newer sargs first opens the vault) and
 --          `sargs restore` and `sargs audit archive` connect as it
 --   app    what `sargs` and `sargs serve` connect as day to day: reads and
---          writes the data, the API tokens and the group memberships, may
---          only add to and read the audit log and the policy versions
+--          writes the data (people, consent, decisions, retention marks,
+--          the outbox), the API tokens, operators, sessions and group
+--          memberships; may only add to and read the history (the audit
+--          log, the policy versions, the anonymised statistics and the
+--          dates of global events)
 --
 -- Once, as a superuser:
 --   CREATE ROLE sargs_owner LOGIN PASSWORD '...';
@@ -26,9 +29,14 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA :"schema" TO :"app";
 REVOKE UPDATE, DELETE, TRUNCATE ON :"schema".audit_log, :"schema".audit_nodes,
     :"schema".audit_heads FROM :"app";
 -- Policy versions are history too: `sargs policy apply` adds one, none is
--- ever changed or removed. (Tokens and memberships keep the full grant
--- above: revoking a token is an UPDATE, leaving a group a DELETE.)
-REVOKE UPDATE, DELETE, TRUNCATE ON :"schema".policies FROM :"app";
+-- ever changed or removed; so are what an anonymisation keeps for
+-- statistics and the dates of events that are one for everybody (a date
+-- recorded again is no change). (Tokens, memberships, operators, sessions,
+-- the consent ledger, decisions, done marks and the outbox keep the full
+-- grant above: revoking a token, locking an operator, a decision, a claimed
+-- message are UPDATEs; leaving a group, signing out, an erasure DELETEs.)
+REVOKE UPDATE, DELETE, TRUNCATE ON :"schema".policies, :"schema".statistics,
+    :"schema".global_events FROM :"app";
 -- The schema is the owner's business.
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON :"schema".schema_migrations FROM :"app";
 REVOKE CREATE ON SCHEMA :"schema" FROM :"app";

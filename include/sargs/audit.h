@@ -148,4 +148,28 @@ enum sg_rc sg_audit_check_archive(const char *path, const char *vkey, uint64_t *
 enum sg_rc sg_audit_check_head(const char *note, const char *vkey, uint64_t *size,
                                uint8_t root[SG_HASH_BYTES], struct sg_err *err);
 
+/* -------------------------------------------- one writer, many readers */
+
+/*
+ * A server reads on many threads (each its own handle) and writes on one,
+ * so that the audit entries of many requests share one transaction, one
+ * signed head and one sync. A handle given a sink appends nothing itself:
+ * when one of its operations commits, each of its audit entries (the
+ * encoded leaf, its time and the person's pseudonym or NULL) goes to `fn`,
+ * which hands them to the writer; the writer appends them with
+ * sg_audit_append_leaf() inside its own transaction. The entries of an
+ * operation that fails never reach the sink. An error from `fn` fails the
+ * operation. The caller must not answer a read before the writer committed
+ * its entries: that is what keeps "every read is on the record" true.
+ */
+typedef enum sg_rc (*sg_audit_sink_fn)(void *ctx, const uint8_t *leaf, size_t len, sg_time at,
+                                       const uint8_t *pseudonym, struct sg_err *err);
+void sg_vault_set_audit_sink(struct sg_vault *v, sg_audit_sink_fn fn, void *ctx);
+
+/* Appends an entry another handle encoded (see above), in its own
+ * operation or the caller's sg_vault_begin() group. `pseudonym` is
+ * 16 bytes or NULL. */
+enum sg_rc sg_audit_append_leaf(struct sg_vault *v, const uint8_t *leaf, size_t len, sg_time at,
+                                const uint8_t *pseudonym, struct sg_err *err);
+
 #endif

@@ -28,6 +28,7 @@ enum sg_rc {
     SG_UNAVAILABLE, /* a backend is away or busy; retry later */
     SG_INTERNAL,    /* a bug: an invariant did not hold */
     SG_USAGE,       /* wrong use of a command (front ends only) */
+    SG_LIMITED,     /* too many attempts: wait (a locked sign-in) */
     SG_RC_COUNT
 };
 

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "sargs/audit.h"
+#include "sargs/consent.h"
 #include "sargs/err.h"
 #include "sargs/vault.h"
 
@@ -28,6 +29,10 @@ json_t *sg_json_head(const struct sg_audit_head *h);
 
 /* ["hex", ...] */
 json_t *sg_json_hashes(const uint8_t *hashes, size_t n);
+
+/* {"subject","purpose","allowed","reason","basis","consent","since","expires"}
+ * (the last three only when meaningful) */
+json_t *sg_json_decision(const struct sg_decision *d, const char *subject, const char *purpose);
 
 /* {"error":{"code","message"}} */
 json_t *sg_json_error(const struct sg_err *err);

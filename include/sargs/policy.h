@@ -469,6 +469,23 @@ const struct sg_controller *sg_policy_controller(const struct sg_policy *p, cons
 /* The category by id or alias (same as sg_catalog_find on p->catalog). */
 const struct sg_category *sg_policy_category(const struct sg_policy *p, const char *id);
 
+/* The values of a template's placeholders (NULL: empty). */
+struct sg_template_vars {
+    const char *name, *controller, *date, *deadline, *link, *unsubscribe, *erase, *reason, *request;
+};
+
+/*
+ * Renders template `t` in `lang` (the policy's first language when `lang`
+ * is NULL or not one of the policy's): the subject (one line) into
+ * `subject`, the body into `body`, which ends with the footer every message
+ * to a person carries: how to stop the messages (`unsubscribe`) and how to
+ * have one's data erased (`erase`). Buffers are reset first.
+ */
+struct sg_buf;
+enum sg_rc sg_template_render(const struct sg_policy *p, const struct sg_template *t,
+                              const char *lang, const struct sg_template_vars *vars,
+                              struct sg_buf *subject, struct sg_buf *body, struct sg_err *err);
+
 /* Nonzero when `lang` is one of the policy's languages. */
 int sg_policy_has_language(const struct sg_policy *p, const char *lang);
 

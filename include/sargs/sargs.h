@@ -6,6 +6,8 @@
 
 #include "sargs/buf.h"
 #include "sargs/catalog.h"
+#include "sargs/consent.h"
+#include "sargs/operator.h"
 #include "sargs/clock.h"
 #include "sargs/crypto.h"
 #include "sargs/err.h"

@@ -112,8 +112,11 @@ const char *sg_vault_id(const struct sg_vault *v);
 
 /*
  * Groups the following calls into one transaction (for batches: a bulk
- * import commits once). If any call inside fails, the whole group is lost:
- * sg_vault_commit() then rolls back and returns SG_CONFLICT.
+ * import, the server's group commit): one signed audit head and one sync
+ * for all. Each call inside runs in its own savepoint, so a call that fails
+ * undoes only itself; sg_vault_commit() commits what succeeded (and if the
+ * commit itself fails, nothing of the group happened); sg_vault_rollback()
+ * drops it all.
  */
 enum sg_rc sg_vault_begin(struct sg_vault *v, struct sg_err *err);
 enum sg_rc sg_vault_commit(struct sg_vault *v, struct sg_err *err);

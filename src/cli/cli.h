@@ -73,5 +73,10 @@ int cmd_serve(struct cli *c, int argc, char **argv);
 int cmd_policy(struct cli *c, int argc, char **argv);
 int cmd_notice(struct cli *c, int argc, char **argv);
 int cmd_ropa(struct cli *c, int argc, char **argv);
+int cmd_consent(struct cli *c, int argc, char **argv);
+int cmd_operator(struct cli *c, int argc, char **argv);
+int cmd_may(struct cli *c, int argc, char **argv);
+int cmd_object(struct cli *c, int argc, char **argv);
+int cmd_restrict(struct cli *c, int argc, char **argv, int lift);
 
 #endif

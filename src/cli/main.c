@@ -37,7 +37,16 @@ static const char usage[] =
     "  notice diff OLD NEW                   what changed; must people be told first?\n"
     "  ropa [--format csv|json] [--lang L] [--policy FILE]\n"
     "                                        the Art. 30(1) record of processing\n"
+    "  consent give|refuse|withdraw|request ID|CAT=VALUE PURPOSE --method M\n"
+    "          [--evidence REF] [--guardian ID | --agent NAME] [--lang L] [--birth-date D]\n"
+    "  consent list|export ID | receipt ID SEQ | key   the ledger, ISO/IEC TS 27560, receipts\n"
+    "  consent check-receipt --key VKEY [FILE]   check a signed receipt (no vault needed)\n"
+    "  may ID PURPOSE [--gpc]                may the data be used for it now? (0 yes, 5 no)\n"
+    "  object ID PURPOSE [--grounds TEXT | --lift]   Art. 21 objection\n"
+    "  restrict ID | unrestrict ID           Art. 18 restriction\n"
     "  token create --name N --role R --purpose P [--scope V]   an API token (shown once)\n"
+    "  operator add LOGIN --role R --purpose P [--scope V]   an account that signs in\n"
+    "  operator passwd|disable|enable|unlock LOGIN | operator list   (passwords on stdin)\n"
     "  token list | token revoke ID\n"
     "  audit head | heads [--since SIZE] | key   signed tree heads, the verifier key\n"
     "  audit prove INDEX [--size N]          inclusion proof of an entry\n"
@@ -50,6 +59,10 @@ static const char usage[] =
     "  audit archive --before TIME FILE      move entries older than 12 months to a file\n"
     "  audit check-archive --key VKEY FILE   check an archive (no vault needed)\n"
     "\n"
+    "";
+
+/* (two strings: C compilers need not take one longer than 4095 bytes) */
+static const char usage2[] =
     "global options (anywhere; environment in brackets):\n"
     "  --dir DIR       vault directory [SARGS_DIR]\n"
     "  --now TIME      the clock, RFC 3339 [SARGS_NOW]\n"
@@ -64,7 +77,7 @@ static const char usage[] =
     "master key file: SARGS_MASTER_KEY_FILE [default DIR/keys/master.key]\n"
     "\n"
     "exit codes: 0 ok, 2 usage, 3 not found, 4 invalid input, 5 denied, 6 conflict,\n"
-    "            10 internal or I/O\n";
+    "            7 too many attempts, 10 internal or I/O\n";
 
 static int set_now(struct cli *c, const char *v, struct sg_err *err)
 {
@@ -261,6 +274,7 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
+            fputs(usage2, stdout);
             return 0;
         }
         if (!strcmp(a, "--version")) {
@@ -278,6 +292,7 @@ int main(int argc, char **argv)
     }
     if (i >= argc) {
         fputs(usage, stderr);
+        fputs(usage2, stderr);
         return 2;
     }
     const char *cmd = argv[i];
@@ -285,6 +300,7 @@ int main(int argc, char **argv)
     char **rv = argv + i + 1;
     if (!strcmp(cmd, "help")) {
         fputs(usage, stdout);
+        fputs(usage2, stdout);
         return 0;
     }
     if (!strcmp(cmd, "init"))
@@ -309,6 +325,16 @@ int main(int argc, char **argv)
         return cmd_notice(&c, rest, rv);
     if (!strcmp(cmd, "ropa"))
         return cmd_ropa(&c, rest, rv);
+    if (!strcmp(cmd, "consent"))
+        return cmd_consent(&c, rest, rv);
+    if (!strcmp(cmd, "operator"))
+        return cmd_operator(&c, rest, rv);
+    if (!strcmp(cmd, "may"))
+        return cmd_may(&c, rest, rv);
+    if (!strcmp(cmd, "object"))
+        return cmd_object(&c, rest, rv);
+    if (!strcmp(cmd, "restrict") || !strcmp(cmd, "unrestrict"))
+        return cmd_restrict(&c, rest, rv, cmd[0] == 'u');
     sg_err_set(&err, SG_USAGE, "unknown command '%.40s' (see sargs --help)", cmd);
     return cli_fail(&c, &err);
 }

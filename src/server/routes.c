@@ -5,6 +5,7 @@
  */
 #include "server.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,107 @@ static void openapi(struct sg_req *r)
 static void gpc(struct sg_req *r)
 {
     sg_req_json(r, 200, json_pack("{s:b,s:s}", "gpc", 1, "lastUpdate", "2026-11-23"));
+}
+
+/* --------------------------------------------------------------- sessions */
+
+static json_t *operator_json(const struct sg_operator_info *o)
+{
+    return json_pack("{s:s,s:s,s:s,s:s?,s:b}", "login", o->login, "role", o->role, "purpose",
+                     o->purpose, "scope", o->scope[0] ? o->scope : NULL, "password_expired",
+                     o->password_expired);
+}
+
+static void session_open(struct sg_req *r)
+{
+    static const char *const keys[] = {"login", "password", NULL};
+    if (sg_req_body_keys(r, keys))
+        return;
+    json_t *l = json_object_get(r->body, "login"), *p = json_object_get(r->body, "password");
+    if (!json_is_string(l) || !json_is_string(p)) {
+        sg_req_error(r, SG_INVALID, "a sign-in needs a 'login' and a 'password'");
+        return;
+    }
+    if (sg_signin_limited(r->conn)) {
+        sg_req_error(r, SG_LIMITED, "too many sign-in attempts from this address: wait a minute");
+        r->retry_after = 60;
+        return;
+    }
+    char secret[SG_SESSION_MAX];
+    struct sg_operator_info o;
+    struct sg_err err;
+    enum sg_rc rc =
+        sg_session_open(r->vault, json_string_value(l), json_string_value(p), secret, &o, &err);
+    /* The password leaves memory with the body; wipe our view of it now. */
+    if (json_string_length(p))
+        sodium_memzero((char *)json_string_value(p), json_string_length(p));
+    if (rc) {
+        sg_req_fail(r, &err);
+        if (rc == SG_DENIED)
+            r->status = 401;
+        if (rc == SG_LIMITED)
+            r->retry_after = (int)(SG_LOCKOUT_USEC / SG_USEC_PER_SEC);
+        return;
+    }
+    snprintf(r->set_cookie, sizeof r->set_cookie, "%s", secret);
+    sodium_memzero(secret, sizeof secret);
+    sg_req_json(r, 200, operator_json(&o));
+}
+
+static void session_get(struct sg_req *r)
+{
+    struct sg_operator_info o;
+    struct sg_err err;
+    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SG_SESSION_COOKIE);
+    if (!r->login[0] || sg_session_check(r->vault, cookie, &o, &err)) {
+        sg_req_error(r, SG_NOTFOUND, "this call is not made in a session");
+        return;
+    }
+    sg_req_json(r, 200, operator_json(&o));
+}
+
+static void session_close(struct sg_req *r)
+{
+    struct sg_err err;
+    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SG_SESSION_COOKIE);
+    if (!r->login[0]) {
+        sg_req_error(r, SG_NOTFOUND, "this call is not made in a session");
+        return;
+    }
+    if (sg_session_close(r->vault, cookie, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    r->clear_cookie = 1;
+    sg_req_json(r, 200, json_pack("{s:s,s:b}", "login", r->login, "signed_in", 0));
+}
+
+static void session_password(struct sg_req *r)
+{
+    static const char *const keys[] = {"old", "new", NULL};
+    struct sg_err err;
+    if (sg_req_body_keys(r, keys))
+        return;
+    json_t *o = json_object_get(r->body, "old"), *n = json_object_get(r->body, "new");
+    if (!r->login[0]) {
+        sg_req_error(r, SG_NOTFOUND, "this call is not made in a session");
+        return;
+    }
+    if (!json_is_string(o) || !json_is_string(n)) {
+        sg_req_error(r, SG_INVALID, "a change needs the 'old' and the 'new' password");
+        return;
+    }
+    enum sg_rc rc = sg_operator_set_password(r->vault, &r->actor, r->login, json_string_value(o),
+                                             json_string_value(n), &err);
+    sodium_memzero((char *)json_string_value(o), json_string_length(o));
+    sodium_memzero((char *)json_string_value(n), json_string_length(n));
+    if (rc) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    /* Every session ended with the change, this one too. */
+    r->clear_cookie = 1;
+    sg_req_json(r, 200, json_pack("{s:s,s:s}", "login", r->login, "password", "changed"));
 }
 
 /* ----------------------------------------------------------------- people */
@@ -298,6 +400,254 @@ static void lookup(struct sg_req *r)
     sg_req_json(r, 200, json_pack("{s:o,s:I}", "matches", arr, "count", (json_int_t)n));
 }
 
+/* ---------------------------------------------------------------- consent */
+
+/* Sec-GPC: exactly "1" is the signal (GPC spec §3.1); anything else is not. */
+static unsigned gpc_flag(struct sg_req *r)
+{
+    const char *g = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-GPC");
+    return g && strcmp(g, "1") == 0 ? SG_MAY_GPC_SIGNAL : 0;
+}
+
+static void decide(struct sg_req *r, const char *subject, const char *purpose)
+{
+    struct sg_uuid id;
+    struct sg_err err;
+    struct sg_decision d;
+    if (!subject || !purpose) {
+        sg_req_error(r, SG_INVALID, "a decision needs a 'subject' and a 'purpose'");
+        return;
+    }
+    if (sg_uuid_parse(subject, &id, &err) ||
+        sg_may(r->vault, &r->actor, &id, purpose, gpc_flag(r), &d, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, sg_json_decision(&d, subject, purpose));
+}
+
+static void may_get(struct sg_req *r)
+{
+    decide(r, sg_req_arg(r, "subject"), sg_req_arg(r, "purpose"));
+}
+
+static void may_post(struct sg_req *r)
+{
+    static const char *const keys[] = {"subject", "purpose", NULL};
+    if (sg_req_body_keys(r, keys))
+        return;
+    decide(r, json_string_value(json_object_get(r->body, "subject")),
+           json_string_value(json_object_get(r->body, "purpose")));
+}
+
+static const char *opt_str(struct sg_req *r, const char *key, int *bad)
+{
+    json_t *j = json_object_get(r->body, key);
+    if (j && !json_is_string(j)) {
+        sg_req_error(r, SG_INVALID, "'%s' must be a string", key);
+        *bad = 1;
+        return NULL;
+    }
+    return json_string_value(j);
+}
+
+static void consent_post(struct sg_req *r)
+{
+    static const char *const keys[] = {"subject", "category", "value",      "purpose",
+                                       "state",   "method",   "evidence",   "guardian",
+                                       "agent",   "language", "birth_date", NULL};
+    if (sg_req_body_keys(r, keys))
+        return;
+    int bad = 0;
+    const char *subject = opt_str(r, "subject", &bad), *category = opt_str(r, "category", &bad),
+               *value = opt_str(r, "value", &bad), *purpose = opt_str(r, "purpose", &bad),
+               *state = opt_str(r, "state", &bad), *method = opt_str(r, "method", &bad),
+               *guardian = opt_str(r, "guardian", &bad);
+    struct sg_consent_in in;
+    memset(&in, 0, sizeof in);
+    in.evidence = opt_str(r, "evidence", &bad);
+    in.agent = opt_str(r, "agent", &bad);
+    in.lang = opt_str(r, "language", &bad);
+    in.birth_date = opt_str(r, "birth_date", &bad);
+    if (bad)
+        return;
+    static const struct {
+        const char *name;
+        enum sg_consent_state st;
+    } states[] = {{"given", SG_CONSENT_GIVEN},
+                  {"refused", SG_CONSENT_REFUSED},
+                  {"withdrawn", SG_CONSENT_WITHDRAWN},
+                  {"requested", SG_CONSENT_REQUESTED}};
+    enum sg_consent_state st = SG_CONSENT_NONE;
+    for (size_t i = 0; state && i < sizeof states / sizeof *states; i++)
+        if (!strcmp(state, states[i].name))
+            st = states[i].st;
+    if (!st) {
+        sg_req_error(r, SG_INVALID, "'state' is given, refused, withdrawn or requested");
+        return;
+    }
+    in.method = sg_consent_method_parse(method);
+    struct sg_uuid id, g;
+    struct sg_err err;
+    struct sg_consent_subject subj = {NULL, category, value};
+    if ((subject && sg_uuid_parse(subject, &id, &err)) ||
+        (guardian && sg_uuid_parse(guardian, &g, &err))) {
+        sg_req_error(r, SG_INVALID, "'subject' and 'guardian' are ids of people");
+        return;
+    }
+    if (subject)
+        subj.id = &id;
+    if (guardian)
+        in.guardian = &g;
+    if (sg_consent_record(r->vault, &r->actor, &subj, purpose, st, &in, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(
+        r, 201,
+        json_pack("{s:s?,s:s,s:s}", "subject", subject, "purpose", purpose, "recorded", state));
+}
+
+static int consent_row(void *ctx, const struct sg_consent_event *e)
+{
+    char at[SG_TIME_STR_MAX], ex[SG_TIME_STR_MAX], g[SG_UUID_STR_LEN + 1];
+    json_t *j =
+        json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "seq", (json_int_t)e->seq, "purpose",
+                  e->purpose, "state", sg_consent_state_name(e->state), "at",
+                  sg_time_format(e->at, at), "method", sg_consent_method_name(e->method),
+                  "language", e->lang, "notice", e->notice, "child", e->child, "actor", e->actor);
+    if (j) {
+        json_object_set_new(j, "by",
+                            json_string(e->by == SG_BY_GUARDIAN ? "guardian"
+                                        : e->by == SG_BY_AGENT  ? "agent"
+                                                                : "person"));
+        json_object_set_new(j, "expires",
+                            e->expires ? json_string(sg_time_format(e->expires, ex)) : json_null());
+        json_object_set_new(j, "guardian",
+                            e->has_guardian ? json_string(sg_uuid_format(&e->guardian, g))
+                                            : json_null());
+        json_object_set_new(j, "agent", e->agent ? json_string(e->agent) : json_null());
+        json_object_set_new(j, "evidence", e->evidence ? json_string(e->evidence) : json_null());
+    }
+    json_array_append_new(ctx, j);
+    return 0;
+}
+
+static void consent_list(struct sg_req *r)
+{
+    struct sg_uuid id;
+    struct sg_err err;
+    if (get_id(r, 0, &id))
+        return;
+    json_t *arr = json_array();
+    if (sg_consent_list(r->vault, &r->actor, &id, consent_row, arr, &err)) {
+        json_decref(arr);
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, json_pack("{s:o}", "events", arr));
+}
+
+static void consent_export(struct sg_req *r)
+{
+    struct sg_uuid id;
+    struct sg_err err;
+    char *text = NULL;
+    if (get_id(r, 0, &id))
+        return;
+    if (sg_consent_export(r->vault, &r->actor, &id, &text, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    r->status = 200;
+    r->raw = text;
+    r->raw_type = "application/json";
+}
+
+static void consent_receipt(struct sg_req *r)
+{
+    struct sg_uuid id;
+    struct sg_err err;
+    uint64_t seq;
+    char *jws = NULL;
+    if (get_id(r, 0, &id))
+        return;
+    if (get_u64(r->params[1], &seq) || !seq || seq > INT64_MAX) {
+        sg_req_error(r, SG_INVALID, "not an event number");
+        return;
+    }
+    if (sg_consent_receipt(r->vault, &r->actor, &id, (int64_t)seq, &jws, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    r->status = 200;
+    r->raw = jws;
+    r->raw_type = "application/jwt";
+}
+
+static void consent_key(struct sg_req *r)
+{
+    char key[256];
+    struct sg_err err;
+    if (sg_consent_receipt_key(r->vault, key, sizeof key, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, json_pack("{s:s}", "verifier_key", key));
+}
+
+static void objection_post(struct sg_req *r)
+{
+    static const char *const keys[] = {"purpose", "grounds", "lift", NULL};
+    struct sg_uuid id;
+    struct sg_err err;
+    if (get_id(r, 0, &id) || sg_req_body_keys(r, keys))
+        return;
+    int bad = 0;
+    const char *purpose = opt_str(r, "purpose", &bad), *grounds = opt_str(r, "grounds", &bad);
+    json_t *lift = json_object_get(r->body, "lift");
+    if (bad)
+        return;
+    if (lift && !json_is_boolean(lift)) {
+        sg_req_error(r, SG_INVALID, "'lift' must be true or false");
+        return;
+    }
+    if (sg_object(r->vault, &r->actor, &id, purpose, grounds, json_is_true(lift), &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200,
+                json_pack("{s:s,s:s,s:s}", "id", r->params[0], "purpose", purpose, "objection",
+                          json_is_true(lift) ? "lifted"
+                          : grounds          ? "overridden"
+                                             : "recorded"));
+}
+
+static void restriction(struct sg_req *r, int lift)
+{
+    struct sg_uuid id;
+    struct sg_err err;
+    if (get_id(r, 0, &id))
+        return;
+    if (sg_restrict(r->vault, &r->actor, &id, lift, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(
+        r, 200,
+        json_pack("{s:s,s:s}", "id", r->params[0], "state", lift ? "active" : "restricted"));
+}
+
+static void restrict_put(struct sg_req *r)
+{
+    restriction(r, 0);
+}
+
+static void restrict_delete(struct sg_req *r)
+{
+    restriction(r, 1);
+}
+
 /* ------------------------------------------------------------------ audit */
 
 static void audit_head(struct sg_req *r)
@@ -441,26 +791,40 @@ static void audit_verify(struct sg_req *r)
 }
 
 const struct sg_route sg_routes[] = {
-    {"GET", "/healthz", healthz, 1},
-    {"GET", "/metrics", metrics, 1},
-    {"GET", "/v1/openapi.yaml", openapi, 1},
-    {"GET", "/.well-known/gpc.json", gpc, 1},
-    {"POST", "/v1/subjects", subject_add, 0},
-    {"GET", "/v1/subjects", subject_list, 0},
-    {"GET", "/v1/subjects/{id}", subject_get, 0},
-    {"PATCH", "/v1/subjects/{id}", subject_update, 0},
-    {"DELETE", "/v1/subjects/{id}", subject_erase, 0},
-    {"POST", "/v1/subjects/{id}/events", subject_touch, 0},
-    {"PUT", "/v1/subjects/{id}/groups/{group}", subject_join, 0},
-    {"DELETE", "/v1/subjects/{id}/groups/{group}", subject_leave, 0},
-    {"POST", "/v1/lookup", lookup, 0},
-    {"GET", "/v1/audit/head", audit_head, 0},
-    {"GET", "/v1/audit/heads", audit_heads, 0},
-    {"GET", "/v1/audit/key", audit_key, 0},
-    {"GET", "/v1/audit/proof", audit_proof, 0},
-    {"GET", "/v1/audit/consistency", audit_consistency, 0},
-    {"GET", "/v1/audit/log", audit_log, 0},
-    {"POST", "/v1/audit/verify", audit_verify, 0},
+    {"GET", "/healthz", healthz, 1, 0, SG_RUN_DIRECT},
+    {"GET", "/metrics", metrics, 1, 0, SG_RUN_DIRECT},
+    {"GET", "/v1/openapi.yaml", openapi, 1, 0, SG_RUN_DIRECT},
+    {"GET", "/.well-known/gpc.json", gpc, 1, 0, SG_RUN_DIRECT},
+    {"POST", "/v1/session", session_open, 1, 0, SG_RUN_DIRECT},
+    {"GET", "/v1/session", session_get, 0, 1, SG_RUN_DIRECT},
+    {"DELETE", "/v1/session", session_close, 0, 1, SG_RUN_DIRECT},
+    {"POST", "/v1/session/password", session_password, 0, 1, SG_RUN_DIRECT},
+    {"POST", "/v1/subjects", subject_add, 0, 0, SG_RUN_WRITE},
+    {"GET", "/v1/subjects", subject_list, 0, 0, SG_RUN_READ},
+    {"GET", "/v1/subjects/{id}", subject_get, 0, 0, SG_RUN_READ},
+    {"PATCH", "/v1/subjects/{id}", subject_update, 0, 0, SG_RUN_WRITE},
+    {"DELETE", "/v1/subjects/{id}", subject_erase, 0, 0, SG_RUN_WRITE},
+    {"POST", "/v1/subjects/{id}/events", subject_touch, 0, 0, SG_RUN_WRITE},
+    {"PUT", "/v1/subjects/{id}/groups/{group}", subject_join, 0, 0, SG_RUN_WRITE},
+    {"DELETE", "/v1/subjects/{id}/groups/{group}", subject_leave, 0, 0, SG_RUN_WRITE},
+    {"POST", "/v1/lookup", lookup, 0, 0, SG_RUN_READ},
+    {"GET", "/v1/may", may_get, 0, 0, SG_RUN_DIRECT},
+    {"POST", "/v1/may", may_post, 0, 0, SG_RUN_DIRECT},
+    {"POST", "/v1/consents", consent_post, 0, 0, SG_RUN_WRITE},
+    {"GET", "/v1/consents/key", consent_key, 0, 0, SG_RUN_DIRECT},
+    {"GET", "/v1/subjects/{id}/consents", consent_list, 0, 0, SG_RUN_READ},
+    {"GET", "/v1/subjects/{id}/consents/export", consent_export, 0, 0, SG_RUN_READ},
+    {"GET", "/v1/subjects/{id}/consents/{seq}/receipt", consent_receipt, 0, 0, SG_RUN_READ},
+    {"POST", "/v1/subjects/{id}/objections", objection_post, 0, 0, SG_RUN_WRITE},
+    {"PUT", "/v1/subjects/{id}/restriction", restrict_put, 0, 0, SG_RUN_WRITE},
+    {"DELETE", "/v1/subjects/{id}/restriction", restrict_delete, 0, 0, SG_RUN_WRITE},
+    {"GET", "/v1/audit/head", audit_head, 0, 0, SG_RUN_DIRECT},
+    {"GET", "/v1/audit/heads", audit_heads, 0, 0, SG_RUN_DIRECT},
+    {"GET", "/v1/audit/key", audit_key, 0, 0, SG_RUN_DIRECT},
+    {"GET", "/v1/audit/proof", audit_proof, 0, 0, SG_RUN_DIRECT},
+    {"GET", "/v1/audit/consistency", audit_consistency, 0, 0, SG_RUN_DIRECT},
+    {"GET", "/v1/audit/log", audit_log, 0, 0, SG_RUN_READ},
+    {"POST", "/v1/audit/verify", audit_verify, 0, 0, SG_RUN_DIRECT},
 };
 
 const size_t sg_nroutes = sizeof sg_routes / sizeof sg_routes[0];

@@ -18,7 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sargs/operator.h"
 #include "sargs/token.h"
+
+#include <sodium.h>
 
 #define MAX_DEPTH 16
 
@@ -36,6 +39,7 @@ struct route_metrics {
 
 static struct route_metrics *metrics; /* one per route, plus one for "no route" */
 static atomic_long in_flight;
+static atomic_ulong batches, batched; /* group commits, and the requests in them */
 
 static void metrics_add(size_t route, int status, double seconds)
 {
@@ -93,9 +97,13 @@ void sg_metrics_render(struct sg_req *r)
                     sg_routes[i].method, sg_routes[i].path, count);
     }
     sg_buf_addf(&b, &err,
+                "# HELP sargs_commit_batches Group commits of the writer.\n"
+                "# TYPE sargs_commit_batches counter\nsargs_commit_batches %lu\n"
+                "# HELP sargs_commit_batched Requests committed in those batches.\n"
+                "# TYPE sargs_commit_batched counter\nsargs_commit_batched %lu\n"
                 "# HELP sargs_requests_in_flight Requests being answered.\n"
                 "# TYPE sargs_requests_in_flight gauge\nsargs_requests_in_flight %ld\n",
-                atomic_load(&in_flight));
+                atomic_load(&batches), atomic_load(&batched), atomic_load(&in_flight));
     r->status = 200;
     r->raw = sg_buf_detach(&b, NULL);
     r->raw_type = "text/plain; version=0.0.4";
@@ -108,6 +116,47 @@ static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sg_vault **handles;
 static size_t nhandles, cap_handles;
 static _Thread_local struct sg_vault *tl_vault;
+
+/* The audit entries a request thread's handle produced for the request it
+ * is answering (sink mode, sargs/audit.h); the writer appends them. */
+struct leafq {
+    struct sg_buf buf;
+    struct {
+        size_t off, len;
+        sg_time at;
+        int has_ps;
+        uint8_t ps[16];
+    } * v;
+    size_t n, cap;
+};
+static _Thread_local struct leafq *tl_leaves;
+
+static enum sg_rc collect_leaf(void *ctx, const uint8_t *leaf, size_t len, sg_time at,
+                               const uint8_t *ps, struct sg_err *err)
+{
+    (void)ctx;
+    struct leafq *q = tl_leaves;
+    if (!q)
+        return sg_err_set(err, SG_INTERNAL, "an audit entry outside a request");
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 4;
+        void *p = realloc(q->v, cap * sizeof *q->v);
+        if (!p)
+            return sg_err_set(err, SG_NOMEM, "out of memory");
+        q->v = p;
+        q->cap = cap;
+    }
+    q->v[q->n].off = q->buf.len;
+    q->v[q->n].len = len;
+    q->v[q->n].at = at;
+    q->v[q->n].has_ps = ps != NULL;
+    if (ps)
+        memcpy(q->v[q->n].ps, ps, 16);
+    enum sg_rc rc = sg_buf_add(&q->buf, leaf, len, err);
+    if (!rc)
+        q->n++;
+    return rc;
+}
 /* Bumped by SIGHUP and once a minute: each thread then switches its handle
  * to the policy version in force (a scheduled version takes effect within a
  * minute; `sargs policy apply` then SIGHUP, at once). */
@@ -136,6 +185,7 @@ static struct sg_vault *thread_vault(struct sg_err *err)
     if (sg_vault_open(vault_opts, &v, err))
         return NULL;
     tl_gen = atomic_load(&policy_gen);
+    sg_vault_set_audit_sink(v, collect_leaf, NULL);
     pthread_mutex_lock(&handles_lock);
     if (nhandles == cap_handles) {
         size_t cap = cap_handles ? cap_handles * 2 : 16;
@@ -169,7 +219,18 @@ void sg_req_fail(struct sg_req *r, const struct sg_err *err)
     enum sg_rc rc = err->rc == SG_OK ? SG_INTERNAL : err->rc;
     struct sg_err e = *err;
     e.rc = rc;
-    sg_req_json(r, sg_rc_http_status(rc), sg_json_error(&e));
+    int status = sg_rc_http_status(rc);
+    /* A server-side failure names hosts, files or keys: that is for the
+     * operator's log (library messages hold no personal data), not for the
+     * client, who learns only what happened. */
+    if (status >= 500) {
+        fprintf(stderr, "sargs: %s %s: %s\n", r->method, r->route, err->msg);
+        snprintf(e.msg, sizeof e.msg, "%s",
+                 rc == SG_UNAVAILABLE || rc == SG_NOMEM
+                     ? "the service is briefly unavailable; try again"
+                     : "the request failed on the server; the operator's log says why");
+    }
+    sg_req_json(r, status, sg_json_error(&e));
 }
 
 void sg_req_error(struct sg_req *r, enum sg_rc rc, const char *fmt, ...)
@@ -285,15 +346,68 @@ static int printable(const char *s, size_t max)
     return 1;
 }
 
-/* Who is calling: a bearer token, and the purpose it states. */
-static int authenticate(struct sg_req *r, struct MHD_Response **extra)
+/* The purpose a request states, over the credential's default. */
+static int stated_purpose(struct sg_req *r)
 {
-    (void)extra;
+    const char *p = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sargs-Purpose");
+    if (!p)
+        return 0;
+    if (!printable(p, 128)) {
+        sg_req_error(r, SG_INVALID, "Sargs-Purpose must be one line of at most 128 bytes");
+        return 1;
+    }
+    snprintf(r->purpose, sizeof r->purpose, "%s", p);
+    return 0;
+}
+
+/* An operator's session cookie. */
+static int authenticate_session(struct sg_req *r, const char *cookie, const struct sg_route *rt)
+{
+    struct sg_err err;
+    struct sg_operator_info o;
+    if (sg_session_check(r->vault, cookie, &o, &err)) {
+        sg_req_fail(r, &err);
+        if (err.rc == SG_DENIED) {
+            r->status = 401;
+            r->clear_cookie = 1;
+        }
+        return 1;
+    }
+    snprintf(r->actor_id, sizeof r->actor_id, "operator:%s", o.login);
+    snprintf(r->login, sizeof r->login, "%s", o.login);
+    snprintf(r->role, sizeof r->role, "%s", o.role);
+    snprintf(r->purpose, sizeof r->purpose, "%s", o.purpose);
+    if (o.scope[0]) {
+        snprintf(r->scope, sizeof r->scope, "%s", o.scope);
+        r->actor.scope = r->scope;
+    }
+    /* A password past its rotation: change it, or sign out, and nothing
+     * else. */
+    if (o.password_expired && !rt->session) {
+        sg_req_error(r, SG_DENIED,
+                     "the password has expired: change it first "
+                     "(POST /v1/session/password)");
+        return 1;
+    }
+    return stated_purpose(r);
+}
+
+/* Who is calling: a bearer token (a service) or a session cookie (an
+ * operator), and the purpose it states. */
+static int authenticate(struct sg_req *r, const struct sg_route *rt)
+{
     const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SG_SESSION_COOKIE);
     struct sg_err err;
     struct sg_token_info t;
+    r->actor.id = r->actor_id;
+    r->actor.role = r->role;
+    r->actor.purpose = r->purpose;
+    if (!h && cookie)
+        return authenticate_session(r, cookie, rt);
     if (!h || strncmp(h, "Bearer ", 7) != 0) {
-        sg_req_error(r, SG_DENIED, "missing credentials (Authorization: Bearer TOKEN)");
+        sg_req_error(r, SG_DENIED,
+                     "missing credentials (Authorization: Bearer TOKEN, or a session)");
         r->status = 401;
         return 1;
     }
@@ -306,24 +420,16 @@ static int authenticate(struct sg_req *r, struct MHD_Response **extra)
     snprintf(r->actor_id, sizeof r->actor_id, "token:%s", t.id);
     snprintf(r->role, sizeof r->role, "%s", t.role);
     snprintf(r->purpose, sizeof r->purpose, "%s", t.purpose);
-    const char *p = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sargs-Purpose");
-    if (p) {
-        if (!printable(p, 128)) {
-            sg_req_error(r, SG_INVALID, "Sargs-Purpose must be one line of at most 128 bytes");
-            return 1;
-        }
-        snprintf(r->purpose, sizeof r->purpose, "%s", p);
-    }
-    r->actor.id = r->actor_id;
-    r->actor.role = r->role;
-    r->actor.purpose = r->purpose;
+    if (stated_purpose(r))
+        return 1;
     if (t.scope[0]) {
         snprintf(r->scope, sizeof r->scope, "%s", t.scope);
         r->actor.scope = r->scope;
     }
     /* A service acting for one of the people in the vault (a platform
      * showing profiles to a signed-in user) names them: their rows, groups
-     * and own values then decide what the role sees. */
+     * and own values then decide what the role sees. The service is trusted
+     * to have authenticated them. */
     const char *viewer = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sargs-Viewer");
     if (viewer) {
         if (sg_uuid_parse(viewer, &r->self, &err)) {
@@ -333,6 +439,47 @@ static int authenticate(struct sg_req *r, struct MHD_Response **extra)
         r->actor.self = &r->self;
     }
     return 0;
+}
+
+/* ---------------------------------------------------- sign-in rate limits */
+
+/* Per client address, a count per minute, in a fixed table (addresses that
+ * collide share a count: a limit that errs on the side of caution). The
+ * addresses are hashed with a key drawn at start, never kept. */
+#define LIMIT_SLOTS 4096
+static struct {
+    uint64_t tag;
+    int64_t minute;
+    unsigned count;
+} limits[LIMIT_SLOTS];
+static pthread_mutex_t limits_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t limits_key[crypto_shorthash_KEYBYTES];
+
+int sg_signin_limited(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    uint8_t addr[16] = {0};
+    if (sa && sa->sa_family == AF_INET)
+        memcpy(addr, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+    else if (sa && sa->sa_family == AF_INET6)
+        memcpy(addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, addr, sizeof addr, limits_key);
+    uint64_t tag;
+    memcpy(&tag, h, sizeof tag);
+    int64_t minute = (int64_t)time(NULL) / 60;
+    pthread_mutex_lock(&limits_lock);
+    size_t i = (size_t)(tag % LIMIT_SLOTS);
+    if (limits[i].tag != tag || limits[i].minute != minute) {
+        limits[i].tag = tag;
+        limits[i].minute = minute;
+        limits[i].count = 0;
+    }
+    unsigned n = ++limits[i].count;
+    pthread_mutex_unlock(&limits_lock);
+    return n > SG_SIGNIN_PER_MINUTE;
 }
 
 /* ------------------------------------------------------------- connections */
@@ -357,6 +504,134 @@ static double since(const struct timespec *t0)
 static int has_body(const char *method)
 {
     return !strcmp(method, "POST") || !strcmp(method, "PATCH") || !strcmp(method, "PUT");
+}
+
+/* ------------------------------------------------------------ group commit */
+
+/*
+ * Every route that writes (and every audited read: a read is an audit entry)
+ * runs on one writer thread with its own vault handle, which takes whatever
+ * requests are waiting, runs each in its own savepoint inside one
+ * transaction, and commits them together: one signed audit head and one
+ * sync for the batch instead of one per request. Request threads wait for
+ * their batch to commit before answering, so an answer is never sent for a
+ * change that is not durable. Routes marked `direct` (decisions, proofs,
+ * health) read on the request thread's own handle.
+ */
+struct job {
+    struct sg_req *r;
+    const struct sg_route *route; /* run it; or NULL: append `leaves` */
+    struct leafq *leaves;
+    struct job *next;
+    int done, failed;
+};
+
+#define BATCH_MAX 256
+
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_wake = PTHREAD_COND_INITIALIZER, q_done = PTHREAD_COND_INITIALIZER;
+static struct job *q_head, *q_tail;
+static int q_stop;
+static struct sg_vault *writer_vault;
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    tl_vault = writer_vault;
+    tl_gen = atomic_load(&policy_gen);
+    for (;;) {
+        pthread_mutex_lock(&q_lock);
+        while (!q_head && !q_stop)
+            pthread_cond_wait(&q_wake, &q_lock);
+        if (!q_head) {
+            pthread_mutex_unlock(&q_lock);
+            break;
+        }
+        struct job *batch = q_head, *last = q_head;
+        size_t n = 1;
+        while (last->next && n < BATCH_MAX) {
+            last = last->next;
+            n++;
+        }
+        q_head = last->next;
+        if (!q_head)
+            q_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&q_lock);
+
+        follow_policy(writer_vault);
+        struct sg_err err;
+        int tx = sg_vault_begin(writer_vault, &err) == SG_OK;
+        for (struct job *j = batch; j; j = j->next) {
+            if (j->route) {
+                j->r->vault = writer_vault;
+                j->route->fn(j->r);
+                continue;
+            }
+            for (size_t i = 0; i < j->leaves->n && !j->failed; i++)
+                j->failed =
+                    sg_audit_append_leaf(
+                        writer_vault, (const uint8_t *)j->leaves->buf.ptr + j->leaves->v[i].off,
+                        j->leaves->v[i].len, j->leaves->v[i].at,
+                        j->leaves->v[i].has_ps ? j->leaves->v[i].ps : NULL, &err) != SG_OK;
+        }
+        if (tx && sg_vault_commit(writer_vault, &err) != SG_OK) {
+            /* Nothing of the batch happened: no request may say it did. */
+            for (struct job *j = batch; j; j = j->next)
+                if (j->r->status < 400 || !j->r->status) {
+                    free((char *)j->r->raw);
+                    j->r->raw = NULL;
+                    sg_req_error(j->r, SG_UNAVAILABLE, "the change could not be committed: %s",
+                                 err.msg);
+                }
+        }
+        atomic_fetch_add(&batches, 1);
+        atomic_fetch_add(&batched, n);
+        pthread_mutex_lock(&q_lock);
+        for (struct job *j = batch; j; j = j->next)
+            j->done = 1;
+        pthread_cond_broadcast(&q_done);
+        pthread_mutex_unlock(&q_lock);
+    }
+    return NULL;
+}
+
+/* Hands a request (or the audit entries of one) to the writer and waits
+ * until its batch is committed. */
+static void run_batched(struct sg_req *r, const struct sg_route *route, struct leafq *leaves)
+{
+    struct job j = {r, route, leaves, NULL, 0, 0};
+    pthread_mutex_lock(&q_lock);
+    if (q_tail)
+        q_tail->next = &j;
+    else
+        q_head = &j;
+    q_tail = &j;
+    pthread_cond_signal(&q_wake);
+    while (!j.done)
+        pthread_cond_wait(&q_done, &q_lock);
+    pthread_mutex_unlock(&q_lock);
+    if (j.failed && !(r->status >= 500)) {
+        free((char *)r->raw);
+        r->raw = NULL;
+        sg_req_error(r, SG_UNAVAILABLE, "the audit entry could not be written; nothing is shown");
+    }
+}
+
+/* A route answered on this thread: its audit entries (a read, a refusal, a
+ * sign-in) are committed by the writer before the answer leaves. */
+static void run_here(struct sg_req *r, const struct sg_route *route)
+{
+    struct leafq q;
+    memset(&q, 0, sizeof q);
+    sg_buf_init(&q.buf, SIZE_MAX / 2);
+    tl_leaves = &q;
+    route->fn(r);
+    tl_leaves = NULL;
+    if (q.n)
+        run_batched(r, NULL, &q);
+    sg_buf_release(&q.buf);
+    free(q.v);
 }
 
 static void handle(struct sg_req *r, struct conn *c, size_t *route_index)
@@ -390,7 +665,8 @@ static void handle(struct sg_req *r, struct conn *c, size_t *route_index)
         sg_req_error(r, SG_UNAVAILABLE, "the vault is not available");
         return;
     }
-    if (!route->public && authenticate(r, NULL))
+    tl_leaves = NULL;
+    if (!route->public && authenticate(r, route))
         return;
     if (has_body(r->method) && c->body.len) {
         const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
@@ -412,7 +688,10 @@ static void handle(struct sg_req *r, struct conn *c, size_t *route_index)
             return;
         }
     }
-    route->fn(r);
+    if (route->run == SG_RUN_WRITE)
+        run_batched(r, route, NULL);
+    else
+        run_here(r, route);
 }
 
 static enum MHD_Result send_answer(struct MHD_Connection *conn, struct sg_req *r)
@@ -438,6 +717,23 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct sg_req *r
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", type);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (r->set_cookie[0]) {
+        char c[320];
+        snprintf(c, sizeof c,
+                 SG_SESSION_COOKIE "=%s; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=%lld",
+                 r->set_cookie, (long long)(SG_SESSION_LIFE_USEC / SG_USEC_PER_SEC));
+        MHD_add_response_header(resp, "Set-Cookie", c);
+        sodium_memzero(c, sizeof c);
+    } else if (r->clear_cookie) {
+        MHD_add_response_header(resp, "Set-Cookie",
+                                SG_SESSION_COOKIE "=; Path=/; HttpOnly; Secure; SameSite=Strict; "
+                                                  "Max-Age=0");
+    }
+    if (r->retry_after) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%d", r->retry_after);
+        MHD_add_response_header(resp, "Retry-After", ra);
+    }
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r->status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"sargs\"");
@@ -551,10 +847,8 @@ int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
         return sg_err_set(err, SG_NOMEM, "out of memory");
     /* Opening the vault once here reports a wrong key or a missing vault at
      * start rather than at the first request. */
-    struct sg_vault *probe = NULL;
-    if (sg_vault_open(&o->vault, &probe, err))
+    if (sg_vault_open(&o->vault, &writer_vault, err))
         return 1;
-    sg_vault_close(probe);
 
     /* Signals are taken by this thread alone (sigwait below); the pool
      * threads inherit the mask. */
@@ -565,8 +859,16 @@ int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    randombytes_buf(limits_key, sizeof limits_key);
+    pthread_t writer;
+    if (pthread_create(&writer, NULL, writer_main, NULL) != 0) {
+        sg_vault_close(writer_vault);
+        return sg_err_set(err, SG_NOMEM, "cannot start the writer thread");
+    }
 
-    unsigned threads = o->threads ? o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    /* Request threads mostly wait for their batch: enough of them keep the
+     * batches full (a thread's own vault handle opens on first use). */
+    unsigned threads = o->threads ? o->threads : 8 * (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
     struct MHD_Daemon *d = MHD_start_daemon(
@@ -575,9 +877,16 @@ int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
         MHD_OPTION_END);
-    if (!d)
+    if (!d) {
+        pthread_mutex_lock(&q_lock);
+        q_stop = 1;
+        pthread_cond_signal(&q_wake);
+        pthread_mutex_unlock(&q_lock);
+        pthread_join(writer, NULL);
+        sg_vault_close(writer_vault);
         return sg_err_set(err, SG_IO, "cannot listen on %s (address in use?)",
                           o->listen ? o->listen : "127.0.0.1:8080");
+    }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned port = info ? info->port : ntohs(sa.sin_port);
     char host[INET_ADDRSTRLEN];
@@ -614,6 +923,12 @@ int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
     for (int i = 0; i < 1000 && atomic_load(&in_flight) > 0; i++)
         usleep(10000);
     MHD_stop_daemon(d);
+    pthread_mutex_lock(&q_lock);
+    q_stop = 1;
+    pthread_cond_signal(&q_wake);
+    pthread_mutex_unlock(&q_lock);
+    pthread_join(writer, NULL);
+    sg_vault_close(writer_vault);
     for (size_t i = 0; i < nhandles; i++)
         sg_vault_close(handles[i]);
     free(handles);

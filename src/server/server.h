@@ -35,6 +35,15 @@ void sg_server_print_routes(void);
 
 /* ------------------------------------------------ for the route handlers */
 
+#define SG_SESSION_COOKIE "sargs_session"
+
+/* Sign-in attempts one client address may make per minute before 429. */
+#define SG_SIGNIN_PER_MINUTE 10
+
+/* Nonzero when the client address of `conn` has made too many sign-in
+ * attempts this minute (counts this one). */
+int sg_signin_limited(struct MHD_Connection *conn);
+
 /* One request being handled. */
 struct sg_req {
     struct MHD_Connection *conn;
@@ -46,11 +55,16 @@ struct sg_req {
     json_t *body;           /* parsed JSON body, or NULL */
     struct sg_vault *vault; /* this thread's handle */
     struct sg_actor actor;  /* who, from the token */
-    char actor_id[64];
+    char actor_id[80];
     char role[129];
     char purpose[129];
     char scope[129];
-    struct sg_uuid self; /* Sargs-Viewer */
+    char login[65];       /* an operator's session: the login */
+    struct sg_uuid self;  /* Sargs-Viewer */
+    char set_cookie[160]; /* a new session cookie to send, or "" */
+    int clear_cookie;     /* tell the browser to forget the session cookie */
+    int retry_after;      /* seconds, for 429; 0: none */
+    void *audit;          /* audit entries of a READ route, for the writer */
     /* the answer */
     int status;
     json_t *out;
@@ -79,8 +93,16 @@ struct sg_route {
     const char *method;
     const char *path; /* with {id} placeholders */
     sg_route_fn fn;
-    int public; /* no token needed */
+    int public;  /* no token needed */
+    int session; /* still open to a session whose password expired */
+    int run;     /* where it runs: SG_RUN_* */
 };
+
+/* Where a route runs. WRITE: on the writer thread, in its group commit.
+ * READ: on the request's thread, its audit entries appended by the writer
+ * before the answer goes out. DIRECT: on the request's thread, no audit
+ * entry (health, decisions, proofs; sign-in writes its own). */
+enum { SG_RUN_WRITE = 0, SG_RUN_DIRECT = 1, SG_RUN_READ = 2 };
 
 extern const struct sg_route sg_routes[];
 extern const size_t sg_nroutes;

@@ -333,3 +333,33 @@ def test_listen_errors(etwinning):
         assert etwinning.run("serve", "--listen", bad).code == 2
     assert etwinning.run("serve", "--threads", "0").code == 2
     assert etwinning.run("serve", "--max-body", "10").code == 2
+
+
+def test_concurrent_requests_share_commits(world):
+    """Many requests at once: each read and write is one audit entry, the log
+    verifies, and commits were shared (fewer signed heads than entries)."""
+    import concurrent.futures
+    s, t = world.s, world.t["central_support"]
+    before = len(world.v.ok("--json", "audit", "log", "--limit", "100000").json())
+
+    def one(i):
+        if i % 4 == 0:
+            r = s.http.post(s.url("/v1/subjects"), headers={"Authorization": "Bearer " + t},
+                            json={"fields": {"name": f"P{i}", "country": "LV"}}, timeout=30)
+            return r.status_code == 201
+        r = s.http.get(s.url(f"/v1/subjects/{world.a}"), headers={"Authorization": "Bearer " + t},
+                       timeout=30)
+        return r.status_code == 200 and r.json()["fields"]["user.name.first"] == "Anna"
+
+    import requests
+    s.http = requests.Session()
+    s.http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+    with concurrent.futures.ThreadPoolExecutor(16) as ex:
+        assert all(ex.map(one, range(160)))
+    log = world.v.ok("--json", "audit", "log", "--limit", "100000").json()
+    new = log[before:]
+    assert sorted(e["action"] for e in new) == sorted(["subject.create"] * 40 +
+                                                      ["subject.read"] * 120)
+    v = world.v.ok("--json", "audit", "verify").json()
+    assert v["valid"] and v["entries"] == len(log)
+    assert v["heads"] < v["entries"]

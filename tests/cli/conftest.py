@@ -20,7 +20,9 @@ POLICY = os.path.join(ROOT, "tests", "data", "people.yaml")
 EXAMPLES = os.path.join(ROOT, "examples")
 PG = os.environ.get("SARGS_TEST_PG")
 TABLES = ["meta", "categories", "subjects", "lookup", "events", "history", "audit_log",
-          "audit_nodes", "audit_heads", "tokens", "policies", "memberships"]
+          "audit_nodes", "audit_heads", "tokens", "policies", "memberships", "consent_events",
+          "decisions", "operators", "sessions", "sweep_done", "global_events", "statistics",
+          "outbox"]
 _schemas = itertools.count()
 
 
@@ -137,7 +139,9 @@ class Vault:
     def _blobs(table):
         cols = {"subjects": ["dek", "record"], "lookup": ["bidx"], "history": ["old", "reason"],
                 "audit_log": ["pseudonym", "leaf", "hash"], "audit_nodes": ["hash"],
-                "audit_heads": ["root"], "tokens": ["hash"], "policies": ["text"]}
+                "audit_heads": ["root"], "tokens": ["hash"], "policies": ["text"],
+                "consent_events": ["bidx", "details"], "decisions": ["purposes"],
+                "sessions": ["hash"], "statistics": ["id"], "outbox": ["sealed"]}
         return ", ".join([f"encode({c}, 'hex')" for c in cols.get(table, [])] + ["''"])
 
     def lose_db(self):

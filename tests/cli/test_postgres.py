@@ -84,8 +84,39 @@ def test_app_role_grants(vault, tmp_path):
     v2.write_text(open(POLICY).read().replace("title: {lv: Testa organizācija,",
                                               "title: {lv: Testa organizācija 2,"))
     vault.ok("policy", "apply", str(v2))
+    # Consent before an account (pending, then handed over), decisions,
+    # restriction (the decision row's copy of the state), operators.
+    vault.ok("consent", "give", "email=c@example.lv", "newsletter", "--method", "paper")
+    c = vault.add("name=Cita", "email=c@example.lv")
+    assert vault.run("may", c, "newsletter").code == 0
+    vault.ok("consent", "withdraw", c, "newsletter", "--method", "phone")
+    assert vault.run("may", c, "newsletter").code == 5
+    vault.ok("restrict", c)
+    vault.ok("unrestrict", c)
+    vault.ok("--purpose", "service", "operator", "add", "desk", "--role", "support",
+             stdin="Correct-horse-7\n")
+    vault.ok("operator", "passwd", "desk", stdin="Correct-horse-8\n")
+    vault.ok("operator", "disable", "desk")
+    vault.ok("operator", "enable", "desk")
+    vault.ok("operator", "unlock", "desk")
+    # What retention and delivery will write, as the app role.
+    for sql in ["INSERT INTO statistics VALUES ('\\x01', 'country', 'LV', 2026)",
+                "INSERT INTO global_events VALUES ('closing', 1) ON CONFLICT DO NOTHING",
+                "INSERT INTO global_events VALUES ('closing', 1) ON CONFLICT DO NOTHING",
+                f"INSERT INTO sweep_done VALUES ('{c}', 'r', 1, 2)",
+                f"DELETE FROM sweep_done WHERE subject = '{c}'",
+                f"INSERT INTO outbox (id, subject, kind, created, kv, sealed, next_attempt) "
+                f"VALUES ('{c}', '{c}', 'notice', 1, 1, '\\x00', 1)",
+                "UPDATE outbox SET claimed_until = 5 WHERE id IN (SELECT id FROM outbox "
+                "FOR UPDATE SKIP LOCKED)",
+                "INSERT INTO sessions VALUES ('\\x02', 'desk', 1, 2, 1)",
+                "UPDATE sessions SET seen = 2", "DELETE FROM sessions"]:
+        r = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", as_app, "-c", sql],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, (sql, r.stderr)
     vault.ok("backup", str(tmp_path / "b.db"))
     vault.ok("subject", "erase", sid)  # takes the membership with it
+    vault.ok("subject", "erase", c)  # and the ledger, the decision row, the outbox
     vault.ok("audit", "verify")
     vault.ok("audit", "log", "--subject", sid)
     vault.ok("audit", "prove", "1")
@@ -97,6 +128,9 @@ def test_app_role_grants(vault, tmp_path):
                 "BEGIN; SELECT set_config('sargs.archiving', 'on', true); "
                 "UPDATE audit_log SET leaf = ''::bytea, pseudonym = NULL",
                 "UPDATE policies SET actor = 'x'", "DELETE FROM policies", "TRUNCATE policies",
+                "UPDATE statistics SET value = 'x'", "DELETE FROM statistics",
+                "TRUNCATE statistics", "UPDATE global_events SET at = 0",
+                "DELETE FROM global_events", "TRUNCATE global_events",
                 "DELETE FROM schema_migrations", "CREATE TABLE x (a int)"]:
         r = subprocess.run(["psql", "-X", "-q", "-d", as_app, "-c", sql], capture_output=True,
                            text=True, timeout=60)
@@ -104,8 +138,14 @@ def test_app_role_grants(vault, tmp_path):
     # Restoring replaces the data (and archiving empties old audit entries):
     # the owner's job.
     assert vault.sql("SELECT count(*) FROM memberships") == [("0",)]
+    assert vault.sql("SELECT count(*) FROM consent_events") == [("0",)]
+    assert vault.sql("SELECT count(*) FROM decisions") == [("0",)]
+    assert vault.sql("SELECT count(*) FROM outbox") == [("0",)]
     vault.env["SARGS_STORE"] = owner
     vault.ok("restore", str(tmp_path / "b.db"))
-    # (the live tokens and policy versions stayed: the revocation holds)
+    # (the live tokens and policy versions stayed: the revocation holds;
+    # the backup's ledger is back, its erasure applied again)
     assert vault.sql("SELECT count(*) FROM tokens WHERE revoked = 0") == [("0",)]
     assert vault.sql("SELECT count(*) FROM policies") == [("2",)]
+    assert vault.sql("SELECT count(*) FROM consent_events") == [("0",)]
+    assert vault.sql("SELECT count(*) FROM operators") == [("1",)]

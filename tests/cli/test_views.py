@@ -62,7 +62,7 @@ def test_tokens_follow_the_policy(tmp_path):
     v = Vault(tmp_path / "v")
     v.ok("init", "--policy", ETWINNING)
     r = v.run("--purpose", "community", "token", "create", "--name", "x", "--role", "operator")
-    assert r.code == 4 and "never gets the operator's" in r.err
+    assert r.code == 4 and "no credential gets the operator's" in r.err
     r = v.run("--purpose", "marketing", "token", "create", "--name", "x", "--role", "public")
     assert r.code == 4 and "not a purpose" in r.err
     r = v.run("--purpose", "community", "token", "create", "--name", "x", "--role", "public",

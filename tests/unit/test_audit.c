@@ -573,13 +573,6 @@ static void test_concurrent_appenders(void **state)
         kids[k] = fork();
         assert_true(kids[k] >= 0);
         if (kids[k] == 0) {
-            /* A node is a process of its own; a fork is not quite one: it
-             * inherits the id generator's buffer of random bits
-             * (src/lib/util/uuid.c), and the children would make the same
-             * ids. Used up, the buffer is drawn afresh in each. */
-            struct sg_uuid burn;
-            for (int i = 0; i <= 4096 / 8; i++)
-                sg_uuid_v7(0, &burn);
             struct sg_vault *v = NULL;
             struct sg_err e;
             int bad = sg_vault_open(&opts, &v, &e) != SG_OK;

@@ -603,8 +603,9 @@ static void test_policy_versions(void **state)
     assert_int_equal(ts_count("SELECT count(*) FROM policies"), 4);
 }
 
-/* A database from before the policy versions (step 4) and the memberships
- * (step 5) is migrated forward. It is made by taking back what those steps
+/* A database from before the policy versions (step 4), the memberships
+ * (step 5), the consent ledger (step 6), operators (step 7) and retention
+ * (step 8) is migrated forward. It is made by taking back what those steps
  * created (on PostgreSQL the trigger function of step 4 too, so that the
  * step's text runs again on exactly the schema of step 3), with a token of
  * step 3 in it that must survive the new column. */
@@ -613,18 +614,27 @@ static void test_migrate_forward(void **state)
     (void)state;
     struct sg_store *s = open_new();
     sg_store_close(s);
+    static const char later[] =
+        "DROP TABLE memberships; ALTER TABLE tokens DROP COLUMN scope;"
+        "DROP TABLE consent_events; DROP TABLE decisions; DROP TABLE operators;"
+        "DROP TABLE sessions; DROP TABLE sweep_done; DROP TABLE global_events;"
+        "DROP TABLE statistics; DROP TABLE outbox;"
+        "DELETE FROM schema_migrations WHERE version >= 4;";
+    char sql[1024];
     if (ts_pg())
-        ts_exec("DROP TABLE policies; DROP FUNCTION policies_refuse();"
-                "DROP TABLE memberships; ALTER TABLE tokens DROP COLUMN scope;"
-                "INSERT INTO tokens (id, name, role, purpose, hash, created) "
-                "VALUES ('old', 'n', 'r', 'p', '\\x00', 1);"
-                "DELETE FROM schema_migrations WHERE version >= 4");
+        snprintf(sql, sizeof sql,
+                 "DROP TABLE policies; DROP FUNCTION policies_refuse(); %s"
+                 "INSERT INTO tokens (id, name, role, purpose, hash, created) "
+                 "VALUES ('old', 'n', 'r', 'p', '\\x00', 1)",
+                 later);
     else
-        ts_exec("DROP TRIGGER policies_no_update; DROP TRIGGER policies_no_delete;"
-                "DROP TABLE policies; DROP TABLE memberships; ALTER TABLE tokens DROP COLUMN scope;"
-                "INSERT INTO tokens (id, name, role, purpose, hash, created) "
-                "VALUES ('old', 'n', 'r', 'p', x'00', 1);"
-                "DELETE FROM schema_migrations WHERE version >= 4");
+        snprintf(sql, sizeof sql,
+                 "DROP TRIGGER policies_no_update; DROP TRIGGER policies_no_delete;"
+                 "DROP TABLE policies; %s"
+                 "INSERT INTO tokens (id, name, role, purpose, hash, created) "
+                 "VALUES ('old', 'n', 'r', 'p', x'00', 1)",
+                 later);
+    ts_exec(sql);
     struct sg_err e;
     assert_int_equal(sg_store_open(where, 0, &s, &e), SG_OK);
     int v = 0;
@@ -1047,6 +1057,876 @@ static void test_backup_across_backends(void **state)
     sg_store_close(s);
 }
 
+/* ------------------------------------- consent, operators, retention, outbox */
+
+struct consents {
+    int n;
+    int64_t seq[8];
+    int has_subject[8];
+    int category[8];
+    uint32_t kv[8];
+    char details[8][16];
+    char purpose[8][16];
+};
+
+static int see_consent(void *ctx, const struct sg_store_consent *c)
+{
+    struct consents *l = ctx;
+    if (l->n < 8) {
+        l->seq[l->n] = c->seq;
+        l->has_subject[l->n] = c->has_subject;
+        l->category[l->n] = c->category;
+        l->kv[l->n] = c->kv;
+        snprintf(l->details[l->n], 16, "%.*s", (int)c->details_len,
+                 c->details ? (const char *)c->details : "");
+        snprintf(l->purpose[l->n], 16, "%s", c->purpose);
+    }
+    l->n++;
+    return 0;
+}
+
+static struct sg_store_consent consent_event(const struct sg_uuid *subject, int category,
+                                             uint8_t bidx_byte, const char *purpose,
+                                             const char *details)
+{
+    struct sg_store_consent c;
+    memset(&c, 0, sizeof c);
+    if (subject) {
+        c.has_subject = 1;
+        c.subject = *subject;
+    } else {
+        c.category = category;
+        memset(c.bidx, bidx_byte, sizeof c.bidx);
+    }
+    c.purpose = purpose;
+    c.state = 1;
+    c.at = 100;
+    c.method = 2;
+    c.lang = "lv";
+    c.notice = "n1";
+    c.actor = "tester";
+    c.kv = 1;
+    c.details = (const uint8_t *)details;
+    c.details_len = details ? strlen(details) : 0;
+    return c;
+}
+
+static void put_pstate(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                       int consent, sg_time since)
+{
+    struct sg_store_pstate ps = {consent, since, since + 10, 3};
+    struct sg_err e;
+    assert_int_equal(s->ops->pstate_put(s, id, purpose, &ps, &e), SG_OK);
+}
+
+/* The ledger (numbers, pending events handed over and re-sealed) and the
+ * decision rows: packed as on SQLite byte for byte, the state copy kept,
+ * a rolled-back change forgotten, everything gone with an erasure. */
+static void test_consent_calls(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    struct sg_store_subject a = {0}, b = {0};
+    sg_uuid_v7(1000, &a.id);
+    sg_uuid_v7(1000, &b.id);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &a, NULL, 0, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &b, NULL, 0, &e), SG_OK);
+    struct sg_store_consent c1 = consent_event(&a.id, 0, 0, "news", "ev-a1");
+    struct sg_store_consent c2 = consent_event(&a.id, 0, 0, "photos", NULL);
+    struct sg_store_consent p1 = consent_event(NULL, 3, 0x5c, "news", "pend-1");
+    struct sg_store_consent p2 = consent_event(NULL, 3, 0x5c, "survey", "pend-2");
+    struct sg_store_consent p3 = consent_event(NULL, 3, 0x11, "news", "other");
+    assert_int_equal(s->ops->consent_append(s, &c1, &e), SG_OK);
+    assert_int_equal(s->ops->consent_append(s, &p1, &e), SG_OK);
+    assert_int_equal(s->ops->consent_append(s, &c2, &e), SG_OK);
+    assert_int_equal(s->ops->consent_append(s, &p2, &e), SG_OK);
+    assert_int_equal(s->ops->consent_append(s, &p3, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_true(c1.seq > 0 && p1.seq > c1.seq && c2.seq > p1.seq && p3.seq > p2.seq);
+
+    struct consents l = {0};
+    assert_int_equal(s->ops->consent_each(s, &a.id, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.seq[0], c1.seq);
+    assert_string_equal(l.details[0], "ev-a1");
+    assert_string_equal(l.purpose[1], "photos");
+    assert_string_equal(l.details[1], "");
+    uint8_t x[SG_BIDX_BYTES];
+    memset(x, 0x5c, sizeof x);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->consent_pending(s, 3, x, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.seq[0], p1.seq);
+    assert_false(l.has_subject[0]);
+    assert_int_equal(l.category[0], 3);
+    /* b takes the pending events of x over, re-sealed. */
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->consent_reseal(s, p1.seq, 7, (const uint8_t *)"mine", 4, &e), SG_OK);
+    assert_int_equal(s->ops->consent_link(s, 3, x, &b.id, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->consent_pending(s, 3, x, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(s->ops->consent_each(s, &b.id, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 2);
+    assert_true(l.has_subject[0] && l.has_subject[1]);
+    assert_int_equal(l.kv[0], 7);
+    assert_string_equal(l.details[0], "mine");
+    assert_string_equal(l.details[1], "pend-2");
+    memset(x, 0x11, sizeof x);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->consent_pending(s, 3, x, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+
+    /* Decisions: the person's own row until a purpose has a state. */
+    struct sg_store_pstate ps;
+    int st = -1, has = -1;
+    assert_int_equal(s->ops->pstate_get(s, &a.id, "news", &ps, &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->decide(s, &a.id, "news", &st, &ps, &has, &e), SG_OK);
+    assert_int_equal(st, 0);
+    assert_int_equal(has, 0);
+    struct sg_uuid nobody;
+    sg_uuid_v7(1000, &nobody);
+    assert_int_equal(s->ops->decide(s, &nobody, "news", &st, &ps, &has, &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->pstate_get(s, &a.id, "news", &ps, &e), SG_NOTFOUND);
+    put_pstate(s, &a.id, "news", 2, 5);
+    put_pstate(s, &a.id, "photos", 1, 6);
+    put_pstate(s, &a.id, "news", 3, 7);
+    /* Inside the transaction the change is seen. */
+    assert_int_equal(s->ops->decide(s, &a.id, "news", &st, &ps, &has, &e), SG_OK);
+    assert_int_equal(has, 1);
+    assert_int_equal(ps.consent, 3);
+    assert_int_equal(s->ops->pstate_put(s, &nobody, "news", &ps, &e), SG_NOTFOUND);
+    s->ops->rollback(s);
+    assert_int_equal(ts_count("SELECT count(*) FROM decisions"), 0);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    put_pstate(s, &a.id, "news", 2, 5);
+    put_pstate(s, &a.id, "photos", 1, 6);
+    put_pstate(s, &a.id, "news", 3, 7);
+    /* A savepoint rolled back takes its change with it. */
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    put_pstate(s, &a.id, "survey", 1, 8);
+    assert_int_equal(s->ops->pstate_get(s, &a.id, "survey", &ps, &e), SG_OK);
+    s->ops->rollback(s);
+    assert_int_equal(s->ops->pstate_get(s, &a.id, "survey", &ps, &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->subject_set_state(s, &a.id, 1, 9, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    memset(&ps, 0, sizeof ps);
+    assert_int_equal(s->ops->pstate_get(s, &a.id, "news", &ps, &e), SG_OK);
+    assert_int_equal(ps.consent, 3);
+    assert_int_equal(ps.since, 7);
+    assert_int_equal(ps.expires, 17);
+    assert_int_equal(ps.flags, 3);
+    assert_int_equal(s->ops->decide(s, &a.id, "photos", &st, &ps, &has, &e), SG_OK);
+    assert_int_equal(st, 1); /* the state's copy follows the person */
+    assert_int_equal(has, 1);
+    assert_int_equal(ps.consent, 1);
+    assert_int_equal(s->ops->decide(s, &a.id, "survey", &st, &ps, &has, &e), SG_OK);
+    assert_int_equal(has, 0);
+    assert_int_equal(ts_count("SELECT state FROM decisions"), 1);
+    /* The layout both backends write: len | id | consent | flags | since |
+     * expires, little-endian. */
+    uint8_t row[128];
+    size_t n = ts_get_blob("SELECT purposes FROM decisions", row, sizeof row);
+    static const uint8_t want[] = {
+        4,   'n', 'e', 'w', 's', 3,   3, 7, 0, 0, 0, 0, 0, 0, 0, 17, 0,  0, 0, 0, 0, 0, 0, 6,
+        'p', 'h', 'o', 't', 'o', 's', 1, 3, 6, 0, 0, 0, 0, 0, 0, 0,  16, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(n, sizeof want);
+    assert_memory_equal(row, want, sizeof want);
+    /* A damaged row is reported as such. */
+    const uint8_t cut[3] = {9, 'x', 'y'};
+    const void *v[2] = {cut, a.id.b};
+    size_t len[2] = {sizeof cut, 16};
+    ts_exec_blobs(ts_pg() ? "UPDATE decisions SET purposes = $1 WHERE subject = $2::uuid"
+                          : "UPDATE decisions SET purposes = $1 WHERE subject = $2",
+                  2, v, len);
+    assert_int_equal(s->ops->decide(s, &a.id, "news", &st, &ps, &has, &e), SG_CRYPTO);
+    assert_non_null(strstr(e.msg, "damaged"));
+
+    /* An erasure takes the ledger and the decision row. */
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_shred(s, &a.id, 4, 10, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->consent_each(s, &a.id, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(s->ops->decide(s, &a.id, "news", &st, &ps, &has, &e), SG_OK);
+    assert_int_equal(st, 4);
+    assert_int_equal(has, 0);
+    sg_store_close(s);
+    assert_int_equal(ts_count("SELECT count(*) FROM consent_events"), 3);
+    assert_int_equal(ts_count("SELECT count(*) FROM decisions"), 0);
+}
+
+/* The pending events of a key just indexed (PostgreSQL reads them with the
+ * operation's next read): what the operation changes in between is seen,
+ * and what a rolled-back savepoint did is not. */
+static void test_pending_after_index(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    struct sg_store_subject b = {0};
+    sg_uuid_v7(1000, &b.id);
+    uint8_t y[SG_BIDX_BYTES], z[SG_BIDX_BYTES];
+    memset(y, 0x21, sizeof y);
+    memset(z, 0x22, sizeof z);
+    struct sg_store_consent p1 = consent_event(NULL, 3, 0x21, "news", "y1");
+    struct sg_store_consent p2 = consent_event(NULL, 3, 0x22, "news", "z1");
+    struct consents l = {0};
+    uint64_t size = 0;
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->consent_append(s, &p1, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &b, NULL, 0, &e), SG_OK);
+    assert_int_equal(s->ops->index_put(s, 3, y, &b.id, &e), SG_OK);
+    assert_int_equal(s->ops->index_put(s, 3, z, &b.id, &e), SG_OK);
+    assert_int_equal(s->ops->audit_size(s, &size, &e), SG_OK);
+    assert_int_equal(s->ops->consent_pending(s, 3, y, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.details[0], "y1");
+    /* A pending event of z recorded after z was indexed. */
+    assert_int_equal(s->ops->consent_append(s, &p2, &e), SG_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->consent_pending(s, 3, z, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    /* Linked within the operation: nothing pending any more. */
+    assert_int_equal(s->ops->consent_link(s, 3, y, &b.id, &e), SG_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->consent_pending(s, 3, y, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    /* A savepoint indexes and records; rolled back, neither happened. */
+    struct sg_store_consent p3 = consent_event(NULL, 3, 0x21, "news", "y2");
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->index_put(s, 3, y, &b.id, &e), SG_OK);
+    assert_int_equal(s->ops->consent_append(s, &p3, &e), SG_OK);
+    assert_int_equal(s->ops->index_put(s, 3, y, &b.id, &e), SG_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->consent_pending(s, 3, y, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    s->ops->rollback(s);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->consent_pending(s, 3, y, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    /* Many keys in one operation: more than are read ahead. */
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    for (int i = 0; i < 12; i++) {
+        uint8_t k[SG_BIDX_BYTES];
+        memset(k, 0x40 + i, sizeof k);
+        assert_int_equal(s->ops->index_put(s, 3, k, &b.id, &e), SG_OK);
+    }
+    for (int i = 11; i >= 0; i--) {
+        uint8_t k[SG_BIDX_BYTES];
+        memset(k, 0x40 + i, sizeof k);
+        memset(&l, 0, sizeof l);
+        assert_int_equal(s->ops->consent_pending(s, 3, k, see_consent, &l, &e), SG_OK);
+        assert_int_equal(l.n, 0);
+    }
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->consent_pending(s, 3, z, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    sg_store_close(s);
+}
+
+struct ops_seen {
+    int n;
+    char login[8][16];
+    char scope[8][16];
+    int failures[8], disabled[8];
+};
+
+static int see_operator(void *ctx, const struct sg_store_operator *o)
+{
+    struct ops_seen *l = ctx;
+    if (l->n < 8) {
+        snprintf(l->login[l->n], 16, "%s", o->login);
+        snprintf(l->scope[l->n], 16, "%s", o->scope ? o->scope : "-");
+        l->failures[l->n] = o->failures;
+        l->disabled[l->n] = o->disabled;
+    }
+    l->n++;
+    return 0;
+}
+
+/* Operators (a login taken is an answer, not a broken transaction) and
+ * their sessions. */
+static void test_operators_sessions(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    struct sg_store_operator o = {"b-x", "support", "service", NULL, "$argon2id$h", 1, 2, 0, 0, 0};
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->operator_insert(s, &o, &e), SG_OK);
+    assert_int_equal(s->ops->operator_insert(s, &o, &e), SG_CONFLICT);
+    assert_non_null(strstr(e.msg, "exists"));
+    o.login = "a_z";
+    o.scope = "LV";
+    assert_int_equal(s->ops->operator_insert(s, &o, &e), SG_OK);
+    o.login = "a.y";
+    o.scope = NULL;
+    assert_int_equal(s->ops->operator_put(s, &o, &e), SG_OK);
+    o.failures = 4;
+    o.disabled = 1;
+    assert_int_equal(s->ops->operator_put(s, &o, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    struct ops_seen l = {0};
+    assert_int_equal(s->ops->operator_each(s, see_operator, &l, &e), SG_OK);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.login[0], "a.y");
+    assert_string_equal(l.login[1], "a_z");
+    assert_string_equal(l.login[2], "b-x");
+    assert_string_equal(l.scope[1], "LV");
+    assert_string_equal(l.scope[2], "-");
+    assert_int_equal(l.failures[0], 4);
+    assert_int_equal(l.disabled[0], 1);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->operator_get(s, "a_z", see_operator, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(s->ops->operator_get(s, "nobody", see_operator, &l, &e), SG_NOTFOUND);
+
+    struct sg_store_session s1 = {{1}, "a_z", 10, 100, 10}, s2 = {{2}, "a_z", 10, 50, 10},
+                            s3 = {{3}, "b-x", 10, 100, 10}, got;
+    char login[65];
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->session_put(s, &s1, &e), SG_OK);
+    assert_int_equal(s->ops->session_put(s, &s2, &e), SG_OK);
+    assert_int_equal(s->ops->session_put(s, &s3, &e), SG_OK);
+    assert_int_equal(s->ops->session_seen(s, s1.hash, 20, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(s->ops->session_get(s, s1.hash, &got, login, sizeof login, &e), SG_OK);
+    assert_string_equal(got.login, "a_z");
+    assert_int_equal(got.seen, 20);
+    assert_int_equal(got.expires, 100);
+    assert_memory_equal(got.hash, s1.hash, 32);
+    uint8_t none[32] = {9};
+    assert_int_equal(s->ops->session_get(s, none, &got, login, sizeof login, &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->session_purge(s, 50, &e), SG_OK); /* s2 has expired */
+    assert_int_equal(s->ops->session_del(s, s3.hash, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(ts_count("SELECT count(*) FROM sessions"), 1);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->session_put(s, &s3, &e), SG_OK);
+    assert_int_equal(s->ops->session_del_login(s, "a_z", &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(s->ops->session_get(s, s1.hash, &got, login, sizeof login, &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->session_get(s, s3.hash, &got, login, sizeof login, &e), SG_OK);
+    sg_store_close(s);
+}
+
+struct sweep_seen {
+    int n, pages;
+    struct sg_uuid last;
+    char rows[16][96]; /* "events=...;done=..." of each person */
+};
+
+static int see_sweep(void *ctx, const struct sg_store_sweep_row *r)
+{
+    struct sweep_seen *w = ctx;
+    if (w->n < 16) {
+        char *o = w->rows[w->n];
+        size_t at = 0;
+        at += (size_t)snprintf(o + at, 96 - at, "s%d:", r->state);
+        for (size_t i = 0; i < r->nevents; i++)
+            at += (size_t)snprintf(o + at, 96 - at, "%s@%lld,", r->events[i].name,
+                                   (long long)r->events[i].at);
+        at += (size_t)snprintf(o + at, 96 - at, ";");
+        for (size_t i = 0; i < r->ndone; i++)
+            at += (size_t)snprintf(o + at, 96 - at, "%s@%lld,", r->done[i].rule,
+                                   (long long)r->done[i].anchor);
+    }
+    w->last = r->id;
+    w->n++;
+    return 0;
+}
+
+/* Sorts the events of each person's line so that backends may hand them
+ * out in any order. */
+static void sweep_all(struct sg_store *s, size_t limit, struct sweep_seen *w)
+{
+    struct sg_err e;
+    memset(w, 0, sizeof *w);
+    for (;;) {
+        int before = w->n;
+        assert_int_equal(s->ops->sweep_scan(s, before ? &w->last : NULL, limit, see_sweep, w, &e),
+                         SG_OK);
+        assert_true((size_t)(w->n - before) <= limit);
+        if (w->n == before)
+            break;
+        w->pages++;
+    }
+}
+
+static int count_stat(void *ctx, const char *category, const char *value, int year, uint64_t count)
+{
+    char *out = ctx;
+    size_t at = strlen(out);
+    snprintf(out + at, 256 - at, "%s=%s/%d:%llu;", category, value, year,
+             (unsigned long long)count);
+    return 0;
+}
+
+/* Retention: people in id order with their events and done marks, page by
+ * page; done marks and dates of global events recorded once; statistics
+ * counted; history removed by category; an erasure takes the done marks. */
+static void test_retention_calls(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    struct sg_uuid id[5];
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    for (int i = 0; i < 5; i++) {
+        struct sg_store_subject sub = {0};
+        sg_uuid_v7(1000 + i, &sub.id);
+        sub.state = i == 2 ? 1 : 0;
+        sub.created = 10 + i;
+        id[i] = sub.id;
+        assert_int_equal(s->ops->subject_insert(s, &sub, NULL, 0, &e), SG_OK);
+    }
+    assert_int_equal(s->ops->event_put(s, &id[0], "confirmed", 5, &e), SG_OK);
+    assert_int_equal(s->ops->event_put(s, &id[1], "last_login", 6, &e), SG_OK);
+    assert_int_equal(s->ops->event_put(s, &id[3], "confirmed", 7, &e), SG_OK);
+    assert_int_equal(s->ops->event_put(s, &id[4], "last_login", 8, &e), SG_OK);
+    assert_int_equal(s->ops->sweep_done_put(s, &id[1], "r1", 6, 20, &e), SG_OK);
+    assert_int_equal(s->ops->sweep_done_put(s, &id[1], "r1", 6, 21, &e), SG_OK); /* again */
+    assert_int_equal(s->ops->sweep_done_put(s, &id[4], "r2", 8, 20, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(ts_count("SELECT count(*) FROM sweep_done"), 2);
+    for (size_t limit = 1; limit <= 6; limit++) {
+        struct sweep_seen w;
+        sweep_all(s, limit, &w);
+        assert_int_equal(w.n, 5);
+        assert_int_equal(w.pages, (int)((5 + limit - 1) / limit));
+        assert_string_equal(w.rows[0], "s0:confirmed@5,;");
+        assert_string_equal(w.rows[1], "s0:last_login@6,;r1@6,");
+        assert_string_equal(w.rows[2], "s1:;");
+        assert_string_equal(w.rows[3], "s0:confirmed@7,;");
+        assert_string_equal(w.rows[4], "s0:last_login@8,;r2@8,");
+    }
+
+    sg_time at = 0;
+    assert_int_equal(s->ops->global_event_latest(s, "closing", 100, &at, &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->global_event_put(s, "closing", 30, &e), SG_OK);
+    assert_int_equal(s->ops->global_event_put(s, "closing", 30, &e), SG_OK);
+    assert_int_equal(s->ops->global_event_put(s, "closing", 50, &e), SG_OK);
+    assert_int_equal(s->ops->global_event_put(s, "opening", 70, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(s->ops->global_event_latest(s, "closing", 100, &at, &e), SG_OK);
+    assert_int_equal(at, 50);
+    assert_int_equal(s->ops->global_event_latest(s, "closing", 49, &at, &e), SG_OK);
+    assert_int_equal(at, 30);
+    assert_int_equal(s->ops->global_event_latest(s, "closing", 29, &at, &e), SG_NOTFOUND);
+    assert_int_equal(ts_count("SELECT count(*) FROM global_events"), 3);
+
+    static const uint8_t k1[16] = {1}, k2[16] = {2}, k3[16] = {3};
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->stats_put(s, k1, "country", "LV", 2026, &e), SG_OK);
+    assert_int_equal(s->ops->stats_put(s, k1, "Age", "30-39", 2026, &e), SG_OK);
+    assert_int_equal(s->ops->stats_put(s, k2, "country", "LV", 2026, &e), SG_OK);
+    assert_int_equal(s->ops->stats_put(s, k3, "country", "EE", 2026, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    char stats[256] = "";
+    assert_int_equal(s->ops->stats_each(s, count_stat, stats, &e), SG_OK);
+    assert_string_equal(stats, "Age=30-39/2026:1;country=EE/2026:1;country=LV/2026:2;");
+
+    struct sg_store_history h1 = {0, "email", NULL, 0, 1, NULL, 0, "tester", 7};
+    struct sg_store_history h2 = {0, "phone", NULL, 0, 1, NULL, 0, "tester", 8};
+    struct sg_store_message m = {{{0}}, 1, id[1], "notice", 5, 1,   (const uint8_t *)"x",
+                                 1,     0, 0,     0,        0, NULL};
+    sg_uuid_v7(1000, &m.id);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->history_append(s, &id[1], &h1, &e), SG_OK);
+    assert_int_equal(s->ops->history_append(s, &id[1], &h2, &e), SG_OK);
+    assert_int_equal(s->ops->history_append(s, &id[1], &h1, &e), SG_OK);
+    assert_int_equal(s->ops->history_del_category(s, &id[1], "email", &e), SG_OK);
+    assert_int_equal(s->ops->outbox_put(s, &m, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    int nh = 0;
+    assert_int_equal(s->ops->history_each(s, &id[1], see_history, &nh, &e), SG_OK);
+    assert_int_equal(nh, 1);
+    /* An erasure takes the person's done marks and messages. */
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_shred(s, &id[1], 4, 9, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(ts_count("SELECT count(*) FROM sweep_done"), 1);
+    assert_int_equal(ts_count("SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(ts_count("SELECT count(*) FROM history"), 0);
+    sg_store_close(s);
+}
+
+struct msgs {
+    int n;
+    struct sg_uuid id[8];
+    char kind[8][16];
+    int state[8], attempts[8], has_subject[8];
+    char error[8][16];
+};
+
+static int see_message(void *ctx, const struct sg_store_message *m)
+{
+    struct msgs *l = ctx;
+    if (l->n < 8) {
+        l->id[l->n] = m->id;
+        snprintf(l->kind[l->n], 16, "%s", m->kind);
+        l->state[l->n] = m->state;
+        l->attempts[l->n] = m->attempts;
+        l->has_subject[l->n] = m->has_subject;
+        snprintf(l->error[l->n], 16, "%s", m->error ? m->error : "-");
+        assert_int_equal(m->sealed_len, 3);
+        assert_memory_equal(m->sealed, "s\0t", 3);
+    }
+    l->n++;
+    return 0;
+}
+
+static void put_messages(struct sg_store *s, struct sg_uuid *ids, int n)
+{
+    struct sg_err e;
+    struct sg_store_subject sub = {0};
+    sg_uuid_v7(1000, &sub.id);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &sub, NULL, 0, &e), SG_OK);
+    for (int i = 0; i < n; i++) {
+        struct sg_store_message m = {{{0}},
+                                     i != 1,
+                                     sub.id,
+                                     i ? "reminder" : "notice",
+                                     10 * (i + 1),
+                                     1,
+                                     (const uint8_t *)"s\0t",
+                                     3,
+                                     0,
+                                     0,
+                                     0,
+                                     0,
+                                     NULL};
+        sg_uuid_v7(1000 + i, &m.id);
+        ids[i] = m.id;
+        assert_int_equal(s->ops->outbox_put(s, &m, &e), SG_OK);
+    }
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+}
+
+/* The outbox: messages due are claimed with a lease, a claimed message is
+ * nobody else's until the lease ends or its outcome is recorded. */
+static void test_outbox_calls(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    struct sg_uuid ids[3];
+    put_messages(s, ids, 3); /* due at 10, 20, 30 */
+    struct msgs l = {0};
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_claim(s, 25, 100, 10, see_message, &l, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(l.n, 2);
+    assert_false(l.has_subject[0] && l.has_subject[1]); /* the second has none */
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_claim(s, 40, 100, 10, see_message, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1); /* only the third: the others are leased */
+    assert_memory_equal(l.id[0].b, ids[2].b, 16);
+    /* The first is sent, the second failed and waits until 200. */
+    assert_int_equal(s->ops->outbox_update(s, &ids[0], 1, 1, 10, 41, NULL, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_update(s, &ids[1], 0, 1, 200, 0, "refused", &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_claim(s, 150, 300, 10, see_message, &l, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(l.n, 1); /* the third's lease ended at 100 */
+    assert_memory_equal(l.id[0].b, ids[2].b, 16);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_claim(s, 250, 400, 1, see_message, &l, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(l.n, 1); /* the second; the third is leased until 300 */
+    assert_memory_equal(l.id[0].b, ids[1].b, 16);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->outbox_each(s, -1, see_message, &l, &e), SG_OK);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.kind[0], "notice");
+    assert_int_equal(l.state[0], 1);
+    assert_string_equal(l.error[1], "refused");
+    assert_int_equal(l.attempts[1], 1);
+    assert_string_equal(l.error[2], "-");
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->outbox_each(s, 1, see_message, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->outbox_each(s, 0, see_message, &l, &e), SG_OK);
+    assert_int_equal(l.n, 2);
+    sg_store_close(s);
+}
+
+/* What a restore keeps since steps 6-8: the credentials (operators,
+ * sessions) and the history (statistics, dates of global events) when the
+ * live ones have rows; the ledger, the decision rows, the done marks and
+ * the outbox are the backup's. */
+static void test_restore_keeps_credentials(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    struct sg_store_subject a = {0};
+    sg_uuid_v7(1000, &a.id);
+    struct sg_store_operator o = {"alice", "support", "service", NULL, "$argon2id$h",
+                                  1,       2,         0,         0,    0};
+    struct sg_store_session ss = {{1}, "alice", 1, 100, 1};
+    static const uint8_t k1[16] = {1}, k2[16] = {2};
+    struct sg_store_consent c = consent_event(&a.id, 0, 0, "news", "ev");
+    int64_t first = 0;
+    struct sg_store_message m = {{{0}}, 1, a.id, "notice", 5, 1,   (const uint8_t *)"x",
+                                 1,     0, 0,    0,        0, NULL};
+    sg_uuid_v7(1000, &m.id);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &a, NULL, 0, &e), SG_OK);
+    assert_int_equal(s->ops->operator_insert(s, &o, &e), SG_OK);
+    assert_int_equal(s->ops->session_put(s, &ss, &e), SG_OK);
+    assert_int_equal(s->ops->stats_put(s, k1, "country", "LV", 2026, &e), SG_OK);
+    assert_int_equal(s->ops->global_event_put(s, "closing", 1, &e), SG_OK);
+    assert_int_equal(s->ops->consent_append(s, &c, &e), SG_OK);
+    first = c.seq;
+    put_pstate(s, &a.id, "news", 2, 5);
+    assert_int_equal(s->ops->sweep_done_put(s, &a.id, "r1", 1, 2, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_put(s, &m, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    char bak[160];
+    snprintf(bak, sizeof bak, "%s/backup.db", dir);
+    assert_int_equal(s->ops->backup(s, bak, &e), SG_OK);
+
+    /* After the backup: alice disabled, bob added, signed out and in
+     * again; more statistics and dates; more consent, marks, messages. */
+    o.disabled = 1;
+    struct sg_store_operator o2 = o;
+    o2.login = "bob";
+    struct sg_store_session ss2 = {{2}, "bob", 1, 100, 1};
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->operator_put(s, &o, &e), SG_OK);
+    assert_int_equal(s->ops->operator_insert(s, &o2, &e), SG_OK);
+    assert_int_equal(s->ops->session_del(s, ss.hash, &e), SG_OK);
+    assert_int_equal(s->ops->session_put(s, &ss2, &e), SG_OK);
+    assert_int_equal(s->ops->stats_put(s, k2, "country", "EE", 2026, &e), SG_OK);
+    assert_int_equal(s->ops->global_event_put(s, "closing", 2, &e), SG_OK);
+    assert_int_equal(s->ops->consent_append(s, &c, &e), SG_OK);
+    put_pstate(s, &a.id, "news", 3, 6);
+    assert_int_equal(s->ops->sweep_done_put(s, &a.id, "r2", 1, 2, &e), SG_OK);
+    sg_uuid_v7(1000, &m.id);
+    assert_int_equal(s->ops->outbox_put(s, &m, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+
+    assert_int_equal(s->ops->restore(s, bak, &e), SG_OK);
+    assert_int_equal(ts_count("SELECT count(*) FROM operators"), 2);
+    assert_int_equal(ts_count("SELECT disabled FROM operators WHERE login = 'alice'"), 1);
+    assert_int_equal(ts_count("SELECT count(*) FROM sessions"), 1);
+    assert_int_equal(ts_count("SELECT count(*) FROM sessions WHERE login = 'bob'"), 1);
+    assert_int_equal(ts_count("SELECT count(*) FROM statistics"), 2);
+    assert_int_equal(ts_count("SELECT count(*) FROM global_events"), 2);
+    assert_int_equal(ts_count("SELECT count(*) FROM consent_events"), 1);
+    assert_int_equal(ts_count("SELECT count(*) FROM sweep_done"), 1);
+    assert_int_equal(ts_count("SELECT count(*) FROM outbox"), 1);
+    struct sg_store_pstate ps;
+    int st = 0, has = 0;
+    assert_int_equal(s->ops->decide(s, &a.id, "news", &st, &ps, &has, &e), SG_OK);
+    assert_int_equal(has, 1);
+    assert_int_equal(ps.consent, 2);
+    /* The ledger's numbering goes on after the backup's events. */
+    struct sg_store_consent c2 = consent_event(&a.id, 0, 0, "news", NULL);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->consent_append(s, &c2, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_true(c2.seq > first);
+    assert_int_equal(ts_count("SELECT count(*) FROM consent_events"), 2);
+
+    /* Onto a lost database, everything is the backup's. */
+    sg_store_close(s);
+    ts_lose_database();
+    s = open_new();
+    assert_int_equal(s->ops->restore(s, bak, &e), SG_OK);
+    assert_int_equal(ts_count("SELECT count(*) FROM operators"), 1);
+    assert_int_equal(ts_count("SELECT disabled FROM operators WHERE login = 'alice'"), 0);
+    assert_int_equal(ts_count("SELECT count(*) FROM sessions WHERE login = 'alice'"), 1);
+    assert_int_equal(ts_count("SELECT count(*) FROM statistics"), 1);
+    assert_int_equal(ts_count("SELECT count(*) FROM global_events"), 1);
+    sg_store_close(s);
+}
+
+/* ------------------------------------------- PostgreSQL: consent, outbox */
+
+/* Workers on two connections never get the same message, and the second
+ * does not wait for the first (SKIP LOCKED; a wait would end in its lock
+ * timeout). */
+static void test_pg_outbox_workers(void **state)
+{
+    (void)state;
+    if (!ts_pg())
+        skip();
+    struct sg_store *s = open_new(), *s2 = NULL;
+    struct sg_err e;
+    struct sg_uuid ids[3];
+    put_messages(s, ids, 3);
+    char uri[700];
+    snprintf(uri, sizeof uri, "%s%%20-clock_timeout%%3D200", where);
+    assert_int_equal(sg_store_open(uri, 0, &s2, &e), SG_OK);
+    struct msgs l = {0}, l2 = {0};
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_claim(s, 100, 200, 1, see_message, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    assert_memory_equal(l.id[0].b, ids[0].b, 16);
+    assert_int_equal(s2->ops->begin(s2, &e), SG_OK);
+    assert_int_equal(s2->ops->outbox_claim(s2, 100, 200, 10, see_message, &l2, &e), SG_OK);
+    assert_int_equal(l2.n, 2);
+    for (int i = 0; i < 2; i++)
+        assert_memory_not_equal(l2.id[i].b, ids[0].b, 16);
+    assert_int_equal(s2->ops->commit(s2, &e), SG_OK);
+    /* The first worker gives up: its message is due again at once. */
+    s->ops->rollback(s);
+    memset(&l2, 0, sizeof l2);
+    assert_int_equal(s2->ops->begin(s2, &e), SG_OK);
+    assert_int_equal(s2->ops->outbox_claim(s2, 100, 200, 10, see_message, &l2, &e), SG_OK);
+    assert_int_equal(s2->ops->commit(s2, &e), SG_OK);
+    assert_int_equal(l2.n, 1);
+    assert_memory_equal(l2.id[0].b, ids[0].b, 16);
+    sg_store_close(s);
+    sg_store_close(s2);
+}
+
+/* The index scans of two indexes since the counters were last read (the
+ * server counts them when a session ends: wait for it). */
+static void index_scans(const char *a, const char *b, int64_t *na, int64_t *nb, int64_t at_least)
+{
+    char q[256];
+    for (int i = 0; i < 100; i++) {
+        usleep(100000);
+        ts_exec("SELECT pg_stat_clear_snapshot()");
+        snprintf(q, sizeof q,
+                 "SELECT coalesce(sum(idx_scan), 0) FROM pg_stat_user_indexes WHERE "
+                 "schemaname = current_schema() AND indexrelname = '%s'",
+                 a);
+        *na = ts_count(q);
+        snprintf(q, sizeof q,
+                 "SELECT coalesce(sum(idx_scan), 0) FROM pg_stat_user_indexes WHERE "
+                 "schemaname = current_schema() AND indexrelname = '%s'",
+                 b);
+        *nb = ts_count(q);
+        if (*na + *nb >= at_least)
+            return;
+    }
+}
+
+/* A decision is one round trip that reads one index entry, the decision
+ * row's, for everybody who has one, even with the generic plan a prepared
+ * statement ends up with; the person's own row only for those who have
+ * none. Decisions take no lock and need no transaction. */
+static void test_pg_decide_reads(void **state)
+{
+    (void)state;
+    if (!ts_pg())
+        skip();
+    struct sg_store *s = open_new();
+    sg_store_close(s);
+    /* 20,000 people, every other one with a decision row for "news". */
+    ts_exec("INSERT INTO subjects (id, state, created, changed, dek_version) "
+            "SELECT md5(i::text)::uuid, 0, 1, 1, 1 FROM generate_series(1, 20000) i;"
+            "INSERT INTO decisions (subject, state, purposes) "
+            "SELECT md5(i::text)::uuid, 0, '\\x046e6577730200'::bytea || "
+            "'\\x0500000000000000'::bytea || '\\x0000000000000000'::bytea "
+            "FROM generate_series(2, 20000, 2) i;"
+            "ANALYZE subjects; ANALYZE decisions");
+    int64_t subj0 = 0, dec0 = 0;
+    index_scans("subjects_pkey", "decisions_pkey", &subj0, &dec0, 0);
+    char uri[700];
+    snprintf(uri, sizeof uri, "%s%%20-cplan_cache_mode%%3Dforce_generic_plan", where);
+    struct sg_err e;
+    assert_int_equal(sg_store_open(uri, 0, &s, &e), SG_OK);
+    int with = 0, without = 0;
+    for (int i = 1; i <= 40; i++) {
+        char q[96];
+        snprintf(q, sizeof q, "SELECT md5('%d')::uuid::text", i);
+        PGresult *r = PQexec(ts_conn, q);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        struct sg_uuid id;
+        assert_int_equal(sg_uuid_parse(PQgetvalue(r, 0, 0), &id, &e), SG_OK);
+        PQclear(r);
+        struct sg_store_pstate ps;
+        int st = -1, has = -1;
+        assert_int_equal(s->ops->decide(s, &id, "news", &st, &ps, &has, &e), SG_OK);
+        assert_int_equal(has, i % 2 == 0);
+        if (has) {
+            assert_int_equal(ps.consent, 2);
+            assert_int_equal(ps.since, 5);
+        }
+        with += has;
+        without += !has;
+    }
+    sg_store_close(s);
+    int64_t subj = 0, dec = 0;
+    index_scans("subjects_pkey", "decisions_pkey", &subj, &dec, subj0 + dec0 + with + without);
+    /* the person's own row: only for those without a decision row */
+    assert_int_equal(subj - subj0, without);
+    assert_true(dec - dec0 >= with && dec - dec0 <= with + 2 * without);
+}
+
+/* A transaction that mostly reads takes no lock on the person it reads: a
+ * writer does not wait for it (a wait would end in its lock timeout), as
+ * it waits for another writer. */
+static void test_pg_read_takes_no_lock(void **state)
+{
+    (void)state;
+    if (!ts_pg())
+        skip();
+    struct sg_store *s = open_new(), *w = NULL;
+    struct sg_err e;
+    struct sg_store_subject a = {0}, got;
+    sg_uuid_v7(1000, &a.id);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &a, NULL, 0, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    char uri[700];
+    snprintf(uri, sizeof uri, "%s%%20-clock_timeout%%3D200", where);
+    assert_int_equal(sg_store_open(uri, 0, &w, &e), SG_OK);
+    assert_int_equal(s->ops->begin_read(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_get(s, &a.id, &got, NULL, &e), SG_OK);
+    assert_int_equal(w->ops->begin(w, &e), SG_OK);
+    assert_int_equal(w->ops->subject_get(w, &a.id, &got, NULL, &e), SG_OK);
+    assert_int_equal(w->ops->subject_set_state(w, &a.id, 1, 5, &e), SG_OK);
+    assert_int_equal(w->ops->commit(w, &e), SG_OK);
+    /* Each read sees what is committed (READ COMMITTED). */
+    assert_int_equal(s->ops->subject_get(s, &a.id, &got, NULL, &e), SG_OK);
+    assert_int_equal(got.state, 1);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    /* A writer's read of the person is a lock. */
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_get(s, &a.id, &got, NULL, &e), SG_OK);
+    assert_int_equal(w->ops->begin(w, &e), SG_OK);
+    assert_int_equal(w->ops->subject_get(w, &a.id, &got, NULL, &e), SG_UNAVAILABLE);
+    w->ops->rollback(w);
+    s->ops->rollback(s);
+    /* The next transaction of the reading handle writes and locks again. */
+    assert_int_equal(s->ops->begin_read(s, &e), SG_OK);
+    s->ops->rollback(s);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_get(s, &a.id, &got, NULL, &e), SG_OK);
+    assert_int_equal(w->ops->begin(w, &e), SG_OK);
+    assert_int_equal(w->ops->subject_get(w, &a.id, &got, NULL, &e), SG_UNAVAILABLE);
+    w->ops->rollback(w);
+    s->ops->rollback(s);
+    sg_store_close(s);
+    sg_store_close(w);
+}
+
 /* --------------------------------------------------------- PostgreSQL only */
 
 /* Appenders queue on one lock, held to the end of the transaction. */
@@ -1139,7 +2019,9 @@ static void test_pg_old_partition(void **state)
         skip();
     struct sg_store *s = open_new();
     sg_store_close(s);
-    ts_exec("DROP TABLE tokens, policies, memberships; DROP FUNCTION policies_refuse();"
+    ts_exec("DROP TABLE tokens, policies, memberships, consent_events, decisions, operators, "
+            "sessions, sweep_done, global_events, statistics, outbox;"
+            "DROP FUNCTION policies_refuse();"
             "DROP INDEX audit_log_person;"
             "CREATE INDEX audit_log_person ON audit_log ((idx >> 16), pseudonym) "
             "WHERE pseudonym IS NOT NULL;"
@@ -1323,6 +2205,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pg_audit_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_person_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_old_partition, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_consent_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_after_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_operators_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_keeps_credentials, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_outbox_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_decide_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_read_takes_no_lock, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -300,7 +300,20 @@ static inline size_t ts_dump(char *buf, size_t cap)
                      "UNION ALL SELECT convert_to(id || name || role || purpose || "
                      "coalesce(scope, ''), 'UTF8') || hash FROM tokens "
                      "UNION ALL SELECT convert_to(hash || actor, 'UTF8') || text FROM policies "
-                     "UNION ALL SELECT convert_to(grp, 'UTF8') FROM memberships",
+                     "UNION ALL SELECT convert_to(grp, 'UTF8') FROM memberships "
+                     "UNION ALL SELECT convert_to(purpose || lang || notice || actor, 'UTF8') || "
+                     "coalesce(bidx, ''::bytea) || coalesce(details, ''::bytea) "
+                     "FROM consent_events "
+                     "UNION ALL SELECT purposes FROM decisions "
+                     "UNION ALL SELECT convert_to(login || role || purpose || "
+                     "coalesce(scope, '') || hash, 'UTF8') FROM operators "
+                     "UNION ALL SELECT convert_to(login, 'UTF8') || hash FROM sessions "
+                     "UNION ALL SELECT convert_to(rule, 'UTF8') FROM sweep_done "
+                     "UNION ALL SELECT convert_to(name, 'UTF8') FROM global_events "
+                     "UNION ALL SELECT convert_to(category || value, 'UTF8') || id "
+                     "FROM statistics "
+                     "UNION ALL SELECT convert_to(kind || coalesce(error, ''), 'UTF8') || sealed "
+                     "FROM outbox",
                      0, NULL, NULL, NULL, NULL, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         fail_msg("dump: %s", PQerrorMessage(ts_conn));

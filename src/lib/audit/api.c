@@ -559,3 +559,20 @@ out:
     sg_buf_release(&c.tmp);
     return rc;
 }
+
+void sg_vault_set_audit_sink(struct sg_vault *v, sg_audit_sink_fn fn, void *ctx)
+{
+    v->audit.sink = fn;
+    v->audit.sink_ctx = ctx;
+}
+
+enum sg_rc sg_audit_append_leaf(struct sg_vault *v, const uint8_t *leaf, size_t len, sg_time at,
+                                const uint8_t *pseudonym, struct sg_err *err)
+{
+    struct sg_opmark mark;
+    enum sg_rc rc = sg_op_begin(v, &mark, err);
+    if (rc)
+        return rc;
+    rc = sg_auditlog_append_leaf(&v->audit, v->store, leaf, len, at, pseudonym, err);
+    return sg_op_end(v, mark, rc, err);
+}

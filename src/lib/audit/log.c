@@ -234,8 +234,10 @@ void sg_auditlog_rollback_to(struct sg_auditlog *l, uint64_t mark)
     if (mark >= l->npending)
         return;
     l->npending = (size_t)mark;
-    l->nnodes = l->pending[mark - 1].nodes_end;
     l->leaves.len = l->pending[mark - 1].leaf_off + l->pending[mark - 1].leaf_len;
+    if (l->sink)
+        return;
+    l->nnodes = l->pending[mark - 1].nodes_end;
     /* Replay the entries kept onto the edge the transaction started from. */
     l->range = l->base;
     for (size_t i = 0; i < l->npending; i++)
@@ -286,7 +288,8 @@ enum sg_rc sg_auditlog_append(struct sg_auditlog *l, struct sg_store *s,
         sg_auditlog_pseudonym(l, subject, pseudo);
         rec.pseudonym = pseudo;
     }
-    if ((rc = load_range(l, s, err)))
+    /* A sink appends elsewhere: no tree here, and no store read. */
+    if (!l->sink && (rc = load_range(l, s, err)))
         return rc;
     if (l->npending == l->cap_pending) {
         size_t cap = l->cap_pending ? l->cap_pending * 2 : 64;
@@ -314,9 +317,52 @@ enum sg_rc sg_auditlog_append(struct sg_auditlog *l, struct sg_store *s,
     e->has_pseudonym = subject != NULL;
     if (subject)
         memcpy(e->pseudonym, pseudo, SG_PSEUDONYM_BYTES);
+    if (l->sink) {
+        e->nodes_end = 0;
+        l->npending++;
+        return SG_OK;
+    }
     sg_merkle_leaf_hash(l->leaves.ptr + off, e->leaf_len, e->hash);
     if (sg_merkle_range_append(&l->range, e->hash, queue_node, l)) {
         /* Out of memory half-way: forget this transaction's edge. */
+        l->range_valid = 0;
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    }
+    e->nodes_end = l->nnodes;
+    l->npending++;
+    return SG_OK;
+}
+
+enum sg_rc sg_auditlog_append_leaf(struct sg_auditlog *l, struct sg_store *s, const uint8_t *leaf,
+                                   size_t len, sg_time at, const uint8_t *pseudonym,
+                                   struct sg_err *err)
+{
+    enum sg_rc rc;
+    if (len == 0 || len > LEAF_MAX)
+        return sg_err_set(err, SG_INVALID, "an audit leaf is 1 to %d bytes", LEAF_MAX);
+    if ((rc = load_range(l, s, err)))
+        return rc;
+    if (l->npending == l->cap_pending) {
+        size_t cap = l->cap_pending ? l->cap_pending * 2 : 64;
+        struct sg_audit_pending *p = realloc(l->pending, cap * sizeof *p);
+        if (!p)
+            return sg_err_set(err, SG_NOMEM, "out of memory");
+        l->pending = p;
+        l->cap_pending = cap;
+    }
+    size_t off = l->leaves.len;
+    if ((rc = sg_buf_add(&l->leaves, (const char *)leaf, len, err)))
+        return rc;
+    struct sg_audit_pending *e = &l->pending[l->npending];
+    e->leaf_off = off;
+    e->leaf_len = len;
+    e->index = l->range.size;
+    e->at = at;
+    e->has_pseudonym = pseudonym != NULL;
+    if (pseudonym)
+        memcpy(e->pseudonym, pseudonym, SG_PSEUDONYM_BYTES);
+    sg_merkle_leaf_hash(l->leaves.ptr + off, len, e->hash);
+    if (sg_merkle_range_append(&l->range, e->hash, queue_node, l)) {
         l->range_valid = 0;
         return sg_err_set(err, SG_NOMEM, "out of memory");
     }
@@ -331,6 +377,16 @@ enum sg_rc sg_auditlog_seal(struct sg_auditlog *l, struct sg_store *s, sg_time n
     if (!l->npending)
         return SG_OK;
     enum sg_rc rc = SG_OK;
+    if (l->sink) {
+        for (size_t i = 0; i < l->npending && !rc; i++) {
+            const struct sg_audit_pending *e = &l->pending[i];
+            rc = l->sink(l->sink_ctx, (const uint8_t *)l->leaves.ptr + e->leaf_off, e->leaf_len,
+                         e->at, e->has_pseudonym ? e->pseudonym : NULL, err);
+        }
+        l->npending = 0;
+        sg_buf_reset(&l->leaves);
+        return rc;
+    }
     for (size_t i = 0; i < l->npending && !rc; i++) {
         const struct sg_audit_pending *e = &l->pending[i];
         struct sg_store_audit a = {e->index,

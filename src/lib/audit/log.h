@@ -119,6 +119,10 @@ struct sg_auditlog {
     struct sg_audit_node *nodes;
     size_t nnodes, cap_nodes;
     struct sg_buf leaves;
+    /* Sink mode: entries are encoded and queued as usual, but at seal time
+     * handed to `sink` (another handle appends them) instead of the store. */
+    sg_audit_sink_fn sink;
+    void *sink_ctx;
 };
 
 /* Creates the signing and pseudonym keys in `keys_dir` (kept if present). */
@@ -136,7 +140,13 @@ void sg_auditlog_pseudonym(const struct sg_auditlog *l, const struct sg_uuid *id
 void sg_auditlog_begin(struct sg_auditlog *l, sg_time now);
 
 /* Queues an entry (request id and pseudonym filled in from `subject`); it
- * is written by sg_auditlog_seal() at commit. */
+ * is written by sg_auditlog_seal() at commit (or, in sink mode, handed to the
+ * sink then). */
+/* Queues a leaf encoded by another handle (sink mode, sargs/audit.h). */
+enum sg_rc sg_auditlog_append_leaf(struct sg_auditlog *l, struct sg_store *s, const uint8_t *leaf,
+                                   size_t len, sg_time at, const uint8_t *pseudonym,
+                                   struct sg_err *err);
+
 enum sg_rc sg_auditlog_append(struct sg_auditlog *l, struct sg_store *s,
                               const struct sg_audit_rec *r, const struct sg_uuid *subject,
                               struct sg_err *err);

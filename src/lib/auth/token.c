@@ -1,7 +1,7 @@
 /*
  * token.c - API tokens; see sargs/token.h.
  */
-#include "../vault/vault_int.h"
+#include "auth_int.h"
 #include "sargs/token.h"
 
 #include <sodium.h>
@@ -21,7 +21,7 @@ static void hash_secret(const char *secret, uint8_t out[32])
     crypto_generichash_final(&st, out, 32);
 }
 
-static int text_ok(const char *s, size_t max)
+int sg_auth_word_ok(const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > max)
@@ -43,16 +43,14 @@ static void to_info(const struct sg_store_token *t, struct sg_token_info *out)
     out->revoked = t->revoked;
 }
 
-/* A token's role, purpose and scope must make sense under the policy in
- * force; `norm` receives the scope's stored form. */
-static enum sg_rc check_grant(struct sg_vault *v, const char *role, const char *purpose,
-                              const char *scope, struct sg_buf *norm, struct sg_err *err)
+enum sg_rc sg_auth_check_grant(struct sg_vault *v, const char *role, const char *purpose,
+                               const char *scope, struct sg_buf *norm, struct sg_err *err)
 {
     const struct sg_policy *p = v->policy;
     const struct sg_role *r = p ? sg_policy_role(p, role) : NULL;
     if (!r)
         return sg_err_set(err, SG_INVALID,
-                          "role '%.64s' is not a role of the policy in force (a token never "
+                          "role '%.64s' is not a role of the policy in force (no credential "
                           "gets the operator's)",
                           role);
     const struct sg_purpose *pu = sg_policy_purpose(p, purpose);
@@ -86,16 +84,16 @@ enum sg_rc sg_token_create(struct sg_vault *v, const struct sg_actor *who, const
     enum sg_rc rc;
     if ((rc = sg_actor_check(who, err)))
         return rc;
-    if (!text_ok(name, 64) || !text_ok(role, 128) || !text_ok(purpose, 128))
+    if (!sg_auth_word_ok(name, 64) || !sg_auth_word_ok(role, 128) || !sg_auth_word_ok(purpose, 128))
         return sg_err_set(err, SG_INVALID,
                           "a token needs a name (at most 64), a role and a purpose (at most "
                           "128), without spaces or control characters");
-    if (scope && !text_ok(scope, 128))
+    if (scope && !sg_auth_word_ok(scope, 128))
         return sg_err_set(err, SG_INVALID, "a scope is at most 128 bytes without spaces");
     char sc[129] = "";
     struct sg_buf norm;
     sg_buf_init(&norm, 128);
-    rc = check_grant(v, role, purpose, scope, &norm, err);
+    rc = sg_auth_check_grant(v, role, purpose, scope, &norm, err);
     if (!rc && scope)
         snprintf(sc, sizeof sc, "%.*s", (int)norm.len, norm.ptr);
     sg_buf_release(&norm);
@@ -174,7 +172,7 @@ enum sg_rc sg_token_revoke(struct sg_vault *v, const struct sg_actor *who, const
     enum sg_rc rc;
     if ((rc = sg_actor_check(who, err)))
         return rc;
-    if (!text_ok(id, SG_TOKEN_ID_LEN))
+    if (!sg_auth_word_ok(id, SG_TOKEN_ID_LEN))
         return sg_err_set(err, SG_INVALID, "not a token id");
     sg_time now = sg_clock_now(v->clock);
     struct sg_opmark mark;

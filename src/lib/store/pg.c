@@ -70,6 +70,8 @@
 
 /* Answers not yet read; past this the pipeline is drained early. */
 #define QUEUE_MAX 64
+/* Keys whose pending consent events are read ahead (see pg_index_put). */
+#define AHEAD_MAX 8
 
 enum stmt_id {
     ST_META_GET,
@@ -122,10 +124,69 @@ enum stmt_id {
     ST_POLICY_AT,
     ST_POLICY_EACH,
     ST_POLICY_EACH_TEXT,
+    ST_SUBJ_GET_READ,
+    ST_DECISIONS_STATE,
+    ST_CONSENT_APPEND,
+    ST_CONSENT_EACH,
+    ST_CONSENT_PENDING,
+    ST_CONSENT_LINK,
+    ST_CONSENT_RESEAL,
+    ST_CONSENT_DEL,
+    ST_DECIDE,
+    ST_PSTATE_LOAD,
+    ST_PSTATE_PUT,
+    ST_PSTATE_DEL,
+    ST_OP_INSERT,
+    ST_OP_PUT,
+    ST_OP_GET,
+    ST_OP_EACH,
+    ST_SESS_PUT,
+    ST_SESS_GET,
+    ST_SESS_SEEN,
+    ST_SESS_DEL,
+    ST_SESS_DEL_LOGIN,
+    ST_SESS_PURGE,
+    ST_SWEEP_FIRST,
+    ST_SWEEP_AFTER,
+    ST_DONE_PUT,
+    ST_DONE_DEL,
+    ST_GEVENT_PUT,
+    ST_GEVENT_LATEST,
+    ST_STATS_PUT,
+    ST_STATS_EACH,
+    ST_HIST_DEL_CAT,
+    ST_OUTBOX_PUT,
+    ST_OUTBOX_CLAIM,
+    ST_OUTBOX_UPDATE,
+    ST_OUTBOX_EACH,
+    ST_OUTBOX_EACH_STATE,
+    ST_OUTBOX_DEL,
     ST_COUNT
 };
 
-#define MAX_PARAMS 8
+#define MAX_PARAMS 16
+
+/* The columns of a consent event, of an operator, of an outbox message. */
+#define CONSENT_COLS                                                                               \
+    "seq, subject, category, bidx, purpose, state, at, method, lang, notice, by_whom, guardian, "  \
+    "expires, child, actor, kv, details"
+#define OP_COLS                                                                                    \
+    "login, role, purpose, scope, hash, created, password_changed, failures, locked_until, "       \
+    "disabled"
+#define OUTBOX_COLS                                                                                \
+    "id, subject, kind, created, kv, sealed, state, attempts, next_attempt, sent, error"
+/* A page of people for the sweeper with their events and done marks, in one
+ * statement (one snapshot, one round trip): the page, then every event and
+ * mark in the page's id range, each read by a range of the primary key
+ * (PostgreSQL has no min() of uuid, hence the ordered sub-selects). */
+#define SWEEP_REST                                                                                 \
+    "SELECT 0, id, state, created, NULL::text, NULL::int8 FROM page "                              \
+    "UNION ALL SELECT 1, subject, 0, 0, name, at FROM events "                                     \
+    "WHERE subject >= (SELECT id FROM page ORDER BY id LIMIT 1) "                                  \
+    "AND subject <= (SELECT id FROM page ORDER BY id DESC LIMIT 1) "                               \
+    "UNION ALL SELECT 2, subject, 0, 0, rule, anchor FROM sweep_done "                             \
+    "WHERE subject >= (SELECT id FROM page ORDER BY id LIMIT 1) "                                  \
+    "AND subject <= (SELECT id FROM page ORDER BY id DESC LIMIT 1)"
 
 static const struct {
     const char *sql;
@@ -315,6 +376,146 @@ static const struct {
                              "ORDER BY seq",
                              0,
                              {0}},
+    /* Inside a transaction that mostly reads (begin_read): no row lock, as
+     * readers must not queue behind writers (MVCC). */
+    [ST_SUBJ_GET_READ] = {"SELECT state, created, changed, dek_version, dek, record FROM subjects "
+                          "WHERE id = $1",
+                          1,
+                          {OID_UUID}},
+    /* The copy of the person's state that decisions read. */
+    [ST_DECISIONS_STATE] = {"UPDATE decisions SET state = $2 WHERE subject = $1",
+                            2,
+                            {OID_UUID, OID_INT4}},
+    [ST_CONSENT_APPEND] = {"INSERT INTO consent_events (subject, category, bidx, purpose, state, "
+                           "at, method, lang, notice, by_whom, guardian, expires, child, actor, "
+                           "kv, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+                           "$12, $13, $14, $15, $16) RETURNING seq",
+                           16,
+                           {OID_UUID, OID_INT4, OID_BYTEA, OID_TEXT, OID_INT4, OID_INT8, OID_INT4,
+                            OID_TEXT, OID_TEXT, OID_INT4, OID_UUID, OID_INT8, OID_INT4, OID_TEXT,
+                            OID_INT8, OID_BYTEA}},
+    [ST_CONSENT_EACH] = {"SELECT " CONSENT_COLS " FROM consent_events WHERE subject = $1 "
+                         "ORDER BY seq",
+                         1,
+                         {OID_UUID}},
+    [ST_CONSENT_PENDING] = {"SELECT " CONSENT_COLS " FROM consent_events WHERE subject IS NULL "
+                            "AND category = $1 AND bidx = $2 ORDER BY seq",
+                            2,
+                            {OID_INT4, OID_BYTEA}},
+    [ST_CONSENT_LINK] = {"UPDATE consent_events SET subject = $3, category = NULL, bidx = NULL "
+                         "WHERE subject IS NULL AND category = $1 AND bidx = $2",
+                         3,
+                         {OID_INT4, OID_BYTEA, OID_UUID}},
+    [ST_CONSENT_RESEAL] = {"UPDATE consent_events SET kv = $2, details = $3 WHERE seq = $1",
+                           3,
+                           {OID_INT8, OID_INT8, OID_BYTEA}},
+    [ST_CONSENT_DEL] = {"DELETE FROM consent_events WHERE subject = $1", 1, {OID_UUID}},
+    /* A decision: the person's decision row by its key, and only when there
+     * is none (no consent or objection ever recorded) the person's own row.
+     * LIMIT 1 stops at the first row: one index read for everybody with a
+     * decision row (tests/unit/test_store.c::test_pg_decide_reads). */
+    [ST_DECIDE] = {"SELECT state, purposes FROM decisions WHERE subject = $1 "
+                   "UNION ALL SELECT state, NULL FROM subjects WHERE id = $1 "
+                   "AND NOT EXISTS (SELECT 1 FROM decisions WHERE subject = $1) LIMIT 1",
+                   1,
+                   {OID_UUID}},
+    /* Before a decision row is rewritten: the person's state and row, the
+     * person locked (as subject_get does) so that two nodes changing the
+     * same person's purposes queue instead of losing one of the changes. */
+    [ST_PSTATE_LOAD] = {"SELECT s.state, d.purposes FROM subjects s LEFT JOIN decisions d "
+                        "ON d.subject = s.id WHERE s.id = $1 FOR NO KEY UPDATE OF s",
+                        1,
+                        {OID_UUID}},
+    [ST_PSTATE_PUT] = {"INSERT INTO decisions (subject, state, purposes) VALUES ($1, $2, $3) "
+                       "ON CONFLICT (subject) DO UPDATE SET state = excluded.state, "
+                       "purposes = excluded.purposes",
+                       3,
+                       {OID_UUID, OID_INT4, OID_BYTEA}},
+    [ST_PSTATE_DEL] = {"DELETE FROM decisions WHERE subject = $1", 1, {OID_UUID}},
+    /* A login already taken is an answer (no row), not an error that would
+     * abort the transaction. */
+    [ST_OP_INSERT] = {"INSERT INTO operators (" OP_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                      "$9, $10) ON CONFLICT (login) DO NOTHING RETURNING 1",
+                      10,
+                      {OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8, OID_INT8,
+                       OID_INT4, OID_INT8, OID_INT4}},
+    [ST_OP_PUT] = {"INSERT INTO operators (" OP_COLS
+                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                   "$10) ON CONFLICT (login) DO UPDATE SET role = excluded.role, "
+                   "purpose = excluded.purpose, scope = excluded.scope, hash = excluded.hash, "
+                   "created = excluded.created, password_changed = excluded.password_changed, "
+                   "failures = excluded.failures, locked_until = excluded.locked_until, "
+                   "disabled = excluded.disabled",
+                   10,
+                   {OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8, OID_INT8, OID_INT4,
+                    OID_INT8, OID_INT4}},
+    [ST_OP_GET] = {"SELECT " OP_COLS " FROM operators WHERE login = $1", 1, {OID_TEXT}},
+    [ST_OP_EACH] = {"SELECT " OP_COLS " FROM operators ORDER BY login COLLATE \"C\"", 0, {0}},
+    [ST_SESS_PUT] = {"INSERT INTO sessions (hash, login, created, expires, seen) "
+                     "VALUES ($1, $2, $3, $4, $5)",
+                     5,
+                     {OID_BYTEA, OID_TEXT, OID_INT8, OID_INT8, OID_INT8}},
+    [ST_SESS_GET] = {"SELECT login, created, expires, seen FROM sessions WHERE hash = $1",
+                     1,
+                     {OID_BYTEA}},
+    [ST_SESS_SEEN] = {"UPDATE sessions SET seen = $2 WHERE hash = $1", 2, {OID_BYTEA, OID_INT8}},
+    [ST_SESS_DEL] = {"DELETE FROM sessions WHERE hash = $1", 1, {OID_BYTEA}},
+    [ST_SESS_DEL_LOGIN] = {"DELETE FROM sessions WHERE login = $1", 1, {OID_TEXT}},
+    [ST_SESS_PURGE] = {"DELETE FROM sessions WHERE expires <= $1", 1, {OID_INT8}},
+    [ST_SWEEP_FIRST] = {"WITH page AS MATERIALIZED (SELECT id, state, created FROM subjects "
+                        "ORDER BY id LIMIT $1) " SWEEP_REST,
+                        1,
+                        {OID_INT8}},
+    [ST_SWEEP_AFTER] = {"WITH page AS MATERIALIZED (SELECT id, state, created FROM subjects "
+                        "WHERE id > $2 ORDER BY id LIMIT $1) " SWEEP_REST,
+                        2,
+                        {OID_INT8, OID_UUID}},
+    [ST_DONE_PUT] = {"INSERT INTO sweep_done (subject, rule, anchor, at) VALUES ($1, $2, $3, $4) "
+                     "ON CONFLICT DO NOTHING",
+                     4,
+                     {OID_UUID, OID_TEXT, OID_INT8, OID_INT8}},
+    [ST_DONE_DEL] = {"DELETE FROM sweep_done WHERE subject = $1", 1, {OID_UUID}},
+    [ST_GEVENT_PUT] = {"INSERT INTO global_events (name, at) VALUES ($1, $2) "
+                       "ON CONFLICT DO NOTHING",
+                       2,
+                       {OID_TEXT, OID_INT8}},
+    [ST_GEVENT_LATEST] = {"SELECT max(at) FROM global_events WHERE name = $1 AND at <= $2",
+                          2,
+                          {OID_TEXT, OID_INT8}},
+    [ST_STATS_PUT] = {"INSERT INTO statistics (id, category, value, year) VALUES ($1, $2, $3, $4)",
+                      4,
+                      {OID_BYTEA, OID_TEXT, OID_TEXT, OID_INT4}},
+    [ST_STATS_EACH] = {"SELECT category, value, year, count(*) FROM statistics "
+                       "GROUP BY category, value, year "
+                       "ORDER BY category COLLATE \"C\", value COLLATE \"C\", year",
+                       0,
+                       {0}},
+    [ST_HIST_DEL_CAT] = {"DELETE FROM history WHERE subject = $1 AND category = $2",
+                         2,
+                         {OID_UUID, OID_TEXT}},
+    [ST_OUTBOX_PUT] = {"INSERT INTO outbox (id, subject, kind, created, kv, sealed, next_attempt) "
+                       "VALUES ($1, $2, $3, $4, $5, $6, $4)",
+                       6,
+                       {OID_UUID, OID_UUID, OID_TEXT, OID_INT8, OID_INT8, OID_BYTEA}},
+    /* Workers on several nodes: a message another worker's transaction is
+     * claiming is skipped, not waited for (SKIP LOCKED), and once claimed
+     * its lease keeps it from everyone until `until` or its outcome. */
+    [ST_OUTBOX_CLAIM] = {"UPDATE outbox SET claimed_until = $2 WHERE id IN (SELECT id FROM outbox "
+                         "WHERE state = 0 AND next_attempt <= $1 AND claimed_until <= $1 "
+                         "ORDER BY next_attempt LIMIT $3 FOR UPDATE SKIP LOCKED) "
+                         "RETURNING " OUTBOX_COLS,
+                         3,
+                         {OID_INT8, OID_INT8, OID_INT8}},
+    [ST_OUTBOX_UPDATE] = {"UPDATE outbox SET state = $2, attempts = $3, next_attempt = $4, "
+                          "sent = $5, error = $6, claimed_until = 0 WHERE id = $1",
+                          6,
+                          {OID_UUID, OID_INT4, OID_INT4, OID_INT8, OID_INT8, OID_TEXT}},
+    [ST_OUTBOX_EACH] = {"SELECT " OUTBOX_COLS " FROM outbox ORDER BY created, id", 0, {0}},
+    [ST_OUTBOX_EACH_STATE] = {"SELECT " OUTBOX_COLS " FROM outbox WHERE state = $1 "
+                              "ORDER BY created, id",
+                              1,
+                              {OID_INT4}},
+    [ST_OUTBOX_DEL] = {"DELETE FROM outbox WHERE subject = $1", 1, {OID_UUID}},
 };
 
 /* One answer still to read: what it was, for the message, which statement
@@ -333,6 +534,7 @@ struct pg {
     char *password; /* to scrub from messages, belt and braces */
     char where[160];
     int depth;    /* 1 = transaction, more = savepoints */
+    int reading;  /* the open transaction mostly reads (begin_read) */
     int lost;     /* the connection went away inside the open transaction */
     int pipeline; /* the connection is in pipeline mode */
     char prepared[ST_COUNT];
@@ -350,6 +552,27 @@ struct pg {
      * the members_each() that follows; forgotten by any other statement. */
     PGresult *groups;
     struct sg_uuid groups_of;
+    /* The decision row of the person whose purposes this transaction last
+     * rewrote or read to rewrite (pstate_*): that read locked the person,
+     * so nobody else changes it until the transaction ends. Forgotten when
+     * the lock may go: a rollback (of a savepoint too), the end of the
+     * transaction. */
+    struct {
+        int valid;
+        struct sg_uuid id;
+        int state;
+        uint8_t *b; /* packed purposes, `n` bytes */
+        size_t n, cap;
+    } dec;
+    /* The pending consent events of the keys the open operation indexed,
+     * read ahead (see pg_index_put); forgotten when the operation ends or
+     * anything changes pending events. */
+    struct {
+        int code;
+        uint8_t bidx[SG_BIDX_BYTES];
+        PGresult *r; /* filled when the answer is read */
+    } ahead[AHEAD_MAX];
+    int nahead;
 };
 
 static struct pg *PG(struct sg_store *s)
@@ -361,6 +584,24 @@ static void forget_groups(struct pg *p)
 {
     PQclear(p->groups);
     p->groups = NULL;
+}
+
+static void forget_decision(struct pg *p)
+{
+    p->dec.valid = 0;
+}
+
+/* Drops what was read ahead, and the places queued answers would fill. */
+static void forget_ahead(struct pg *p)
+{
+    for (int i = 0; i < p->nahead; i++) {
+        for (int k = 0; k < p->nq; k++)
+            if (p->q[k].keep == &p->ahead[i].r)
+                p->q[k].keep = NULL;
+        PQclear(p->ahead[i].r);
+        p->ahead[i].r = NULL;
+    }
+    p->nahead = 0;
 }
 
 /* ---------------------------------------------------------------- errors */
@@ -400,6 +641,8 @@ static void first_line(const char *msg, char *out, size_t len)
 static void drop_conn(struct pg *p)
 {
     forget_groups(p);
+    forget_decision(p);
+    forget_ahead(p);
     if (p->conn)
         PQfinish(p->conn);
     p->conn = NULL;
@@ -812,6 +1055,8 @@ static void pg_close(struct sg_store *s)
     if (!p)
         return;
     forget_groups(p);
+    forget_ahead(p);
+    free(p->dec.b);
     if (p->conn)
         PQfinish(p->conn);
     if (p->uri) {
@@ -896,19 +1141,38 @@ bad:
 
 /* ------------------------------------------------------------ transactions */
 
-static enum sg_rc pg_begin(struct sg_store *s, struct sg_err *err)
+static enum sg_rc begin_as(struct pg *p, int reading, struct sg_err *err)
 {
-    struct pg *p = PG(s);
     enum sg_rc rc;
     p->nedge = 0;
     if ((rc = ensure_conn(p, err)))
         return rc;
+    if (p->depth == 0)
+        forget_decision(p);
+    forget_ahead(p);
     /* Not waited for: the first read or the end of the operation reads it. */
     rc = send_sql(p, p->depth ? "SAVEPOINT sg" : "BEGIN ISOLATION LEVEL READ COMMITTED",
                   p->depth ? "savepoint" : "begin", err);
-    if (!rc)
-        p->depth++;
+    if (!rc && p->depth++ == 0)
+        p->reading = reading;
     return rc;
+}
+
+static enum sg_rc pg_begin(struct sg_store *s, struct sg_err *err)
+{
+    return begin_as(PG(s), 0, err);
+}
+
+/*
+ * A transaction that mostly reads. PostgreSQL's readers never wait for
+ * writers (MVCC), so it is a plain transaction like begin()'s, but its
+ * reads of a person take no row lock (see subject_get): a reader must not
+ * queue behind a writer changing the same person, nor make the writer
+ * queue behind it. Each statement sees what was committed when it started.
+ */
+static enum sg_rc pg_begin_read(struct sg_store *s, struct sg_err *err)
+{
+    return begin_as(PG(s), 1, err);
 }
 
 /* After a failure, ends the server's aborted state: every answer due is read
@@ -916,6 +1180,9 @@ static enum sg_rc pg_begin(struct sg_store *s, struct sg_err *err)
  * savepoint, or with `top` the transaction. */
 static void undo(struct pg *p, int top)
 {
+    /* A rolled back savepoint releases the row locks taken inside it. */
+    forget_decision(p);
+    forget_ahead(p);
     if (p->lost || !p->conn)
         return;
     if (drain(p, NULL, NULL) && (p->lost || !p->conn))
@@ -931,12 +1198,15 @@ static enum sg_rc pg_commit(struct sg_store *s, struct sg_err *err)
     struct pg *p = PG(s);
     enum sg_rc rc;
     p->nedge = 0;
+    forget_ahead(p);
     if (p->depth == 0)
         return sg_err_set(err, SG_INTERNAL, "no transaction to commit");
     if (p->lost) {
         rc = ensure_conn(p, err);
-        if (--p->depth == 0)
+        if (--p->depth == 0) {
             p->lost = 0;
+            p->reading = 0;
+        }
         return rc;
     }
     if (p->depth > 1) {
@@ -948,6 +1218,8 @@ static enum sg_rc pg_commit(struct sg_store *s, struct sg_err *err)
         return rc;
     }
     PGresult *r = NULL;
+    forget_decision(p);
+    p->reading = 0;
     if (!(rc = send_sql(p, "COMMIT", "commit", err)))
         rc = drain(p, &r, err);
     if (!rc && r && strcmp(PQcmdStatus(r), "COMMIT") != 0)
@@ -969,11 +1241,15 @@ static void pg_rollback(struct sg_store *s)
 {
     struct pg *p = PG(s);
     p->nedge = 0;
+    forget_decision(p);
+    forget_ahead(p);
     if (p->depth == 0)
         return;
     undo(p, p->depth == 1);
-    if (--p->depth == 0)
+    if (--p->depth == 0) {
         p->lost = 0;
+        p->reading = 0;
+    }
 }
 
 /* -------------------------------------------------------------- migrations */
@@ -1189,7 +1465,9 @@ static enum sg_rc pg_subject_get(struct sg_store *s, const struct sg_uuid *id,
     struct params a = {0};
     PGresult *r = NULL;
     p_id(&a, id);
-    enum sg_rc rc = read_stmt(PG(s), ST_SUBJ_GET, &a, "read subject", &r, err);
+    struct pg *p = PG(s);
+    enum sg_rc rc =
+        read_stmt(p, p->reading ? ST_SUBJ_GET_READ : ST_SUBJ_GET, &a, "read subject", &r, err);
     if (rc)
         return rc;
     if (PQntuples(r) == 0) {
@@ -1222,11 +1500,21 @@ static enum sg_rc pg_subject_put_record(struct sg_store *s, const struct sg_uuid
 static enum sg_rc pg_subject_set_state(struct sg_store *s, const struct sg_uuid *id, int state,
                                        sg_time at, struct sg_err *err)
 {
-    struct params a = {0};
+    struct pg *p = PG(s);
+    struct params a = {0}, b = {0};
     p_id(&a, id);
     p_i32(&a, state);
     p_i64(&a, at);
-    return write_stmt(PG(s), ST_SUBJ_STATE, &a, "update subject", err);
+    /* ...and the copy decisions read (no row: nothing to do). */
+    p_id(&b, id);
+    p_i32(&b, state);
+    enum sg_rc rc;
+    if ((rc = write_stmt(p, ST_SUBJ_STATE, &a, "update subject", err)) ||
+        (rc = write_stmt(p, ST_DECISIONS_STATE, &b, "update subject", err)))
+        return rc;
+    if (p->dec.valid && sg_uuid_equal(&p->dec.id, id))
+        p->dec.state = state;
+    return SG_OK;
 }
 
 static enum sg_rc pg_subject_list(struct sg_store *s, const struct sg_uuid *after, size_t limit,
@@ -1275,8 +1563,13 @@ static enum sg_rc pg_subject_shred(struct sg_store *s, const struct sg_uuid *id,
 {
     struct pg *p = PG(s);
     enum sg_rc rc;
+    forget_decision(p);
     if ((rc = by_subject(p, ST_EVENTS_DEL, id, err)) ||
-        (rc = by_subject(p, ST_HIST_DEL, id, err)) || (rc = by_subject(p, ST_MEMBERS_DEL, id, err)))
+        (rc = by_subject(p, ST_HIST_DEL, id, err)) ||
+        (rc = by_subject(p, ST_MEMBERS_DEL, id, err)) ||
+        (rc = by_subject(p, ST_CONSENT_DEL, id, err)) ||
+        (rc = by_subject(p, ST_PSTATE_DEL, id, err)) ||
+        (rc = by_subject(p, ST_DONE_DEL, id, err)) || (rc = by_subject(p, ST_OUTBOX_DEL, id, err)))
         return rc;
     struct params a = {0};
     p_id(&a, id);
@@ -1298,10 +1591,35 @@ static enum sg_rc index_op(struct sg_store *s, enum stmt_id st, int code,
     return write_stmt(PG(s), st, &a, "index", err);
 }
 
+/*
+ * Besides the entry, the pending consent events of its key are asked for,
+ * and their answer kept for a consent_pending() of the same key in the
+ * same operation: a new person takes over the consents recorded against
+ * their e-mail or phone (consent.c), so adding a person asks for each of
+ * its keys right after indexing it. Read ahead, the answers come with the
+ * next read the operation makes anyway (the audit log's size) instead of
+ * costing a round trip each. The answer is as fresh as that read: anything
+ * this handle does to pending events forgets it, and so does the end of
+ * the operation (a savepoint's or a transaction's).
+ */
 static enum sg_rc pg_index_put(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
                                const struct sg_uuid *id, struct sg_err *err)
 {
-    return index_op(s, ST_INDEX_PUT, code, bidx, id, err);
+    struct pg *p = PG(s);
+    enum sg_rc rc = index_op(s, ST_INDEX_PUT, code, bidx, id, err);
+    if (rc || !p->depth || p->nahead == AHEAD_MAX)
+        return rc;
+    struct params a = {0};
+    p_i32(&a, code);
+    p_bytes(&a, bidx, SG_BIDX_BYTES);
+    int i = p->nahead;
+    rc = send_keep(p, ST_CONSENT_PENDING, &a, "consent", &p->ahead[i].r, err);
+    if (!rc) {
+        p->ahead[i].code = code;
+        memcpy(p->ahead[i].bidx, bidx, SG_BIDX_BYTES);
+        p->nahead++;
+    }
+    return rc;
 }
 
 static enum sg_rc pg_index_del(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
@@ -1790,6 +2108,811 @@ static enum sg_rc pg_member_shared(struct sg_store *s, const struct sg_uuid *a,
     return did(PG(s), ST_MEMBER_SHARED, &x, "membership", shared, err);
 }
 
+/* ----------------------------------------------------------------- consent */
+
+static void p_null(struct params *a)
+{
+    p_bytes(a, NULL, 0);
+}
+
+static enum sg_rc pg_consent_append(struct sg_store *s, struct sg_store_consent *c,
+                                    struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    forget_ahead(PG(s));
+    if (c->has_subject) {
+        p_id(&a, &c->subject);
+        p_null(&a);
+        p_null(&a);
+    } else {
+        p_null(&a);
+        p_i32(&a, c->category);
+        p_bytes(&a, c->bidx, SG_BIDX_BYTES);
+    }
+    p_text(&a, c->purpose);
+    p_i32(&a, c->state);
+    p_i64(&a, c->at);
+    p_i32(&a, c->method);
+    p_text(&a, c->lang);
+    p_text(&a, c->notice);
+    p_i32(&a, c->by);
+    p_id(&a, c->has_guardian ? &c->guardian : NULL);
+    p_i64(&a, c->expires);
+    p_i32(&a, c->child);
+    p_text(&a, c->actor);
+    p_i64(&a, c->kv);
+    p_bytes(&a, c->details, c->details_len);
+    /* The caller gets the event's number: this one waits for its answer. */
+    enum sg_rc rc = read_stmt(PG(s), ST_CONSENT_APPEND, &a, "consent", &r, err);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 1)
+        c->seq = r_int(r, 0, 0);
+    else
+        rc = sg_err_set(err, SG_INTERNAL, "consent: no number for the event");
+    PQclear(r);
+    return rc;
+}
+
+/* Hands the events of a result to `cb` (the store's strings live as long as
+ * the result; the callback may call the store). */
+static void each_consent(const PGresult *r, sg_consent_cb cb, void *ctx)
+{
+    for (int i = 0, n = PQntuples(r); i < n; i++) {
+        struct sg_store_consent c;
+        memset(&c, 0, sizeof c);
+        c.seq = r_int(r, i, 0);
+        c.has_subject = !PQgetisnull(r, i, 1) && PQgetlength(r, i, 1) == 16;
+        r_id(r, i, 1, &c.subject);
+        c.category = (int)r_int(r, i, 2);
+        if (PQgetlength(r, i, 3) == SG_BIDX_BYTES)
+            memcpy(c.bidx, PQgetvalue(r, i, 3), SG_BIDX_BYTES);
+        c.purpose = r_text(r, i, 4);
+        c.state = (int)r_int(r, i, 5);
+        c.at = r_int(r, i, 6);
+        c.method = (int)r_int(r, i, 7);
+        c.lang = r_text(r, i, 8);
+        c.notice = r_text(r, i, 9);
+        c.by = (int)r_int(r, i, 10);
+        c.has_guardian = !PQgetisnull(r, i, 11) && PQgetlength(r, i, 11) == 16;
+        r_id(r, i, 11, &c.guardian);
+        c.expires = r_int(r, i, 12);
+        c.child = (int)r_int(r, i, 13);
+        c.actor = r_text(r, i, 14);
+        c.kv = (uint32_t)r_int(r, i, 15);
+        c.details = PQgetisnull(r, i, 16) ? NULL : (const uint8_t *)PQgetvalue(r, i, 16);
+        c.details_len = c.details ? (size_t)PQgetlength(r, i, 16) : 0;
+        if (cb(ctx, &c))
+            break;
+    }
+}
+
+static enum sg_rc pg_consent_each(struct sg_store *s, const struct sg_uuid *id, sg_consent_cb cb,
+                                  void *ctx, struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_id(&a, id);
+    enum sg_rc rc = read_stmt(PG(s), ST_CONSENT_EACH, &a, "consent", &r, err);
+    if (rc)
+        return rc;
+    each_consent(r, cb, ctx);
+    PQclear(r);
+    return SG_OK;
+}
+
+static enum sg_rc pg_consent_pending(struct sg_store *s, int category,
+                                     const uint8_t bidx[SG_BIDX_BYTES], sg_consent_cb cb, void *ctx,
+                                     struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    PGresult *r = NULL;
+    enum sg_rc rc;
+    /* Read ahead (pg_index_put)? Taken out before the callback runs, as
+     * it may change pending events, which forgets the rest. */
+    for (int i = 0; i < p->nahead; i++) {
+        if (p->ahead[i].code != category || memcmp(p->ahead[i].bidx, bidx, SG_BIDX_BYTES) != 0)
+            continue;
+        if (!p->ahead[i].r && (rc = drain(p, NULL, err)))
+            return rc;
+        r = p->ahead[i].r;
+        p->ahead[i] = p->ahead[--p->nahead];
+        for (int k = 0; k < p->nq; k++) /* (the moved one's place moved) */
+            if (p->q[k].keep == &p->ahead[p->nahead].r)
+                p->q[k].keep = &p->ahead[i].r;
+        p->ahead[p->nahead].r = NULL;
+        break;
+    }
+    if (!r) {
+        struct params a = {0};
+        p_i32(&a, category);
+        p_bytes(&a, bidx, SG_BIDX_BYTES);
+        if ((rc = read_stmt(p, ST_CONSENT_PENDING, &a, "consent", &r, err)))
+            return rc;
+    }
+    each_consent(r, cb, ctx);
+    PQclear(r);
+    return SG_OK;
+}
+
+static enum sg_rc pg_consent_link(struct sg_store *s, int category,
+                                  const uint8_t bidx[SG_BIDX_BYTES], const struct sg_uuid *id,
+                                  struct sg_err *err)
+{
+    struct params a = {0};
+    forget_ahead(PG(s));
+    p_i32(&a, category);
+    p_bytes(&a, bidx, SG_BIDX_BYTES);
+    p_id(&a, id);
+    return write_stmt(PG(s), ST_CONSENT_LINK, &a, "consent", err);
+}
+
+static enum sg_rc pg_consent_reseal(struct sg_store *s, int64_t seq, uint32_t kv,
+                                    const uint8_t *details, size_t len, struct sg_err *err)
+{
+    struct params a = {0};
+    forget_ahead(PG(s));
+    p_i64(&a, seq);
+    p_i64(&a, kv);
+    p_bytes(&a, details, len);
+    return write_stmt(PG(s), ST_CONSENT_RESEAL, &a, "consent", err);
+}
+
+/*
+ * A person's decision row packs every purpose, in the layout sqlite.c
+ * writes (one format, so that a backup moves between the backends):
+ * entries of
+ *   u8 id length | id | u8 consent | u8 flags | i64le since | i64le expires
+ * in no particular order.
+ */
+#define PS_FIXED 18
+
+static void put_le64(uint8_t *b, int64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)((uint64_t)v >> (8 * i));
+}
+
+static int64_t get_le64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)b[i] << (8 * i);
+    return (int64_t)v;
+}
+
+/* The offset of `purpose`'s entry in a packed row, -1 when absent, -2 when
+ * the row is damaged. */
+static long ps_find(const uint8_t *b, size_t n, const char *purpose, size_t plen)
+{
+    size_t off = 0;
+    while (off < n) {
+        size_t l = b[off];
+        if (off + 1 + l + PS_FIXED > n)
+            return -2;
+        if (l == plen && memcmp(b + off + 1, purpose, l) == 0)
+            return (long)off;
+        off += 1 + l + PS_FIXED;
+    }
+    return -1;
+}
+
+/* Finds `purpose` in a packed row: 1 and *out filled, 0 absent, or an error
+ * for a damaged row. */
+static enum sg_rc ps_get(const uint8_t *b, size_t n, const char *purpose,
+                         struct sg_store_pstate *out, int *found, struct sg_err *err)
+{
+    long off = ps_find(b, n, purpose, strlen(purpose));
+    *found = 0;
+    if (off == -2)
+        return sg_err_set(err, SG_CRYPTO, "the decision row of a subject is damaged");
+    if (off >= 0) {
+        const uint8_t *f = b + off + 1 + b[off];
+        out->consent = f[0];
+        out->flags = f[1];
+        out->since = get_le64(f + 2);
+        out->expires = get_le64(f + 10);
+        *found = 1;
+    }
+    return SG_OK;
+}
+
+/* The open transaction's copy of `id`'s decision row, or NULL. */
+static const uint8_t *dec_cached(const struct pg *p, const struct sg_uuid *id)
+{
+    if (!p->depth || !p->dec.valid || !sg_uuid_equal(&p->dec.id, id))
+        return NULL;
+    return p->dec.b ? p->dec.b : (const uint8_t *)"";
+}
+
+static enum sg_rc dec_keep(struct pg *p, const struct sg_uuid *id, int state, const void *b,
+                           size_t n, struct sg_err *err)
+{
+    if (n > p->dec.cap) {
+        uint8_t *nb = realloc(p->dec.b, n);
+        if (!nb) {
+            forget_decision(p);
+            return sg_err_set(err, SG_NOMEM, "out of memory");
+        }
+        p->dec.b = nb;
+        p->dec.cap = n;
+    }
+    if (n)
+        memcpy(p->dec.b, b, n);
+    p->dec.n = n;
+    p->dec.id = *id;
+    p->dec.state = state;
+    p->dec.valid = 1;
+    return SG_OK;
+}
+
+/* Before a change of `id`'s purposes: their row, and the person locked for
+ * the rest of the transaction (see ST_PSTATE_LOAD), into the handle's copy. */
+static enum sg_rc dec_load(struct pg *p, const struct sg_uuid *id, struct sg_err *err)
+{
+    if (dec_cached(p, id))
+        return SG_OK;
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_id(&a, id);
+    enum sg_rc rc = read_stmt(p, ST_PSTATE_LOAD, &a, "consent", &r, err);
+    if (rc)
+        return rc;
+    if (PQntuples(r) != 1)
+        rc = sg_err_set(err, SG_NOTFOUND, "no such subject");
+    else
+        rc = dec_keep(p, id, (int)r_int(r, 0, 0), PQgetvalue(r, 0, 1),
+                      PQgetisnull(r, 0, 1) ? 0 : (size_t)PQgetlength(r, 0, 1), err);
+    PQclear(r);
+    return rc;
+}
+
+/* Reads without a lock what a decision needs: the person's state and, when
+ * they have one, their decision row (`*row` NULL when not); the result is
+ * the caller's to free. SG_NOTFOUND for an unknown person. */
+static enum sg_rc dec_read(struct pg *p, const struct sg_uuid *id, int *state, const uint8_t **row,
+                           size_t *n, PGresult **res, struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    enum sg_rc rc = read_stmt(p, ST_DECIDE, &a, "decision", res, err);
+    if (rc)
+        return rc;
+    if (PQntuples(*res) != 1) {
+        PQclear(*res);
+        *res = NULL;
+        return SG_NOTFOUND;
+    }
+    *state = (int)r_int(*res, 0, 0);
+    *row = PQgetisnull(*res, 0, 1) ? NULL : (const uint8_t *)PQgetvalue(*res, 0, 1);
+    *n = *row ? (size_t)PQgetlength(*res, 0, 1) : 0;
+    return SG_OK;
+}
+
+static enum sg_rc pg_pstate_get(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                                struct sg_store_pstate *out, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    enum sg_rc rc;
+    int found = 0;
+    /* In a transaction that writes, the change comes next: lock and keep. */
+    if (p->depth && !p->reading) {
+        if ((rc = dec_load(p, id, err)))
+            return rc == SG_NOTFOUND ? SG_NOTFOUND : rc;
+        rc = ps_get(p->dec.b, p->dec.n, purpose, out, &found, err);
+        return rc ? rc : found ? SG_OK : SG_NOTFOUND;
+    }
+    PGresult *r = NULL;
+    const uint8_t *row = NULL;
+    size_t n = 0;
+    int state;
+    if ((rc = dec_read(p, id, &state, &row, &n, &r, err)))
+        return rc;
+    if (row)
+        rc = ps_get(row, n, purpose, out, &found, err);
+    PQclear(r);
+    return rc ? rc : found ? SG_OK : SG_NOTFOUND;
+}
+
+static enum sg_rc pg_pstate_put(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                                const struct sg_store_pstate *ps, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    size_t plen = strlen(purpose);
+    if (plen > 255)
+        return sg_err_set(err, SG_INVALID, "purpose id too long");
+    enum sg_rc rc = dec_load(p, id, err);
+    if (rc)
+        return rc;
+    long off = ps_find(p->dec.b, p->dec.n, purpose, plen);
+    if (off == -2)
+        return sg_err_set(err, SG_CRYPTO, "the decision row of a subject is damaged");
+    if (off < 0) {
+        size_t n = p->dec.n + 1 + plen + PS_FIXED;
+        if (n > p->dec.cap) {
+            uint8_t *nb = realloc(p->dec.b, n);
+            if (!nb) {
+                forget_decision(p);
+                return sg_err_set(err, SG_NOMEM, "out of memory");
+            }
+            p->dec.b = nb;
+            p->dec.cap = n;
+        }
+        off = (long)p->dec.n;
+        p->dec.b[off] = (uint8_t)plen;
+        memcpy(p->dec.b + off + 1, purpose, plen);
+        p->dec.n = n;
+    }
+    uint8_t *f = p->dec.b + off + 1 + plen;
+    f[0] = (uint8_t)ps->consent;
+    f[1] = (uint8_t)ps->flags;
+    put_le64(f + 2, ps->since);
+    put_le64(f + 10, ps->expires);
+    struct params a = {0};
+    p_id(&a, id);
+    p_i32(&a, p->dec.state);
+    p_bytes(&a, p->dec.b, p->dec.n);
+    /* (A failure comes back through the savepoint, whose rollback forgets
+     * the copy.) */
+    rc = write_stmt(p, ST_PSTATE_PUT, &a, "consent", err);
+    if (rc)
+        forget_decision(p);
+    return rc;
+}
+
+/* One round trip, one read of the decision row's key (the person's own row
+ * only for those who have none); no transaction needed, no lock taken. */
+static enum sg_rc pg_decide(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                            int *state, struct sg_store_pstate *ps, int *has_ps, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    *has_ps = 0;
+    const uint8_t *mine = dec_cached(p, id);
+    if (mine) {
+        *state = p->dec.state;
+        return ps_get(mine, p->dec.n, purpose, ps, has_ps, err);
+    }
+    PGresult *r = NULL;
+    const uint8_t *row = NULL;
+    size_t n = 0;
+    enum sg_rc rc = dec_read(p, id, state, &row, &n, &r, err);
+    if (rc)
+        return rc;
+    if (row)
+        rc = ps_get(row, n, purpose, ps, has_ps, err);
+    PQclear(r);
+    return rc;
+}
+
+/* --------------------------------------------------------------- retention */
+
+/* Orders page rows by id. */
+static int cmp_row_id(const void *a, const void *b)
+{
+    return memcmp(((const struct sg_store_sweep_row *)a)->id.b,
+                  ((const struct sg_store_sweep_row *)b)->id.b, 16);
+}
+
+/* The row of a page (sorted by id) for person `id`, or -1. */
+static long sweep_row(const struct sg_store_sweep_row *rows, size_t n, const void *id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = memcmp(rows[mid].id.b, id, 16);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/*
+ * A page of people with their events and done marks: one statement, so one
+ * round trip and one snapshot per page, however many people it holds. The
+ * arrays handed out point into the result and into two allocations made
+ * for the page.
+ */
+static enum sg_rc pg_sweep_scan(struct sg_store *s, const struct sg_uuid *after, size_t limit,
+                                sg_sweep_cb cb, void *ctx, struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_i64(&a, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    if (after)
+        p_id(&a, after);
+    enum sg_rc rc = read_stmt(PG(s), after ? ST_SWEEP_AFTER : ST_SWEEP_FIRST, &a, "sweep", &r, err);
+    if (rc)
+        return rc;
+    int total = PQntuples(r);
+    size_t n = 0, nev = 0, ndone = 0;
+    for (int i = 0; i < total; i++) {
+        int kind = (int)r_int(r, i, 0);
+        n += kind == 0;
+        nev += kind == 1;
+        ndone += kind == 2;
+    }
+    struct sg_store_sweep_row *rows = calloc(n ? n : 1, sizeof *rows);
+    struct sg_store_event *events = calloc(nev ? nev : 1, sizeof *events);
+    struct sg_store_done *done = calloc(ndone ? ndone : 1, sizeof *done);
+    size_t *fill = calloc(2 * (n ? n : 1), sizeof *fill);
+    if (!rows || !events || !done || !fill) {
+        rc = sg_err_set(err, SG_NOMEM, "out of memory");
+        goto out;
+    }
+    n = 0;
+    for (int i = 0; i < total; i++)
+        if (r_int(r, i, 0) == 0 && PQgetlength(r, i, 1) == 16) {
+            r_id(r, i, 1, &rows[n].id);
+            rows[n].state = (int)r_int(r, i, 2);
+            rows[n].created = r_int(r, i, 3);
+            n++;
+        }
+    qsort(rows, n, sizeof *rows, cmp_row_id);
+    /* Count each person's events and marks, give each person its slice,
+     * then fill the slices: every person's entries are contiguous. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < total; i++) {
+            int kind = (int)r_int(r, i, 0);
+            long row = kind && PQgetlength(r, i, 1) == 16 && !PQgetisnull(r, i, 4)
+                           ? sweep_row(rows, n, PQgetvalue(r, i, 1))
+                           : -1;
+            if (row < 0)
+                continue;
+            if (pass == 0) {
+                if (kind == 1)
+                    rows[row].nevents++;
+                else
+                    rows[row].ndone++;
+            } else if (kind == 1) {
+                struct sg_store_event *e = &events[fill[2 * (size_t)row]++];
+                e->name = r_text(r, i, 4);
+                e->at = r_int(r, i, 5);
+            } else {
+                struct sg_store_done *d = &done[fill[2 * (size_t)row + 1]++];
+                d->rule = r_text(r, i, 4);
+                d->anchor = r_int(r, i, 5);
+            }
+        }
+        for (size_t i = 0, e = 0, d = 0; pass == 0 && i < n; i++) {
+            rows[i].events = rows[i].nevents ? &events[e] : NULL;
+            rows[i].done = rows[i].ndone ? &done[d] : NULL;
+            fill[2 * i] = e;
+            fill[2 * i + 1] = d;
+            e += rows[i].nevents;
+            d += rows[i].ndone;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (cb(ctx, &rows[i]))
+            break;
+out:
+    free(rows);
+    free(events);
+    free(done);
+    free(fill);
+    PQclear(r);
+    return rc;
+}
+
+static enum sg_rc pg_sweep_done_put(struct sg_store *s, const struct sg_uuid *id, const char *rule,
+                                    sg_time anchor, sg_time at, struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    p_text(&a, rule);
+    p_i64(&a, anchor);
+    p_i64(&a, at);
+    return write_stmt(PG(s), ST_DONE_PUT, &a, "sweep", err);
+}
+
+static enum sg_rc pg_global_event_put(struct sg_store *s, const char *name, sg_time at,
+                                      struct sg_err *err)
+{
+    struct params a = {0};
+    p_text(&a, name);
+    p_i64(&a, at);
+    return write_stmt(PG(s), ST_GEVENT_PUT, &a, "event", err);
+}
+
+static enum sg_rc pg_global_event_latest(struct sg_store *s, const char *name, sg_time before,
+                                         sg_time *out, struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_text(&a, name);
+    p_i64(&a, before);
+    enum sg_rc rc = read_stmt(PG(s), ST_GEVENT_LATEST, &a, "event", &r, err);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        *out = r_int(r, 0, 0);
+    else
+        rc = SG_NOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+static enum sg_rc pg_stats_put(struct sg_store *s, const uint8_t id[16], const char *category,
+                               const char *value, int year, struct sg_err *err)
+{
+    struct params a = {0};
+    p_bytes(&a, id, 16);
+    p_text(&a, category);
+    p_text(&a, value);
+    p_i32(&a, year);
+    return write_stmt(PG(s), ST_STATS_PUT, &a, "statistics", err);
+}
+
+static enum sg_rc pg_stats_each(struct sg_store *s, sg_stats_cb cb, void *ctx, struct sg_err *err)
+{
+    PGresult *r = NULL;
+    enum sg_rc rc = read_stmt(PG(s), ST_STATS_EACH, NULL, "statistics", &r, err);
+    if (rc)
+        return rc;
+    for (int i = 0, n = PQntuples(r); i < n; i++)
+        if (cb(ctx, r_text(r, i, 0), r_text(r, i, 1), (int)r_int(r, i, 2),
+               (uint64_t)r_int(r, i, 3)))
+            break;
+    PQclear(r);
+    return SG_OK;
+}
+
+static enum sg_rc pg_history_del_category(struct sg_store *s, const struct sg_uuid *id,
+                                          const char *category, struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    p_text(&a, category);
+    return write_stmt(PG(s), ST_HIST_DEL_CAT, &a, "history", err);
+}
+
+/* ------------------------------------------------------------------ outbox */
+
+static enum sg_rc pg_outbox_put(struct sg_store *s, const struct sg_store_message *m,
+                                struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, &m->id);
+    p_id(&a, m->has_subject ? &m->subject : NULL);
+    p_text(&a, m->kind);
+    p_i64(&a, m->created);
+    p_i64(&a, m->kv);
+    p_bytes(&a, m->sealed ? m->sealed : (const uint8_t *)"", m->sealed_len);
+    return write_stmt(PG(s), ST_OUTBOX_PUT, &a, "outbox", err);
+}
+
+static void each_message(const PGresult *r, sg_message_cb cb, void *ctx)
+{
+    for (int i = 0, n = PQntuples(r); i < n; i++) {
+        struct sg_store_message m;
+        memset(&m, 0, sizeof m);
+        if (PQgetlength(r, i, 0) != 16)
+            continue;
+        r_id(r, i, 0, &m.id);
+        m.has_subject = !PQgetisnull(r, i, 1) && PQgetlength(r, i, 1) == 16;
+        r_id(r, i, 1, &m.subject);
+        m.kind = r_text(r, i, 2);
+        m.created = r_int(r, i, 3);
+        m.kv = (uint32_t)r_int(r, i, 4);
+        m.sealed = (const uint8_t *)PQgetvalue(r, i, 5);
+        m.sealed_len = (size_t)PQgetlength(r, i, 5);
+        m.state = (int)r_int(r, i, 6);
+        m.attempts = (int)r_int(r, i, 7);
+        m.next_attempt = r_int(r, i, 8);
+        m.sent = r_int(r, i, 9);
+        m.error = PQgetisnull(r, i, 10) ? NULL : PQgetvalue(r, i, 10);
+        if (cb(ctx, &m))
+            break;
+    }
+}
+
+static enum sg_rc pg_outbox_claim(struct sg_store *s, sg_time now, sg_time until, size_t limit,
+                                  sg_message_cb cb, void *ctx, struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_i64(&a, now);
+    p_i64(&a, until);
+    p_i64(&a, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    enum sg_rc rc = read_stmt(PG(s), ST_OUTBOX_CLAIM, &a, "outbox", &r, err);
+    if (rc)
+        return rc;
+    each_message(r, cb, ctx);
+    PQclear(r);
+    return SG_OK;
+}
+
+static enum sg_rc pg_outbox_update(struct sg_store *s, const struct sg_uuid *id, int state,
+                                   int attempts, sg_time next_attempt, sg_time sent,
+                                   const char *error, struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    p_i32(&a, state);
+    p_i32(&a, attempts);
+    p_i64(&a, next_attempt);
+    p_i64(&a, sent);
+    p_text(&a, error); /* NULL: none */
+    return write_stmt(PG(s), ST_OUTBOX_UPDATE, &a, "outbox", err);
+}
+
+static enum sg_rc pg_outbox_each(struct sg_store *s, int state, sg_message_cb cb, void *ctx,
+                                 struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    if (state >= 0)
+        p_i32(&a, state);
+    enum sg_rc rc = read_stmt(PG(s), state < 0 ? ST_OUTBOX_EACH : ST_OUTBOX_EACH_STATE,
+                              state < 0 ? NULL : &a, "outbox", &r, err);
+    if (rc)
+        return rc;
+    each_message(r, cb, ctx);
+    PQclear(r);
+    return SG_OK;
+}
+
+/* --------------------------------------------------------------- operators */
+
+static void op_params(struct params *a, const struct sg_store_operator *o)
+{
+    p_text(a, o->login);
+    p_text(a, o->role);
+    p_text(a, o->purpose);
+    p_text(a, o->scope); /* NULL: none */
+    p_text(a, o->hash);
+    p_i64(a, o->created);
+    p_i64(a, o->password_changed);
+    p_i32(a, o->failures);
+    p_i64(a, o->locked_until);
+    p_i32(a, o->disabled);
+}
+
+static enum sg_rc pg_operator_insert(struct sg_store *s, const struct sg_store_operator *o,
+                                     struct sg_err *err)
+{
+    struct params a = {0};
+    op_params(&a, o);
+    int done = 0;
+    enum sg_rc rc = did(PG(s), ST_OP_INSERT, &a, "operator", &done, err);
+    if (!rc && !done)
+        rc = sg_err_set(err, SG_CONFLICT, "operator '%.64s' exists", o->login);
+    return rc;
+}
+
+static enum sg_rc pg_operator_put(struct sg_store *s, const struct sg_store_operator *o,
+                                  struct sg_err *err)
+{
+    struct params a = {0};
+    op_params(&a, o);
+    return write_stmt(PG(s), ST_OP_PUT, &a, "operator", err);
+}
+
+/* Hands the operators of a result to `cb`. */
+static void each_operator(const PGresult *r, sg_operator_cb cb, void *ctx)
+{
+    for (int i = 0, n = PQntuples(r); i < n; i++) {
+        struct sg_store_operator o;
+        o.login = r_text(r, i, 0);
+        o.role = r_text(r, i, 1);
+        o.purpose = r_text(r, i, 2);
+        o.scope = PQgetisnull(r, i, 3) ? NULL : PQgetvalue(r, i, 3);
+        o.hash = r_text(r, i, 4);
+        o.created = r_int(r, i, 5);
+        o.password_changed = r_int(r, i, 6);
+        o.failures = (int)r_int(r, i, 7);
+        o.locked_until = r_int(r, i, 8);
+        o.disabled = (int)r_int(r, i, 9);
+        if (cb(ctx, &o))
+            break;
+    }
+}
+
+static enum sg_rc pg_operator_get(struct sg_store *s, const char *login, sg_operator_cb cb,
+                                  void *ctx, struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_text(&a, login);
+    enum sg_rc rc = read_stmt(PG(s), ST_OP_GET, &a, "operator", &r, err);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = SG_NOTFOUND;
+    else
+        each_operator(r, cb, ctx);
+    PQclear(r);
+    return rc;
+}
+
+static enum sg_rc pg_operator_each(struct sg_store *s, sg_operator_cb cb, void *ctx,
+                                   struct sg_err *err)
+{
+    PGresult *r = NULL;
+    enum sg_rc rc = read_stmt(PG(s), ST_OP_EACH, NULL, "operator", &r, err);
+    if (rc)
+        return rc;
+    each_operator(r, cb, ctx);
+    PQclear(r);
+    return SG_OK;
+}
+
+static enum sg_rc pg_session_put(struct sg_store *s, const struct sg_store_session *ss,
+                                 struct sg_err *err)
+{
+    struct params a = {0};
+    p_bytes(&a, ss->hash, 32);
+    p_text(&a, ss->login);
+    p_i64(&a, ss->created);
+    p_i64(&a, ss->expires);
+    p_i64(&a, ss->seen);
+    return write_stmt(PG(s), ST_SESS_PUT, &a, "session", err);
+}
+
+static enum sg_rc pg_session_get(struct sg_store *s, const uint8_t hash[32],
+                                 struct sg_store_session *out, char *login, size_t cap,
+                                 struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_bytes(&a, hash, 32);
+    enum sg_rc rc = read_stmt(PG(s), ST_SESS_GET, &a, "session", &r, err);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 1) {
+        snprintf(login, cap, "%s", r_text(r, 0, 0));
+        memcpy(out->hash, hash, 32);
+        out->login = login;
+        out->created = r_int(r, 0, 1);
+        out->expires = r_int(r, 0, 2);
+        out->seen = r_int(r, 0, 3);
+    } else {
+        rc = SG_NOTFOUND;
+    }
+    PQclear(r);
+    return rc;
+}
+
+static enum sg_rc by_hash(struct sg_store *s, enum stmt_id st, const uint8_t hash[32],
+                          const sg_time *at, struct sg_err *err)
+{
+    struct params a = {0};
+    p_bytes(&a, hash, 32);
+    if (at)
+        p_i64(&a, *at);
+    return write_stmt(PG(s), st, &a, "session", err);
+}
+
+static enum sg_rc pg_session_seen(struct sg_store *s, const uint8_t hash[32], sg_time seen,
+                                  struct sg_err *err)
+{
+    return by_hash(s, ST_SESS_SEEN, hash, &seen, err);
+}
+
+static enum sg_rc pg_session_del(struct sg_store *s, const uint8_t hash[32], struct sg_err *err)
+{
+    return by_hash(s, ST_SESS_DEL, hash, NULL, err);
+}
+
+static enum sg_rc pg_session_del_login(struct sg_store *s, const char *login, struct sg_err *err)
+{
+    struct params a = {0};
+    p_text(&a, login);
+    return write_stmt(PG(s), ST_SESS_DEL_LOGIN, &a, "session", err);
+}
+
+static enum sg_rc pg_session_purge(struct sg_store *s, sg_time now, struct sg_err *err)
+{
+    struct params a = {0};
+    p_i64(&a, now);
+    return write_stmt(PG(s), ST_SESS_PURGE, &a, "session", err);
+}
+
 /* ------------------------------------------------------------------ tokens */
 
 static enum sg_rc pg_token_put(struct sg_store *s, const struct sg_store_token *t,
@@ -1982,7 +3105,7 @@ static enum sg_rc copy_rows_out(const PGresult *r, const char *types, sqlite3 *d
 static enum sg_rc copy_table_out(struct pg *p, const struct sg_table *t, sqlite3 *db,
                                  struct sg_err *err)
 {
-    char sql[512], ins_sql[512], sel[256] = "";
+    char sql[1024], ins_sql[1024], sel[512] = "";
     size_t ncol = strlen(t->types);
     /* Integers of every width come back as int8. */
     const char *c = t->columns;
@@ -1994,7 +3117,7 @@ static enum sg_rc copy_table_out(struct pg *p, const struct sg_table *t, sqlite3
         c += n;
         c += strspn(c, ", ");
     }
-    char marks[64] = "";
+    char marks[128] = "";
     for (size_t i = 0; i < ncol; i++)
         strcat(marks, i ? ", ?" : "?");
     snprintf(ins_sql, sizeof ins_sql, "INSERT INTO %s (%s) VALUES (%s)", t->name, t->columns,
@@ -2197,6 +3320,8 @@ static enum sg_rc pg_restore(struct sg_store *s, const char *path, struct sg_err
     struct pg *p = PG(s);
     if (p->depth)
         return sg_err_set(err, SG_INTERNAL, "restore inside a transaction");
+    forget_ahead(p);
+    forget_decision(p);
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         sqlite3_close_v2(db);
@@ -2264,7 +3389,7 @@ static enum sg_rc pg_restore(struct sg_store *s, const char *path, struct sg_err
         if (PQresultStatus(mark) != PGRES_TUPLES_OK)
             rc = result_err(p, mark, "restore", err);
     }
-    char trunc[256] = "TRUNCATE ";
+    char trunc[512] = "TRUNCATE ";
     for (int i = 0, n = 0; i < sg_tables_count; i++)
         if (sg_tables[i].keep == SG_KEEP_NONE) {
             size_t at = strlen(trunc);
@@ -2317,6 +3442,7 @@ const struct sg_store_ops sg_store_postgres = {
     .migrate = pg_migrate,
     .schema_version = pg_schema_version,
     .begin = pg_begin,
+    .begin_read = pg_begin_read,
     .commit = pg_commit,
     .rollback = pg_rollback,
     .meta_get = pg_meta_get,
@@ -2359,6 +3485,35 @@ const struct sg_store_ops sg_store_postgres = {
     .policy_add = pg_policy_add,
     .policy_at = pg_policy_at,
     .policy_each = pg_policy_each,
+    .consent_append = pg_consent_append,
+    .consent_each = pg_consent_each,
+    .consent_pending = pg_consent_pending,
+    .consent_link = pg_consent_link,
+    .consent_reseal = pg_consent_reseal,
+    .pstate_get = pg_pstate_get,
+    .pstate_put = pg_pstate_put,
+    .decide = pg_decide,
+    .sweep_scan = pg_sweep_scan,
+    .sweep_done_put = pg_sweep_done_put,
+    .global_event_put = pg_global_event_put,
+    .global_event_latest = pg_global_event_latest,
+    .stats_put = pg_stats_put,
+    .stats_each = pg_stats_each,
+    .history_del_category = pg_history_del_category,
+    .outbox_put = pg_outbox_put,
+    .outbox_claim = pg_outbox_claim,
+    .outbox_update = pg_outbox_update,
+    .outbox_each = pg_outbox_each,
+    .operator_insert = pg_operator_insert,
+    .operator_put = pg_operator_put,
+    .operator_get = pg_operator_get,
+    .operator_each = pg_operator_each,
+    .session_put = pg_session_put,
+    .session_get = pg_session_get,
+    .session_seen = pg_session_seen,
+    .session_del = pg_session_del,
+    .session_del_login = pg_session_del_login,
+    .session_purge = pg_session_purge,
     .backup = pg_backup,
     .restore = pg_restore,
 };

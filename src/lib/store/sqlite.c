@@ -68,6 +68,44 @@ enum stmt_id {
     ST_MEMBERS_EACH,
     ST_MEMBER_SHARED,
     ST_MEMBERS_DEL,
+    ST_CONSENT_APPEND,
+    ST_CONSENT_EACH,
+    ST_CONSENT_PENDING,
+    ST_CONSENT_LINK,
+    ST_CONSENT_RESEAL,
+    ST_CONSENT_DEL,
+    ST_PSTATE_GET,
+    ST_PSTATE_PUT,
+    ST_PSTATE_DEL,
+    ST_DECIDE,
+    ST_DECISIONS_STATE,
+    ST_OP_INSERT,
+    ST_OP_PUT,
+    ST_OP_GET,
+    ST_OP_EACH,
+    ST_SESS_PUT,
+    ST_SESS_GET,
+    ST_SESS_SEEN,
+    ST_SESS_DEL,
+    ST_SESS_DEL_LOGIN,
+    ST_SESS_PURGE,
+    ST_SWEEP_FIRST,
+    ST_SWEEP_AFTER,
+    ST_SWEEP_EVENTS,
+    ST_SWEEP_DONE,
+    ST_DONE_PUT,
+    ST_DONE_DEL,
+    ST_GEVENT_PUT,
+    ST_GEVENT_LATEST,
+    ST_STATS_PUT,
+    ST_STATS_EACH,
+    ST_HIST_DEL_CAT,
+    ST_OUTBOX_PUT,
+    ST_OUTBOX_CLAIM,
+    ST_OUTBOX_UPDATE,
+    ST_OUTBOX_EACH,
+    ST_OUTBOX_EACH_STATE,
+    ST_OUTBOX_DEL,
     ST_COUNT
 };
 
@@ -134,6 +172,73 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_MEMBER_SHARED] = "SELECT 1 FROM memberships a JOIN memberships b ON b.grp = a.grp "
                          "AND b.subject = ?2 WHERE a.subject = ?1 LIMIT 1",
     [ST_MEMBERS_DEL] = "DELETE FROM memberships WHERE subject = ?1",
+    [ST_CONSENT_APPEND] =
+        "INSERT INTO consent_events (subject, category, bidx, purpose, state, at, "
+        "method, lang, notice, by_whom, guardian, expires, child, actor, kv, "
+        "details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+        "?13, ?14, ?15, ?16)",
+#define CONSENT_COLS                                                                               \
+    "seq, subject, category, bidx, purpose, state, at, method, lang, notice, by_whom, guardian, "  \
+    "expires, child, actor, kv, details"
+    [ST_CONSENT_EACH] = "SELECT " CONSENT_COLS " FROM consent_events WHERE subject = ?1 "
+                        "ORDER BY seq",
+    [ST_CONSENT_PENDING] = "SELECT " CONSENT_COLS " FROM consent_events WHERE subject IS NULL "
+                           "AND category = ?1 AND bidx = ?2 ORDER BY seq",
+    [ST_CONSENT_LINK] = "UPDATE consent_events SET subject = ?3, category = NULL, bidx = NULL "
+                        "WHERE subject IS NULL AND category = ?1 AND bidx = ?2",
+    [ST_CONSENT_RESEAL] = "UPDATE consent_events SET kv = ?2, details = ?3 WHERE seq = ?1",
+    [ST_CONSENT_DEL] = "DELETE FROM consent_events WHERE subject = ?1",
+    [ST_PSTATE_GET] = "SELECT state, purposes FROM decisions WHERE subject = ?1",
+    [ST_PSTATE_PUT] = "INSERT OR REPLACE INTO decisions (subject, state, purposes) "
+                      "VALUES (?1, ?2, ?3)",
+    [ST_PSTATE_DEL] = "DELETE FROM decisions WHERE subject = ?1",
+    [ST_DECIDE] = "SELECT state FROM subjects WHERE id = ?1",
+    [ST_DECISIONS_STATE] = "UPDATE decisions SET state = ?2 WHERE subject = ?1",
+#define OP_COLS                                                                                    \
+    "login, role, purpose, scope, hash, created, password_changed, failures, locked_until, "       \
+    "disabled"
+    [ST_OP_INSERT] = "INSERT INTO operators (" OP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                     "?9, ?10)",
+    [ST_OP_PUT] = "INSERT OR REPLACE INTO operators (" OP_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                  "?7, ?8, ?9, ?10)",
+    [ST_OP_GET] = "SELECT " OP_COLS " FROM operators WHERE login = ?1",
+    [ST_OP_EACH] = "SELECT " OP_COLS " FROM operators ORDER BY login",
+    [ST_SESS_PUT] = "INSERT INTO sessions (hash, login, created, expires, seen) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_SESS_GET] = "SELECT login, created, expires, seen FROM sessions WHERE hash = ?1",
+    [ST_SESS_SEEN] = "UPDATE sessions SET seen = ?2 WHERE hash = ?1",
+    [ST_SESS_DEL] = "DELETE FROM sessions WHERE hash = ?1",
+    [ST_SESS_DEL_LOGIN] = "DELETE FROM sessions WHERE login = ?1",
+    [ST_SESS_PURGE] = "DELETE FROM sessions WHERE expires <= ?1",
+    [ST_SWEEP_FIRST] = "SELECT id, state, created FROM subjects ORDER BY id LIMIT ?1",
+    [ST_SWEEP_AFTER] = "SELECT id, state, created FROM subjects WHERE id > ?2 ORDER BY id LIMIT ?1",
+    [ST_SWEEP_EVENTS] =
+        "SELECT subject, name, at FROM events WHERE subject >= ?1 AND subject <= ?2 "
+        "ORDER BY subject",
+    [ST_SWEEP_DONE] = "SELECT subject, rule, anchor FROM sweep_done WHERE subject >= ?1 AND "
+                      "subject <= ?2 ORDER BY subject",
+    [ST_DONE_PUT] = "INSERT OR IGNORE INTO sweep_done (subject, rule, anchor, at) "
+                    "VALUES (?1, ?2, ?3, ?4)",
+    [ST_DONE_DEL] = "DELETE FROM sweep_done WHERE subject = ?1",
+    [ST_GEVENT_PUT] = "INSERT OR IGNORE INTO global_events (name, at) VALUES (?1, ?2)",
+    [ST_GEVENT_LATEST] = "SELECT max(at) FROM global_events WHERE name = ?1 AND at <= ?2",
+    [ST_STATS_PUT] = "INSERT INTO statistics (id, category, value, year) VALUES (?1, ?2, ?3, ?4)",
+    [ST_STATS_EACH] = "SELECT category, value, year, count(*) FROM statistics "
+                      "GROUP BY category, value, year ORDER BY category, value, year",
+    [ST_HIST_DEL_CAT] = "DELETE FROM history WHERE subject = ?1 AND category = ?2",
+    [ST_OUTBOX_PUT] = "INSERT INTO outbox (id, subject, kind, created, kv, sealed, next_attempt) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4)",
+#define OUTBOX_COLS                                                                                \
+    "id, subject, kind, created, kv, sealed, state, attempts, next_attempt, sent, error"
+    [ST_OUTBOX_CLAIM] = "UPDATE outbox SET claimed_until = ?2 WHERE id IN (SELECT id FROM outbox "
+                        "WHERE state = 0 AND next_attempt <= ?1 AND claimed_until <= ?1 "
+                        "ORDER BY next_attempt LIMIT ?3) RETURNING " OUTBOX_COLS,
+    [ST_OUTBOX_UPDATE] = "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt = ?4, "
+                         "sent = ?5, error = ?6, claimed_until = 0 WHERE id = ?1",
+    [ST_OUTBOX_EACH] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY created, id",
+    [ST_OUTBOX_EACH_STATE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE state = ?1 "
+                             "ORDER BY created, id",
+    [ST_OUTBOX_DEL] = "DELETE FROM outbox WHERE subject = ?1",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked = 0",
     [ST_AUDIT_HEADS_EACH] = "SELECT size, at, root, note FROM audit_heads WHERE size >= ?1 "
                             "ORDER BY size",
@@ -297,12 +402,12 @@ bad:
 
 /* ------------------------------------------------------------ transactions */
 
-static enum sg_rc sq_begin(struct sg_store *s, struct sg_err *err)
+static enum sg_rc begin_as(struct sg_store *s, const char *how, struct sg_err *err)
 {
     struct sq *q = SQ(s);
     enum sg_rc r;
     if (q->depth == 0) {
-        r = exec(q, "BEGIN IMMEDIATE", "begin", err);
+        r = exec(q, how, "begin", err);
     } else {
         sqlite3_stmt *st = stmt(q, ST_SAVEPOINT, err);
         r = st ? run(q, st, "savepoint", err) : (err ? err->rc : SG_IO);
@@ -310,6 +415,16 @@ static enum sg_rc sq_begin(struct sg_store *s, struct sg_err *err)
     if (!r)
         q->depth++;
     return r;
+}
+
+static enum sg_rc sq_begin(struct sg_store *s, struct sg_err *err)
+{
+    return begin_as(s, "BEGIN IMMEDIATE", err);
+}
+
+static enum sg_rc sq_begin_read(struct sg_store *s, struct sg_err *err)
+{
+    return begin_as(s, "BEGIN DEFERRED", err);
 }
 
 static enum sg_rc sq_commit(struct sg_store *s, struct sg_err *err)
@@ -611,7 +726,16 @@ static enum sg_rc sq_subject_set_state(struct sg_store *s, const struct sg_uuid 
     bind_id(st, 1, id);
     sqlite3_bind_int(st, 2, state);
     sqlite3_bind_int64(st, 3, at);
-    return run(q, st, "update subject", err);
+    enum sg_rc r = run(q, st, "update subject", err);
+    /* ...and the copy decisions read. */
+    if (!r && (st = stmt(q, ST_DECISIONS_STATE, err))) {
+        bind_id(st, 1, id);
+        sqlite3_bind_int(st, 2, state);
+        r = run(q, st, "update subject", err);
+    } else if (!r) {
+        r = err ? err->rc : SG_IO;
+    }
+    return r;
 }
 
 static enum sg_rc sq_subject_list(struct sg_store *s, const struct sg_uuid *after, size_t limit,
@@ -670,7 +794,11 @@ static enum sg_rc sq_subject_shred(struct sg_store *s, const struct sg_uuid *id,
     enum sg_rc r;
     if ((r = del_by_subject(q, ST_EVENTS_DEL, id, err)) ||
         (r = del_by_subject(q, ST_HIST_DEL, id, err)) ||
-        (r = del_by_subject(q, ST_MEMBERS_DEL, id, err)))
+        (r = del_by_subject(q, ST_MEMBERS_DEL, id, err)) ||
+        (r = del_by_subject(q, ST_CONSENT_DEL, id, err)) ||
+        (r = del_by_subject(q, ST_PSTATE_DEL, id, err)) ||
+        (r = del_by_subject(q, ST_DONE_DEL, id, err)) ||
+        (r = del_by_subject(q, ST_OUTBOX_DEL, id, err)))
         return r;
     sqlite3_stmt *st = stmt(q, ST_SUBJ_SHRED, err);
     if (!st)
@@ -1143,6 +1271,880 @@ static enum sg_rc sq_member_shared(struct sg_store *s, const struct sg_uuid *a,
     return r;
 }
 
+/* ----------------------------------------------------------------- consent */
+
+static enum sg_rc sq_consent_append(struct sg_store *s, struct sg_store_consent *c,
+                                    struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CONSENT_APPEND, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    if (c->has_subject) {
+        bind_id(st, 1, &c->subject);
+    } else {
+        sqlite3_bind_int(st, 2, c->category);
+        sqlite3_bind_blob(st, 3, c->bidx, SG_BIDX_BYTES, SQLITE_STATIC);
+    }
+    sqlite3_bind_text(st, 4, c->purpose, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, c->state);
+    sqlite3_bind_int64(st, 6, c->at);
+    sqlite3_bind_int(st, 7, c->method);
+    sqlite3_bind_text(st, 8, c->lang, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, c->notice, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 10, c->by);
+    if (c->has_guardian)
+        bind_id(st, 11, &c->guardian);
+    sqlite3_bind_int64(st, 12, c->expires);
+    sqlite3_bind_int(st, 13, c->child);
+    sqlite3_bind_text(st, 14, c->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 15, c->kv);
+    if (c->details)
+        sqlite3_bind_blob(st, 16, c->details, (int)c->details_len, SQLITE_STATIC);
+    enum sg_rc r = run(q, st, "consent", err);
+    if (!r)
+        c->seq = sqlite3_last_insert_rowid(q->db);
+    return r;
+}
+
+static int col_uuid(sqlite3_stmt *st, int i, struct sg_uuid *out)
+{
+    if (sqlite3_column_bytes(st, i) != 16)
+        return 0;
+    memcpy(out->b, sqlite3_column_blob(st, i), 16);
+    return 1;
+}
+
+static enum sg_rc each_consent(struct sq *q, sqlite3_stmt *st, sg_consent_cb cb, void *ctx,
+                               struct sg_err *err)
+{
+    int rc;
+    enum sg_rc r = SG_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_consent c;
+        memset(&c, 0, sizeof c);
+        c.seq = sqlite3_column_int64(st, 0);
+        c.has_subject = col_uuid(st, 1, &c.subject);
+        c.category = sqlite3_column_int(st, 2);
+        if (sqlite3_column_bytes(st, 3) == SG_BIDX_BYTES)
+            memcpy(c.bidx, sqlite3_column_blob(st, 3), SG_BIDX_BYTES);
+        c.purpose = (const char *)sqlite3_column_text(st, 4);
+        c.state = sqlite3_column_int(st, 5);
+        c.at = sqlite3_column_int64(st, 6);
+        c.method = sqlite3_column_int(st, 7);
+        c.lang = (const char *)sqlite3_column_text(st, 8);
+        c.notice = (const char *)sqlite3_column_text(st, 9);
+        c.by = sqlite3_column_int(st, 10);
+        c.has_guardian = col_uuid(st, 11, &c.guardian);
+        c.expires = sqlite3_column_int64(st, 12);
+        c.child = sqlite3_column_int(st, 13);
+        c.actor = (const char *)sqlite3_column_text(st, 14);
+        c.kv = (uint32_t)sqlite3_column_int64(st, 15);
+        c.details = sqlite3_column_blob(st, 16);
+        c.details_len = (size_t)sqlite3_column_bytes(st, 16);
+        if (!c.purpose || !c.lang || !c.notice || !c.actor)
+            continue;
+        if (cb(ctx, &c))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "consent", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_consent_each(struct sg_store *s, const struct sg_uuid *id, sg_consent_cb cb,
+                                  void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CONSENT_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    return each_consent(q, st, cb, ctx, err);
+}
+
+static enum sg_rc sq_consent_pending(struct sg_store *s, int category,
+                                     const uint8_t bidx[SG_BIDX_BYTES], sg_consent_cb cb, void *ctx,
+                                     struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CONSENT_PENDING, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int(st, 1, category);
+    sqlite3_bind_blob(st, 2, bidx, SG_BIDX_BYTES, SQLITE_STATIC);
+    return each_consent(q, st, cb, ctx, err);
+}
+
+static enum sg_rc sq_consent_link(struct sg_store *s, int category,
+                                  const uint8_t bidx[SG_BIDX_BYTES], const struct sg_uuid *id,
+                                  struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CONSENT_LINK, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int(st, 1, category);
+    sqlite3_bind_blob(st, 2, bidx, SG_BIDX_BYTES, SQLITE_STATIC);
+    bind_id(st, 3, id);
+    return run(q, st, "consent", err);
+}
+
+static enum sg_rc sq_consent_reseal(struct sg_store *s, int64_t seq, uint32_t kv,
+                                    const uint8_t *details, size_t len, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CONSENT_RESEAL, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_int64(st, 2, kv);
+    if (details)
+        sqlite3_bind_blob(st, 3, details, (int)len, SQLITE_STATIC);
+    return run(q, st, "consent", err);
+}
+
+/*
+ * A person's decision row packs every purpose: entries of
+ *   u8 id length | id | u8 consent | u8 flags | i64le since | i64le expires
+ * in no particular order. A person has a few purposes, so a scan is cheaper
+ * than any index.
+ */
+#define PS_FIXED 18
+
+static void put_i64(uint8_t *p, int64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)((uint64_t)v >> (8 * i));
+}
+
+static int64_t get_i64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return (int64_t)v;
+}
+
+/* Finds `purpose` in a packed row: offset of its entry, or -1; -2 when the
+ * row is malformed. */
+static long ps_find(const uint8_t *b, size_t n, const char *purpose, size_t plen)
+{
+    size_t off = 0;
+    while (off < n) {
+        size_t l = b[off];
+        if (off + 1 + l + PS_FIXED > n)
+            return -2;
+        if (l == plen && memcmp(b + off + 1, purpose, l) == 0)
+            return (long)off;
+        off += 1 + l + PS_FIXED;
+    }
+    return -1;
+}
+
+static void ps_read(const uint8_t *e, struct sg_store_pstate *out)
+{
+    const uint8_t *f = e + 1 + e[0];
+    out->consent = f[0];
+    out->flags = f[1];
+    out->since = get_i64(f + 2);
+    out->expires = get_i64(f + 10);
+}
+
+/* Reads the packed row of `id` (a copy in *buf, the caller frees) and the
+ * state it holds; SG_NOTFOUND when there is none. */
+static enum sg_rc ps_load(struct sq *q, const struct sg_uuid *id, uint8_t **buf, size_t *n,
+                          int *state, struct sg_err *err)
+{
+    sqlite3_stmt *st = stmt(q, ST_PSTATE_GET, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    *buf = NULL;
+    *n = 0;
+    if (rc == SQLITE_ROW) {
+        *state = sqlite3_column_int(st, 0);
+        *n = (size_t)sqlite3_column_bytes(st, 1);
+        if (!(*buf = malloc(*n ? *n : 1)))
+            r = sg_err_set(err, SG_NOMEM, "out of memory");
+        else if (*n)
+            memcpy(*buf, sqlite3_column_blob(st, 1), *n);
+    } else if (rc == SQLITE_DONE) {
+        r = SG_NOTFOUND;
+    } else {
+        r = fail(q, rc, "consent", err);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_pstate_get(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                                struct sg_store_pstate *out, struct sg_err *err)
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    int state;
+    enum sg_rc r = ps_load(SQ(s), id, &b, &n, &state, err);
+    if (!r) {
+        long off = ps_find(b, n, purpose, strlen(purpose));
+        if (off == -2)
+            r = sg_err_set(err, SG_CRYPTO, "the decision row of a subject is damaged");
+        else if (off < 0)
+            r = SG_NOTFOUND;
+        else
+            ps_read(b + off, out);
+    }
+    free(b);
+    return r;
+}
+
+/* The person's state, from their subject row. */
+static enum sg_rc subject_state(struct sq *q, const struct sg_uuid *id, int *state,
+                                struct sg_err *err)
+{
+    sqlite3_stmt *st = stmt(q, ST_DECIDE, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    if (rc == SQLITE_ROW)
+        *state = sqlite3_column_int(st, 0);
+    else if (rc == SQLITE_DONE)
+        r = SG_NOTFOUND;
+    else
+        r = fail(q, rc, "decision", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_pstate_put(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                                const struct sg_store_pstate *ps, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    size_t plen = strlen(purpose);
+    if (plen > 255)
+        return sg_err_set(err, SG_INVALID, "purpose id too long");
+    uint8_t *b = NULL;
+    size_t n = 0;
+    int state = 0;
+    enum sg_rc r = ps_load(q, id, &b, &n, &state, err);
+    if (r == SG_NOTFOUND)
+        r = subject_state(q, id, &state, err);
+    if (r)
+        return r;
+    long off = ps_find(b, n, purpose, plen);
+    if (off == -2) {
+        free(b);
+        return sg_err_set(err, SG_CRYPTO, "the decision row of a subject is damaged");
+    }
+    if (off < 0) {
+        uint8_t *nb = realloc(b, n + 1 + plen + PS_FIXED);
+        if (!nb) {
+            free(b);
+            return sg_err_set(err, SG_NOMEM, "out of memory");
+        }
+        b = nb;
+        off = (long)n;
+        n += 1 + plen + PS_FIXED;
+        b[off] = (uint8_t)plen;
+        memcpy(b + off + 1, purpose, plen);
+    }
+    uint8_t *f = b + off + 1 + plen;
+    f[0] = (uint8_t)ps->consent;
+    f[1] = (uint8_t)ps->flags;
+    put_i64(f + 2, ps->since);
+    put_i64(f + 10, ps->expires);
+    sqlite3_stmt *st = stmt(q, ST_PSTATE_PUT, err);
+    if (!st) {
+        free(b);
+        return err ? err->rc : SG_IO;
+    }
+    bind_id(st, 1, id);
+    sqlite3_bind_int(st, 2, state);
+    sqlite3_bind_blob(st, 3, b, (int)n, SQLITE_STATIC);
+    r = run(q, st, "consent", err);
+    free(b);
+    return r;
+}
+
+static enum sg_rc sq_decide(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                            int *state, struct sg_store_pstate *ps, int *has_ps, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_PSTATE_GET, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    *has_ps = 0;
+    if (rc == SQLITE_ROW) {
+        /* Read in place: no copy on the path every use of data takes. */
+        *state = sqlite3_column_int(st, 0);
+        const uint8_t *b = sqlite3_column_blob(st, 1);
+        long off = ps_find(b, (size_t)sqlite3_column_bytes(st, 1), purpose, strlen(purpose));
+        if (off == -2)
+            r = sg_err_set(err, SG_CRYPTO, "the decision row of a subject is damaged");
+        else if (off >= 0) {
+            ps_read(b + off, ps);
+            *has_ps = 1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        r = fail(q, rc, "decision", err);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    /* No consent or objection ever recorded: the person's own row. */
+    if (!r && rc == SQLITE_DONE)
+        r = subject_state(q, id, state, err);
+    return r;
+}
+
+/* ---------------------------------------------------------------- retention */
+
+struct sweep_page {
+    struct sg_store_sweep_row *rows;
+    size_t n;
+    struct sg_store_event *events;
+    size_t *ev_of; /* row index of each event */
+    size_t nev, cap_ev;
+    struct sg_store_done *done;
+    size_t *done_of;
+    size_t ndone, cap_done;
+    char *names; /* event names and rule ids, NUL-separated */
+    size_t names_len, names_cap;
+};
+
+static int page_name(struct sweep_page *p, const char *s, size_t *off)
+{
+    size_t n = strlen(s) + 1;
+    if (p->names_len + n > p->names_cap) {
+        size_t cap = p->names_cap ? p->names_cap * 2 : 4096;
+        while (cap < p->names_len + n)
+            cap *= 2;
+        char *b = realloc(p->names, cap);
+        if (!b)
+            return -1;
+        p->names = b;
+        p->names_cap = cap;
+    }
+    memcpy(p->names + p->names_len, s, n);
+    *off = p->names_len;
+    p->names_len += n;
+    return 0;
+}
+
+/* Finds the row of subject `id` among the page's (sorted) rows. */
+static long page_row(const struct sweep_page *p, const void *id)
+{
+    size_t lo = 0, hi = p->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = memcmp(p->rows[mid].id.b, id, 16);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static enum sg_rc sq_sweep_scan(struct sg_store *s, const struct sg_uuid *after, size_t limit,
+                                sg_sweep_cb cb, void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    struct sweep_page p;
+    memset(&p, 0, sizeof p);
+    enum sg_rc r = SG_OK;
+    int rc;
+    if (!(p.rows = calloc(limit ? limit : 1, sizeof *p.rows)))
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    sqlite3_stmt *st = stmt(q, after ? ST_SWEEP_AFTER : ST_SWEEP_FIRST, err);
+    if (!st) {
+        free(p.rows);
+        return err ? err->rc : SG_IO;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
+    if (after)
+        bind_id(st, 2, after);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && p.n < limit) {
+        struct sg_store_sweep_row *row = &p.rows[p.n];
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        memcpy(row->id.b, sqlite3_column_blob(st, 0), 16);
+        row->state = sqlite3_column_int(st, 1);
+        row->created = sqlite3_column_int64(st, 2);
+        p.n++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "sweep", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    /* The events and done marks of the page's range, in two ordered reads. */
+    for (int pass = 0; pass < 2 && !r && p.n; pass++) {
+        st = stmt(q, pass ? ST_SWEEP_DONE : ST_SWEEP_EVENTS, err);
+        if (!st) {
+            r = err ? err->rc : SG_IO;
+            break;
+        }
+        bind_id(st, 1, &p.rows[0].id);
+        bind_id(st, 2, &p.rows[p.n - 1].id);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            long row =
+                sqlite3_column_bytes(st, 0) == 16 ? page_row(&p, sqlite3_column_blob(st, 0)) : -1;
+            const char *name = (const char *)sqlite3_column_text(st, 1);
+            size_t off;
+            if (row < 0 || !name)
+                continue;
+            if (page_name(&p, name, &off)) {
+                r = sg_err_set(err, SG_NOMEM, "out of memory");
+                break;
+            }
+            size_t *n = pass ? &p.ndone : &p.nev, *cap = pass ? &p.cap_done : &p.cap_ev;
+            if (*n == *cap) {
+                size_t c = *cap ? *cap * 2 : 1024;
+                void *a = realloc(pass ? (void *)p.done : (void *)p.events,
+                                  c * (pass ? sizeof *p.done : sizeof *p.events));
+                size_t *o = a ? realloc(pass ? p.done_of : p.ev_of, c * sizeof *o) : NULL;
+                if (a) {
+                    if (pass)
+                        p.done = a;
+                    else
+                        p.events = a;
+                }
+                if (!o) {
+                    r = sg_err_set(err, SG_NOMEM, "out of memory");
+                    break;
+                }
+                if (pass)
+                    p.done_of = o;
+                else
+                    p.ev_of = o;
+                *cap = c;
+            }
+            /* names are offsets until the page is complete (realloc moves) */
+            if (pass) {
+                p.done[*n].rule = (const char *)(uintptr_t)off;
+                p.done[*n].anchor = sqlite3_column_int64(st, 2);
+                p.done_of[*n] = (size_t)row;
+            } else {
+                p.events[*n].name = (const char *)(uintptr_t)off;
+                p.events[*n].at = sqlite3_column_int64(st, 2);
+                p.ev_of[*n] = (size_t)row;
+            }
+            (*n)++;
+        }
+        if (!r && rc != SQLITE_ROW && rc != SQLITE_DONE)
+            r = fail(q, rc, "sweep", err);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    /* Both lists come in subject order: each row's entries are contiguous. */
+    for (size_t i = 0; !r && i < p.nev; i++) {
+        p.events[i].name = p.names + (uintptr_t)p.events[i].name;
+        struct sg_store_sweep_row *row = &p.rows[p.ev_of[i]];
+        if (!row->nevents)
+            row->events = &p.events[i];
+        row->nevents++;
+    }
+    for (size_t i = 0; !r && i < p.ndone; i++) {
+        p.done[i].rule = p.names + (uintptr_t)p.done[i].rule;
+        struct sg_store_sweep_row *row = &p.rows[p.done_of[i]];
+        if (!row->ndone)
+            row->done = &p.done[i];
+        row->ndone++;
+    }
+    for (size_t i = 0; !r && i < p.n; i++)
+        if (cb(ctx, &p.rows[i]))
+            break;
+    free(p.rows);
+    free(p.events);
+    free(p.ev_of);
+    free(p.done);
+    free(p.done_of);
+    free(p.names);
+    return r;
+}
+
+static enum sg_rc sq_sweep_done_put(struct sg_store *s, const struct sg_uuid *id, const char *rule,
+                                    sg_time anchor, sg_time at, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_DONE_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    sqlite3_bind_text(st, 2, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, anchor);
+    sqlite3_bind_int64(st, 4, at);
+    return run(q, st, "sweep", err);
+}
+
+static enum sg_rc sq_global_event_put(struct sg_store *s, const char *name, sg_time at,
+                                      struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_GEVENT_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, at);
+    return run(q, st, "event", err);
+}
+
+static enum sg_rc sq_global_event_latest(struct sg_store *s, const char *name, sg_time before,
+                                         sg_time *out, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_GEVENT_LATEST, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, before);
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        *out = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        r = SG_NOTFOUND;
+    else
+        r = fail(q, rc, "event", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_stats_put(struct sg_store *s, const uint8_t id[16], const char *category,
+                               const char *value, int year, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_STATS_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, category, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, year);
+    return run(q, st, "statistics", err);
+}
+
+static enum sg_rc sq_stats_each(struct sg_store *s, sg_stats_cb cb, void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_STATS_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    int rc;
+    enum sg_rc r = SG_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        const char *v = (const char *)sqlite3_column_text(st, 1);
+        if (c && v &&
+            cb(ctx, c, v, sqlite3_column_int(st, 2), (uint64_t)sqlite3_column_int64(st, 3)))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "statistics", err);
+    sqlite3_reset(st);
+    return r;
+}
+
+static enum sg_rc sq_history_del_category(struct sg_store *s, const struct sg_uuid *id,
+                                          const char *category, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_HIST_DEL_CAT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    sqlite3_bind_text(st, 2, category, -1, SQLITE_STATIC);
+    return run(q, st, "history", err);
+}
+
+/* ------------------------------------------------------------------ outbox */
+
+static enum sg_rc sq_outbox_put(struct sg_store *s, const struct sg_store_message *m,
+                                struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_OUTBOX_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, &m->id);
+    if (m->has_subject)
+        bind_id(st, 2, &m->subject);
+    sqlite3_bind_text(st, 3, m->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, m->created);
+    sqlite3_bind_int64(st, 5, m->kv);
+    sqlite3_bind_blob(st, 6, m->sealed, (int)m->sealed_len, SQLITE_STATIC);
+    return run(q, st, "outbox", err);
+}
+
+static enum sg_rc each_message(struct sq *q, sqlite3_stmt *st, sg_message_cb cb, void *ctx,
+                               struct sg_err *err)
+{
+    int rc;
+    enum sg_rc r = SG_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_message m;
+        memset(&m, 0, sizeof m);
+        if (!col_uuid(st, 0, &m.id))
+            continue;
+        m.has_subject = col_uuid(st, 1, &m.subject);
+        m.kind = (const char *)sqlite3_column_text(st, 2);
+        m.created = sqlite3_column_int64(st, 3);
+        m.kv = (uint32_t)sqlite3_column_int64(st, 4);
+        m.sealed = sqlite3_column_blob(st, 5);
+        m.sealed_len = (size_t)sqlite3_column_bytes(st, 5);
+        m.state = sqlite3_column_int(st, 6);
+        m.attempts = sqlite3_column_int(st, 7);
+        m.next_attempt = sqlite3_column_int64(st, 8);
+        m.sent = sqlite3_column_int64(st, 9);
+        m.error = (const char *)sqlite3_column_text(st, 10);
+        if (!m.kind)
+            m.kind = "";
+        if (cb(ctx, &m))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "outbox", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_outbox_claim(struct sg_store *s, sg_time now, sg_time until, size_t limit,
+                                  sg_message_cb cb, void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_OUTBOX_CLAIM, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, until);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+    return each_message(q, st, cb, ctx, err);
+}
+
+static enum sg_rc sq_outbox_update(struct sg_store *s, const struct sg_uuid *id, int state,
+                                   int attempts, sg_time next_attempt, sg_time sent,
+                                   const char *error, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_OUTBOX_UPDATE, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    sqlite3_bind_int(st, 2, state);
+    sqlite3_bind_int(st, 3, attempts);
+    sqlite3_bind_int64(st, 4, next_attempt);
+    sqlite3_bind_int64(st, 5, sent);
+    if (error)
+        sqlite3_bind_text(st, 6, error, -1, SQLITE_STATIC);
+    return run(q, st, "outbox", err);
+}
+
+static enum sg_rc sq_outbox_each(struct sg_store *s, int state, sg_message_cb cb, void *ctx,
+                                 struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, state < 0 ? ST_OUTBOX_EACH : ST_OUTBOX_EACH_STATE, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    if (state >= 0)
+        sqlite3_bind_int(st, 1, state);
+    return each_message(q, st, cb, ctx, err);
+}
+
+/* ---------------------------------------------------------------- operators */
+
+static enum sg_rc op_write(struct sg_store *s, enum stmt_id which,
+                           const struct sg_store_operator *o, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, which, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, o->login, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, o->role, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, o->purpose, -1, SQLITE_STATIC);
+    if (o->scope)
+        sqlite3_bind_text(st, 4, o->scope, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, o->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, o->created);
+    sqlite3_bind_int64(st, 7, o->password_changed);
+    sqlite3_bind_int(st, 8, o->failures);
+    sqlite3_bind_int64(st, 9, o->locked_until);
+    sqlite3_bind_int(st, 10, o->disabled);
+    return run(q, st, "operator", err);
+}
+
+static enum sg_rc sq_operator_insert(struct sg_store *s, const struct sg_store_operator *o,
+                                     struct sg_err *err)
+{
+    enum sg_rc r = op_write(s, ST_OP_INSERT, o, err);
+    if (r == SG_CONFLICT)
+        r = sg_err_set(err, SG_CONFLICT, "operator '%.64s' exists", o->login);
+    return r;
+}
+
+static enum sg_rc sq_operator_put(struct sg_store *s, const struct sg_store_operator *o,
+                                  struct sg_err *err)
+{
+    return op_write(s, ST_OP_PUT, o, err);
+}
+
+static enum sg_rc each_operator(struct sq *q, sqlite3_stmt *st, sg_operator_cb cb, void *ctx,
+                                int *seen, struct sg_err *err)
+{
+    int rc;
+    enum sg_rc r = SG_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_operator o;
+        o.login = (const char *)sqlite3_column_text(st, 0);
+        o.role = (const char *)sqlite3_column_text(st, 1);
+        o.purpose = (const char *)sqlite3_column_text(st, 2);
+        o.scope = (const char *)sqlite3_column_text(st, 3);
+        o.hash = (const char *)sqlite3_column_text(st, 4);
+        o.created = sqlite3_column_int64(st, 5);
+        o.password_changed = sqlite3_column_int64(st, 6);
+        o.failures = sqlite3_column_int(st, 7);
+        o.locked_until = sqlite3_column_int64(st, 8);
+        o.disabled = sqlite3_column_int(st, 9);
+        if (!o.login || !o.role || !o.purpose || !o.hash)
+            continue;
+        (*seen)++;
+        if (cb(ctx, &o))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "operator", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_operator_get(struct sg_store *s, const char *login, sg_operator_cb cb,
+                                  void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_OP_GET, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+    int seen = 0;
+    enum sg_rc r = each_operator(q, st, cb, ctx, &seen, err);
+    if (!r && !seen)
+        r = SG_NOTFOUND;
+    return r;
+}
+
+static enum sg_rc sq_operator_each(struct sg_store *s, sg_operator_cb cb, void *ctx,
+                                   struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_OP_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    int seen = 0;
+    return each_operator(q, st, cb, ctx, &seen, err);
+}
+
+static enum sg_rc sq_session_put(struct sg_store *s, const struct sg_store_session *ss,
+                                 struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_SESS_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_blob(st, 1, ss->hash, 32, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ss->login, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, ss->created);
+    sqlite3_bind_int64(st, 4, ss->expires);
+    sqlite3_bind_int64(st, 5, ss->seen);
+    return run(q, st, "session", err);
+}
+
+static enum sg_rc sq_session_get(struct sg_store *s, const uint8_t hash[32],
+                                 struct sg_store_session *out, char *login, size_t cap,
+                                 struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_SESS_GET, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    if (rc == SQLITE_ROW) {
+        const char *l = (const char *)sqlite3_column_text(st, 0);
+        snprintf(login, cap, "%s", l ? l : "");
+        memcpy(out->hash, hash, 32);
+        out->login = login;
+        out->created = sqlite3_column_int64(st, 1);
+        out->expires = sqlite3_column_int64(st, 2);
+        out->seen = sqlite3_column_int64(st, 3);
+    } else if (rc == SQLITE_DONE) {
+        r = SG_NOTFOUND;
+    } else {
+        r = fail(q, rc, "session", err);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_session_seen(struct sg_store *s, const uint8_t hash[32], sg_time seen,
+                                  struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_SESS_SEEN, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, seen);
+    return run(q, st, "session", err);
+}
+
+static enum sg_rc sq_session_del(struct sg_store *s, const uint8_t hash[32], struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_SESS_DEL, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    return run(q, st, "session", err);
+}
+
+static enum sg_rc sq_session_del_login(struct sg_store *s, const char *login, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_SESS_DEL_LOGIN, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+    return run(q, st, "session", err);
+}
+
+static enum sg_rc sq_session_purge(struct sg_store *s, sg_time now, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_SESS_PURGE, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, now);
+    return run(q, st, "session", err);
+}
+
 /* ------------------------------------------------------------------ tokens */
 
 static enum sg_rc sq_token_put(struct sg_store *s, const struct sg_store_token *t,
@@ -1376,12 +2378,16 @@ static int quoted(char *out, size_t len, const char *schema, const char *name)
 
 /* The append-only history: kept across restores unless empty. */
 /* Tables a restore keeps when the live ones have rows: the append-only
- * history (audit log, policy versions), and the API tokens, so that a token
- * revoked after the backup stays revoked. */
+ * history (audit log, policy versions, the anonymised statistics and the
+ * dates of global events), and the credentials (API tokens,
+ * operators, sessions), so that a token revoked, an operator disabled or a
+ * password changed after the backup stays so. */
 static int is_history(const char *table)
 {
     return strncmp(table, "audit_", 6) == 0 || strcmp(table, "policies") == 0 ||
-           strcmp(table, "tokens") == 0;
+           strcmp(table, "tokens") == 0 || strcmp(table, "operators") == 0 ||
+           strcmp(table, "sessions") == 0 || strcmp(table, "statistics") == 0 ||
+           strcmp(table, "global_events") == 0;
 }
 
 /* The archive boundary of the audit log lives in meta; it follows the log. */
@@ -1436,6 +2442,11 @@ static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err
         goto detach;
     char *mark = NULL;
     int kept_log = 0;
+    int live_log = has_rows(q, "\"main\".\"audit_log\"");
+    if (live_log < 0) {
+        r = fail(q, sqlite3_errcode(q->db), "restore", err);
+        goto rollback;
+    }
     r = sq_meta_get(s, META_AUDIT_ARCHIVED, &mark, err);
     if (r == SG_NOTFOUND) {
         sg_err_clear(err);
@@ -1462,7 +2473,9 @@ static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err
             break;
         }
         if (is_history(name)) {
-            int live = has_rows(q, dst);
+            /* The audit tables are one log: all kept, or all taken, as the
+             * live audit_log decided before anything was copied. */
+            int live = strncmp(name, "audit_", 6) == 0 ? live_log : has_rows(q, dst);
             if (live < 0) {
                 r = fail(q, sqlite3_errcode(q->db), "restore", err);
                 break;
@@ -1502,6 +2515,7 @@ const struct sg_store_ops sg_store_sqlite = {
     .migrate = sq_migrate,
     .schema_version = sq_schema_version,
     .begin = sq_begin,
+    .begin_read = sq_begin_read,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .meta_get = sq_meta_get,
@@ -1536,6 +2550,35 @@ const struct sg_store_ops sg_store_sqlite = {
     .policy_add = sq_policy_add,
     .policy_at = sq_policy_at,
     .policy_each = sq_policy_each,
+    .consent_append = sq_consent_append,
+    .consent_each = sq_consent_each,
+    .consent_pending = sq_consent_pending,
+    .consent_link = sq_consent_link,
+    .consent_reseal = sq_consent_reseal,
+    .pstate_get = sq_pstate_get,
+    .pstate_put = sq_pstate_put,
+    .decide = sq_decide,
+    .sweep_scan = sq_sweep_scan,
+    .sweep_done_put = sq_sweep_done_put,
+    .global_event_put = sq_global_event_put,
+    .global_event_latest = sq_global_event_latest,
+    .stats_put = sq_stats_put,
+    .stats_each = sq_stats_each,
+    .history_del_category = sq_history_del_category,
+    .outbox_put = sq_outbox_put,
+    .outbox_claim = sq_outbox_claim,
+    .outbox_update = sq_outbox_update,
+    .outbox_each = sq_outbox_each,
+    .operator_insert = sq_operator_insert,
+    .operator_put = sq_operator_put,
+    .operator_get = sq_operator_get,
+    .operator_each = sq_operator_each,
+    .session_put = sq_session_put,
+    .session_get = sq_session_get,
+    .session_seen = sq_session_seen,
+    .session_del = sq_session_del,
+    .session_del_login = sq_session_del_login,
+    .session_purge = sq_session_purge,
     .member_put = sq_member_put,
     .member_del = sq_member_del,
     .members_each = sq_members_each,

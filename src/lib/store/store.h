@@ -44,7 +44,7 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 5
+#define SG_SCHEMA_VERSION 8
 
 #define SG_PSEUDONYM_BYTES 16
 
@@ -130,6 +130,86 @@ struct sg_store_token {
 };
 typedef int (*sg_token_cb)(void *ctx, const struct sg_store_token *t);
 typedef int (*sg_group_cb)(void *ctx, const char *group, sg_time since);
+
+/* A consent event: about a person (`has_subject`), or, before the person
+ * exists, about a blind-indexed value (`category`, `bidx`). */
+struct sg_store_consent {
+    int64_t seq; /* assigned on append */
+    int has_subject;
+    struct sg_uuid subject;
+    int category;
+    uint8_t bidx[SG_BIDX_BYTES];
+    const char *purpose;
+    int state, method, by;
+    sg_time at, expires;
+    const char *lang, *notice, *actor;
+    int has_guardian;
+    struct sg_uuid guardian;
+    int child;
+    uint32_t kv;            /* key version the details are sealed under */
+    const uint8_t *details; /* sealed; NULL when none */
+    size_t details_len;
+};
+typedef int (*sg_consent_cb)(void *ctx, const struct sg_store_consent *c);
+
+/* An operator account as stored. */
+struct sg_store_operator {
+    const char *login, *role, *purpose;
+    const char *scope; /* NULL: none */
+    const char *hash;  /* Argon2id, encoded (crypto_pwhash_str) */
+    sg_time created, password_changed, locked_until;
+    int failures, disabled;
+};
+typedef int (*sg_operator_cb)(void *ctx, const struct sg_store_operator *o);
+
+/* A session as stored: the hash of its secret. */
+struct sg_store_session {
+    uint8_t hash[32];
+    const char *login;
+    sg_time created, expires, seen;
+};
+
+/* A person as the sweeper sees them: state, times, dated events, and which
+ * rules already acted for which anchor. Arrays valid during the call. */
+struct sg_store_done {
+    const char *rule;
+    sg_time anchor;
+};
+struct sg_store_sweep_row {
+    struct sg_uuid id;
+    int state;
+    sg_time created;
+    const struct sg_store_event *events;
+    size_t nevents;
+    const struct sg_store_done *done;
+    size_t ndone;
+};
+typedef int (*sg_sweep_cb)(void *ctx, const struct sg_store_sweep_row *r);
+
+/* A message in the outbox. `sealed` is sealed under the person's key. */
+struct sg_store_message {
+    struct sg_uuid id;
+    int has_subject;
+    struct sg_uuid subject;
+    const char *kind;
+    sg_time created;
+    uint32_t kv;
+    const uint8_t *sealed;
+    size_t sealed_len;
+    int state, attempts;
+    sg_time next_attempt, sent;
+    const char *error; /* the last delivery error, or NULL */
+};
+typedef int (*sg_message_cb)(void *ctx, const struct sg_store_message *m);
+typedef int (*sg_stats_cb)(void *ctx, const char *category, const char *value, int year,
+                           uint64_t count);
+
+/* What a decision reads for one person and purpose. */
+struct sg_store_pstate {
+    int consent; /* enum sg_consent_state */
+    sg_time since, expires;
+    unsigned flags; /* SG_PS_* (src/lib/consent/consent_int.h) */
+};
 typedef int (*sg_audit_cb)(void *ctx, const struct sg_store_audit *a);
 typedef int (*sg_head_cb)(void *ctx, const struct sg_store_head *h);
 
@@ -146,6 +226,11 @@ struct sg_store_ops {
     enum sg_rc (*schema_version)(struct sg_store *s, int *version, struct sg_err *err);
 
     enum sg_rc (*begin)(struct sg_store *s, struct sg_err *err);
+    /* Like begin, for a transaction that mostly reads: it takes no write
+     * lock up front (SQLite: a deferred transaction), so readers on other
+     * handles do not queue behind a writer. A write inside must come
+     * before any read, or it may fail with SG_UNAVAILABLE. */
+    enum sg_rc (*begin_read)(struct sg_store *s, struct sg_err *err);
     enum sg_rc (*commit)(struct sg_store *s, struct sg_err *err);
     void (*rollback)(struct sg_store *s);
 
@@ -257,6 +342,100 @@ struct sg_store_ops {
                                void *ctx, struct sg_err *err);
     enum sg_rc (*member_shared)(struct sg_store *s, const struct sg_uuid *a,
                                 const struct sg_uuid *b, int *shared, struct sg_err *err);
+
+    /* The consent ledger. consent_append adds an event (its seq assigned
+     * and returned in c->seq); consent_each lists a person's events by seq;
+     * consent_pending lists the events recorded against a value (in seq
+     * order), consent_link hands them all to person `id`, and
+     * consent_reseal replaces one event's sealed details (they move from
+     * the pending key to the person's). pstate_get gives SG_NOTFOUND when no row;
+     * pstate_put inserts or replaces. decide reads the person's state and
+     * the row for the purpose in one go: SG_NOTFOUND for an unknown person,
+     * *has_ps 0 when no row. It is asked before every use of data: a backend
+     * should answer it with one indexed read (SQLite keeps one row per person
+     * with the state copied and all purposes packed). subject_set_state keeps
+     * that copy; subject_shred removes the person's events and rows. */
+    enum sg_rc (*consent_append)(struct sg_store *s, struct sg_store_consent *c,
+                                 struct sg_err *err);
+    enum sg_rc (*consent_each)(struct sg_store *s, const struct sg_uuid *id, sg_consent_cb cb,
+                               void *ctx, struct sg_err *err);
+    enum sg_rc (*consent_pending)(struct sg_store *s, int category,
+                                  const uint8_t bidx[SG_BIDX_BYTES], sg_consent_cb cb, void *ctx,
+                                  struct sg_err *err);
+    enum sg_rc (*consent_link)(struct sg_store *s, int category, const uint8_t bidx[SG_BIDX_BYTES],
+                               const struct sg_uuid *id, struct sg_err *err);
+    enum sg_rc (*consent_reseal)(struct sg_store *s, int64_t seq, uint32_t kv,
+                                 const uint8_t *details, size_t len, struct sg_err *err);
+    enum sg_rc (*pstate_get)(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                             struct sg_store_pstate *out, struct sg_err *err);
+    enum sg_rc (*pstate_put)(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                             const struct sg_store_pstate *ps, struct sg_err *err);
+    enum sg_rc (*decide)(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
+                         int *state, struct sg_store_pstate *ps, int *has_ps, struct sg_err *err);
+
+    /* Retention. sweep_scan hands out people in id order after `after` (NULL:
+     * from the start), at most `limit`, with their events and done marks;
+     * sweep_done_put marks (person, rule, anchor) done; global_event_put
+     * records a date of an event that is one for everybody (again: no
+     * change), global_event_latest gives the latest at or before `before`
+     * (SG_NOTFOUND when none); stats_put keeps an anonymised remainder,
+     * stats_each counts them by category, value and year; history_del_category
+     * removes a person's history of one category. subject_shred removes a
+     * person's done marks and outbox messages too. */
+    enum sg_rc (*sweep_scan)(struct sg_store *s, const struct sg_uuid *after, size_t limit,
+                             sg_sweep_cb cb, void *ctx, struct sg_err *err);
+    enum sg_rc (*sweep_done_put)(struct sg_store *s, const struct sg_uuid *id, const char *rule,
+                                 sg_time anchor, sg_time at, struct sg_err *err);
+    enum sg_rc (*global_event_put)(struct sg_store *s, const char *name, sg_time at,
+                                   struct sg_err *err);
+    enum sg_rc (*global_event_latest)(struct sg_store *s, const char *name, sg_time before,
+                                      sg_time *out, struct sg_err *err);
+    enum sg_rc (*stats_put)(struct sg_store *s, const uint8_t id[16], const char *category,
+                            const char *value, int year, struct sg_err *err);
+    enum sg_rc (*stats_each)(struct sg_store *s, sg_stats_cb cb, void *ctx, struct sg_err *err);
+    enum sg_rc (*history_del_category)(struct sg_store *s, const struct sg_uuid *id,
+                                       const char *category, struct sg_err *err);
+
+    /* The outbox. outbox_claim marks up to `limit` messages due at `now`
+     * (queued, next attempt reached, not claimed by another worker) as
+     * claimed until `until` and hands them out: several workers never get
+     * the same message. outbox_update records a delivery's outcome (and
+     * lifts the claim); outbox_each lists messages, of one state or all
+     * (state -1), oldest first. */
+    enum sg_rc (*outbox_put)(struct sg_store *s, const struct sg_store_message *m,
+                             struct sg_err *err);
+    enum sg_rc (*outbox_claim)(struct sg_store *s, sg_time now, sg_time until, size_t limit,
+                               sg_message_cb cb, void *ctx, struct sg_err *err);
+    enum sg_rc (*outbox_update)(struct sg_store *s, const struct sg_uuid *id, int state,
+                                int attempts, sg_time next_attempt, sg_time sent, const char *error,
+                                struct sg_err *err);
+    enum sg_rc (*outbox_each)(struct sg_store *s, int state, sg_message_cb cb, void *ctx,
+                              struct sg_err *err);
+
+    /* Operators and sessions. operator_get: SG_NOTFOUND for an unknown
+     * login (`cb` once otherwise); operator_put inserts or replaces;
+     * operator_insert fails with SG_CONFLICT when the login exists.
+     * session_get: SG_NOTFOUND for an unknown hash; session_del removes one,
+     * session_del_login all of an operator's, session_purge those expired
+     * before `now`. */
+    enum sg_rc (*operator_insert)(struct sg_store *s, const struct sg_store_operator *o,
+                                  struct sg_err *err);
+    enum sg_rc (*operator_put)(struct sg_store *s, const struct sg_store_operator *o,
+                               struct sg_err *err);
+    enum sg_rc (*operator_get)(struct sg_store *s, const char *login, sg_operator_cb cb, void *ctx,
+                               struct sg_err *err);
+    enum sg_rc (*operator_each)(struct sg_store *s, sg_operator_cb cb, void *ctx,
+                                struct sg_err *err);
+    enum sg_rc (*session_put)(struct sg_store *s, const struct sg_store_session *ss,
+                              struct sg_err *err);
+    enum sg_rc (*session_get)(struct sg_store *s, const uint8_t hash[32],
+                              struct sg_store_session *out, char *login, size_t login_cap,
+                              struct sg_err *err);
+    enum sg_rc (*session_seen)(struct sg_store *s, const uint8_t hash[32], sg_time seen,
+                               struct sg_err *err);
+    enum sg_rc (*session_del)(struct sg_store *s, const uint8_t hash[32], struct sg_err *err);
+    enum sg_rc (*session_del_login)(struct sg_store *s, const char *login, struct sg_err *err);
+    enum sg_rc (*session_purge)(struct sg_store *s, sg_time now, struct sg_err *err);
 
     /* API tokens. token_get: SG_NOTFOUND for an unknown id. */
     enum sg_rc (*token_put)(struct sg_store *s, const struct sg_store_token *t, struct sg_err *err);

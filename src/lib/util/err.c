@@ -24,6 +24,7 @@ static const struct {
     [SG_UNAVAILABLE] = {"unavailable", 10, 503},
     [SG_INTERNAL] = {"internal", 10, 500},
     [SG_USAGE] = {"usage", 2, 400},
+    [SG_LIMITED] = {"too_many_attempts", 7, 429},
 };
 
 static int rc_valid(enum sg_rc rc)

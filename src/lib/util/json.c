@@ -54,6 +54,22 @@ json_t *sg_json_subject(const struct sg_subject *s)
     return j;
 }
 
+json_t *sg_json_decision(const struct sg_decision *d, const char *subject, const char *purpose)
+{
+    char t1[SG_TIME_STR_MAX], t2[SG_TIME_STR_MAX];
+    json_t *j = json_pack("{s:s,s:s,s:b,s:s,s:s}", "subject", subject, "purpose", purpose,
+                          "allowed", d->allowed, "reason", sg_may_reason_name(d->reason), "basis",
+                          sg_basis_name(d->basis));
+    if (j && d->basis == SG_BASIS_CONSENT) {
+        json_object_set_new(j, "consent", json_string(sg_consent_state_name(d->consent)));
+        json_object_set_new(j, "since",
+                            d->since ? json_string(sg_time_format(d->since, t1)) : json_null());
+        json_object_set_new(j, "expires",
+                            d->expires ? json_string(sg_time_format(d->expires, t2)) : json_null());
+    }
+    return j;
+}
+
 json_t *sg_json_subject_row(const struct sg_subject_row *r)
 {
     char ids[SG_UUID_STR_LEN + 1], t1[SG_TIME_STR_MAX], t2[SG_TIME_STR_MAX];

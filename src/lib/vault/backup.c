@@ -63,6 +63,7 @@ bad:
 
 struct erased_set {
     struct sg_uuid *ids;
+    char *kinds; /* 'E' or 'A' */
     size_t n, cap;
     int oom;
 };
@@ -75,6 +76,7 @@ static int collect_erasure(void *ctx, const struct sg_journal_entry *e)
         for (size_t i = s->n; i-- > 0;) {
             if (sg_uuid_equal(&s->ids[i], &e->id)) {
                 s->ids[i] = s->ids[--s->n];
+                s->kinds[i] = s->kinds[s->n];
                 break;
             }
         }
@@ -83,13 +85,17 @@ static int collect_erasure(void *ctx, const struct sg_journal_entry *e)
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         struct sg_uuid *p = realloc(s->ids, cap * sizeof *p);
-        if (!p) {
+        char *k = p ? realloc(s->kinds, cap) : NULL;
+        if (p)
+            s->ids = p;
+        if (!k) {
             s->oom = 1;
             return 1;
         }
-        s->ids = p;
+        s->kinds = k;
         s->cap = cap;
     }
+    s->kinds[s->n] = e->kind;
     s->ids[s->n++] = e->id;
     return 0;
 }
@@ -128,9 +134,10 @@ static enum sg_rc apply_erasures(struct sg_store *s, const struct sg_key *kek,
         }
         if (rc)
             break;
-        if (row.state == SG_STATE_ERASED)
+        int state = set->kinds[i] == 'A' ? SG_STATE_ANONYMISED : SG_STATE_ERASED;
+        if (row.state == state)
             continue;
-        if ((rc = sg_shred_subject(s, kek, scratch, &set->ids[i], SG_STATE_ERASED, now, err)))
+        if ((rc = sg_shred_subject(s, kek, scratch, &set->ids[i], state, now, err)))
             break;
         (*count)++;
     }
@@ -334,6 +341,7 @@ out:
         remove_db_files(tmp);
     sg_key_free(kek);
     free(set.ids);
+    free(set.kinds);
     free(tmp);
     free(live_uri);
     free(keys);

@@ -93,7 +93,7 @@ static int parse_line(char *line, struct sg_journal_entry *e)
     if (strcmp(sp + 1, sum) != 0)
         return -1;
     *sp = '\0';
-    if ((line[0] != 'E' && line[0] != 'C') || line[1] != ' ')
+    if ((line[0] != 'E' && line[0] != 'A' && line[0] != 'C') || line[1] != ' ')
         return -1;
     e->kind = line[0];
     char *t = line + 2;

@@ -10,8 +10,9 @@
  *     # sargs erasure journal of vault <vault id>
  *     E 2026-11-23T16:50:45Z 01890a5d-ac96-774b-bcce-b302099a8057 3fa2b1c4d5e6f708
  *
- * Kinds: E erased; C cancelled (the erasure's transaction failed after its
- * line was written, so the line must not be applied).
+ * Kinds: E erased; A anonymised (shredded too, a statistical remainder kept
+ * apart); C cancelled (the erasure's transaction failed after its line was
+ * written, so the line must not be applied).
  */
 #ifndef SARGS_JOURNAL_H
 #define SARGS_JOURNAL_H
@@ -23,7 +24,7 @@
 #include "sargs/uuid.h"
 
 struct sg_journal_entry {
-    char kind; /* 'E' or 'C' */
+    char kind; /* 'E', 'A' or 'C' */
     sg_time at;
     struct sg_uuid id;
 };

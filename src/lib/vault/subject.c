@@ -8,6 +8,8 @@
 #include "vault_int.h"
 #include "sargs/text.h"
 
+#include "../consent/consent_int.h"
+
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +141,41 @@ static enum sg_rc seal_all(struct sg_vault *v, const struct sg_uuid *id, uint32_
     return SG_OK;
 }
 
+/*
+ * What a write sets off in the consent module, inside the write's
+ * transaction with the person's key loaded: a new person takes over the
+ * consents recorded against their e-mail or phone; a date of birth flags a
+ * minor where minors are refused.
+ */
+static enum sg_rc after_write(struct sg_vault *v, const struct sg_actor *who,
+                              const struct sg_uuid *id, const struct ready *r, size_t n, int is_new,
+                              sg_time now, struct sg_err *err)
+{
+    enum sg_rc rc = SG_OK;
+    int codes[MAX_FIELDS_PER_CALL];
+    uint8_t(*bidx)[SG_BIDX_BYTES] = NULL;
+    size_t nb = 0;
+    if (is_new) {
+        for (size_t i = 0; i < n; i++)
+            nb += r[i].cat->indexed;
+        if (nb && !(bidx = malloc(nb * sizeof *bidx)))
+            return sg_err_set(err, SG_NOMEM, "out of memory");
+        nb = 0;
+        for (size_t i = 0; i < n; i++)
+            if (r[i].cat->indexed) {
+                codes[nb] = r[i].code;
+                memcpy(bidx[nb++], r[i].bidx, SG_BIDX_BYTES);
+            }
+        rc = sg_consent_link_pending(v, who, id, codes, (const uint8_t(*)[SG_BIDX_BYTES])bidx, nb,
+                                     now, err);
+        free(bidx);
+    }
+    for (size_t i = 0; i < n && !rc; i++)
+        if (strcmp(r[i].cat->id, SG_BIRTH_DATE_CATEGORY) == 0 && r[i].cat->type == SG_VT_DATE)
+            rc = sg_consent_birth_date(v, id, r[i].stored.ptr, r[i].stored.len, now, err);
+    return rc;
+}
+
 /* Whether the view may set these fields: only categories the role sees, and
  * for a role that sees people by a value of theirs, only its own value. */
 static enum sg_rc check_write_fields(const struct sg_view *w, const struct ready *r, size_t n,
@@ -233,6 +270,8 @@ enum sg_rc sg_subject_add(struct sg_vault *v, const struct sg_actor *who,
             rc = s->ops->event_put(s, &row.id, events[i].name, events[i].at, err);
     if (!rc)
         rc = sg_audit_record(&v->audit, s, who, now, "subject.create", &row.id, "ok", err);
+    if (!rc)
+        rc = after_write(v, who, &row.id, r, nfields, 1, now, err);
     rc = sg_op_end(v, mark, rc, err);
     if (!rc && out)
         *out = row.id;
@@ -899,6 +938,8 @@ enum sg_rc sg_subject_update(struct sg_vault *v, const struct sg_actor *who,
         rc = SG_DENIED;
     if (!rc)
         rc = rectify(v, who, id, &row, r, nfields, reason, now, &count, err);
+    if (!rc && count)
+        rc = after_write(v, who, id, r, nfields, 0, now, err);
     if (!rc)
         rc = audit_change(v, who, id, row.dek_version, reason, now, count, err);
     rc = sg_op_end(v, mark, rc, err);

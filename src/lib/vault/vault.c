@@ -460,6 +460,10 @@ enum sg_rc sg_op_begin(struct sg_vault *v, struct sg_opmark *mark, struct sg_err
         sg_auditlog_begin(&v->audit, sg_clock_now(v->clock));
     mark->journal = v->npending;
     mark->audit = sg_auditlog_mark(&v->audit);
+    /* A handle whose audit entries go to a sink reads: it must not queue
+     * behind the writer's lock. */
+    if (v->audit.sink && !v->explicit_tx && v->store->ops->begin_read)
+        return v->store->ops->begin_read(v->store, err);
     return v->store->ops->begin(v->store, err);
 }
 

@@ -1,0 +1,54 @@
+"""The consent commands: may's exit codes, a withdrawal seen by the next
+decision in another process, receipts checked without the vault."""
+import os
+
+from conftest import ROOT, Vault
+
+POLICY = os.path.join(ROOT, "tests", "data", "consent.yaml")
+
+
+def test_consent_from_the_command_line(tmp_path):
+    v = Vault(tmp_path / "v")
+    v.ok("init", "--policy", POLICY)
+    a = v.add("name=Anna", "email=anna@x.lv", "birth_date=1980-01-01")
+    r = v.run("may", a, "newsletter")
+    assert r.code == 5 and r.out.strip() == "denied: no_consent (basis consent)"
+    v.ok("consent", "give", a, "newsletter", "--method", "paper", "--evidence", "letter 7")
+    assert v.run("may", a, "newsletter").code == 0
+    d = v.run("--json", "may", a, "newsletter").json()
+    assert d["allowed"] and d["consent"] == "given" and d["expires"]
+    v.ok("consent", "withdraw", a, "newsletter", "--method", "phone")
+    assert v.run("may", a, "newsletter").code == 5
+    r = v.run("consent", "withdraw", a, "newsletter", "--method", "phone")
+    assert r.code == 6 and "no consent to 'newsletter' to withdraw" in r.err
+    assert v.run("consent", "give", a, "newsletter").code == 2        # no --method
+    assert v.run("consent", "give", a, "service", "--method", "paper").code == 4
+    assert v.run("may", a, "nothing").code == 4
+    assert v.run("may", "01a20000-0000-7000-8000-000000000000", "service").code == 3
+    ev = v.ok("--json", "consent", "list", a).json()
+    assert [(e["seq"], e["state"], e["evidence"]) for e in ev] == [(1, "given", "letter 7"),
+                                                                  (2, "withdrawn", None)]
+    # receipts: valid, and not once a byte changed
+    jws = v.ok("consent", "receipt", a, "1").out.strip()
+    key = v.ok("consent", "key").out.strip()
+    f = tmp_path / "r.jws"
+    f.write_text(jws)
+    r = v.run("consent", "check-receipt", "--key", key, str(f), use_dir=False)
+    assert r.code == 0 and r.out.startswith("valid receipt ")
+    f.write_text(jws[:-5] + ("A" if jws[-5] != "A" else "B") + jws[-4:])
+    r = v.run("consent", "check-receipt", "--key", key, str(f), use_dir=False)
+    assert r.code == 5 and "does not verify" in r.err
+    # objection and restriction
+    v.ok("object", a, "fraud")
+    r = v.run("--json", "may", a, "fraud")
+    assert r.code == 5 and r.json()["reason"] == "objected"
+    v.ok("object", a, "fraud", "--grounds", "case 2026/17")
+    assert v.run("may", a, "fraud").code == 0
+    v.ok("restrict", a)
+    assert v.run("may", a, "service").code == 5
+    assert v.run("restrict", a).code == 6
+    v.ok("unrestrict", a)
+    assert v.run("may", a, "service").code == 0
+    # nothing personal in an error
+    r = v.run("consent", "give", "email=not-an-address", "newsletter", "--method", "paper")
+    assert r.code == 4 and "not-an-address" not in r.err

@@ -42,6 +42,7 @@ bench: deps $(BENCHBUILD)/build.ninja
 	@bench/bench_http.sh $(BENCHBUILD)/sargs
 	@scripts/pg-test-cluster run --durable -- $(BENCHBUILD)/bench/bench_postgres
 	@scripts/pg-test-cluster run --durable -- $(BENCHBUILD)/bench/bench_audit 1000000
+	@scripts/pg-test-cluster run --durable -- $(BENCHBUILD)/bench/bench_consent 100000 200000
 
 format:
 	@find include src tests fuzz bench -name "*.[ch]" | xargs clang-format -i

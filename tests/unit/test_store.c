@@ -1271,15 +1271,17 @@ static void test_pending_after_index(void **state)
     struct sg_err e;
     struct sg_store_subject b = {0};
     sg_uuid_v7(1000, &b.id);
-    uint8_t y[SG_BIDX_BYTES], z[SG_BIDX_BYTES];
+    uint8_t y[SG_BIDX_BYTES], z[SG_BIDX_BYTES], w[SG_BIDX_BYTES];
     memset(y, 0x21, sizeof y);
     memset(z, 0x22, sizeof z);
+    memset(w, 0x23, sizeof w);
     struct sg_store_consent p1 = consent_event(NULL, 3, 0x21, "news", "y1");
-    struct sg_store_consent p2 = consent_event(NULL, 3, 0x22, "news", "z1");
+    struct sg_store_consent p2 = consent_event(NULL, 3, 0x22, "news", "z0");
     struct consents l = {0};
     uint64_t size = 0;
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
     assert_int_equal(s->ops->consent_append(s, &p1, &e), SG_OK);
+    assert_int_equal(s->ops->consent_append(s, &p2, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
     assert_int_equal(s->ops->subject_insert(s, &b, NULL, 0, &e), SG_OK);
@@ -1289,30 +1291,30 @@ static void test_pending_after_index(void **state)
     assert_int_equal(s->ops->consent_pending(s, 3, y, see_consent, &l, &e), SG_OK);
     assert_int_equal(l.n, 1);
     assert_string_equal(l.details[0], "y1");
-    /* A pending event of z recorded after z was indexed. */
-    assert_int_equal(s->ops->consent_append(s, &p2, &e), SG_OK);
+    /* z's event re-sealed after z was indexed: the new details. */
+    assert_int_equal(s->ops->consent_reseal(s, p2.seq, 1, (const uint8_t *)"z1", 2, &e), SG_OK);
     memset(&l, 0, sizeof l);
     assert_int_equal(s->ops->consent_pending(s, 3, z, see_consent, &l, &e), SG_OK);
     assert_int_equal(l.n, 1);
+    assert_string_equal(l.details[0], "z1");
     /* Linked within the operation: nothing pending any more. */
     assert_int_equal(s->ops->consent_link(s, 3, y, &b.id, &e), SG_OK);
     memset(&l, 0, sizeof l);
     assert_int_equal(s->ops->consent_pending(s, 3, y, see_consent, &l, &e), SG_OK);
     assert_int_equal(l.n, 0);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
-    /* A savepoint indexes and records; rolled back, neither happened. */
-    struct sg_store_consent p3 = consent_event(NULL, 3, 0x21, "news", "y2");
+    /* A savepoint records and indexes; rolled back, neither happened. */
+    struct sg_store_consent p3 = consent_event(NULL, 3, 0x23, "news", "w1");
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->index_put(s, 3, y, &b.id, &e), SG_OK);
     assert_int_equal(s->ops->consent_append(s, &p3, &e), SG_OK);
-    assert_int_equal(s->ops->index_put(s, 3, y, &b.id, &e), SG_OK);
+    assert_int_equal(s->ops->index_put(s, 3, w, &b.id, &e), SG_OK);
     memset(&l, 0, sizeof l);
-    assert_int_equal(s->ops->consent_pending(s, 3, y, see_consent, &l, &e), SG_OK);
+    assert_int_equal(s->ops->consent_pending(s, 3, w, see_consent, &l, &e), SG_OK);
     assert_int_equal(l.n, 1);
     s->ops->rollback(s);
     memset(&l, 0, sizeof l);
-    assert_int_equal(s->ops->consent_pending(s, 3, y, see_consent, &l, &e), SG_OK);
+    assert_int_equal(s->ops->consent_pending(s, 3, w, see_consent, &l, &e), SG_OK);
     assert_int_equal(l.n, 0);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     /* Many keys in one operation: more than are read ahead. */
@@ -1803,6 +1805,84 @@ static void test_pg_outbox_workers(void **state)
     sg_store_close(s2);
 }
 
+/* A consent recorded against a value on one node while another adds a
+ * person with that value: whichever commits first, the event ends up with
+ * the person or is refused for another try, never left pending beside
+ * them. (The lock waits end here in each handle's lock timeout.) */
+static void test_pg_pending_meets_add(void **state)
+{
+    (void)state;
+    if (!ts_pg())
+        skip();
+    struct sg_store *s = open_new(), *t = NULL, *u = NULL;
+    sg_store_close(s);
+    struct sg_err e;
+    char uri[700];
+    snprintf(uri, sizeof uri, "%s%%20-clock_timeout%%3D200", where);
+    assert_int_equal(sg_store_open(uri, 0, &t, &e), SG_OK);
+    assert_int_equal(sg_store_open(uri, 0, &u, &e), SG_OK);
+    struct sg_store_subject b = {0}, c = {0};
+    sg_uuid_v7(1000, &b.id);
+    sg_uuid_v7(1000, &c.id);
+    uint8_t y[SG_BIDX_BYTES], z[SG_BIDX_BYTES];
+    memset(y, 0x21, sizeof y);
+    memset(z, 0x22, sizeof z);
+    struct consents l = {0};
+    uint64_t size;
+
+    /* The person first: the consent waits, then is refused. */
+    assert_int_equal(t->ops->begin(t, &e), SG_OK);
+    assert_int_equal(t->ops->subject_insert(t, &b, NULL, 0, &e), SG_OK);
+    assert_int_equal(t->ops->index_put(t, 3, y, &b.id, &e), SG_OK);
+    assert_int_equal(t->ops->audit_size(t, &size, &e), SG_OK);
+    struct sg_store_consent py = consent_event(NULL, 3, 0x21, "news", "y");
+    assert_int_equal(u->ops->begin(u, &e), SG_OK);
+    assert_int_equal(u->ops->consent_append(u, &py, &e), SG_UNAVAILABLE);
+    assert_null(strstr(e.msg, "at the same time"));
+    u->ops->rollback(u);
+    assert_int_equal(t->ops->commit(t, &e), SG_OK);
+    assert_int_equal(u->ops->begin(u, &e), SG_OK);
+    assert_int_equal(u->ops->consent_append(u, &py, &e), SG_UNAVAILABLE);
+    assert_non_null(strstr(e.msg, "at the same time"));
+    u->ops->rollback(u);
+
+    /* The consent first: the person waits, then takes it over. */
+    struct sg_store_consent pz = consent_event(NULL, 3, 0x22, "news", "z");
+    assert_int_equal(u->ops->begin(u, &e), SG_OK);
+    assert_int_equal(u->ops->consent_append(u, &pz, &e), SG_OK);
+    assert_int_equal(t->ops->begin(t, &e), SG_OK);
+    assert_int_equal(t->ops->subject_insert(t, &c, NULL, 0, &e), SG_OK);
+    assert_int_equal(t->ops->index_put(t, 3, z, &c.id, &e), SG_OK);
+    assert_int_equal(t->ops->consent_pending(t, 3, z, see_consent, &l, &e), SG_UNAVAILABLE);
+    t->ops->rollback(t);
+    assert_int_equal(u->ops->commit(u, &e), SG_OK);
+    assert_int_equal(t->ops->begin(t, &e), SG_OK);
+    assert_int_equal(t->ops->subject_insert(t, &c, NULL, 0, &e), SG_OK);
+    assert_int_equal(t->ops->index_put(t, 3, z, &c.id, &e), SG_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(t->ops->consent_pending(t, 3, z, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(t->ops->consent_link(t, 3, z, &c.id, &e), SG_OK);
+    assert_int_equal(t->ops->commit(t, &e), SG_OK);
+    /* People added at once on two nodes do not wait for each other. */
+    struct sg_store_subject d = {0}, f = {0};
+    sg_uuid_v7(1000, &d.id);
+    sg_uuid_v7(1000, &f.id);
+    assert_int_equal(t->ops->begin(t, &e), SG_OK);
+    assert_int_equal(t->ops->subject_insert(t, &d, NULL, 0, &e), SG_OK);
+    assert_int_equal(t->ops->index_put(t, 3, y, &d.id, &e), SG_OK);
+    assert_int_equal(t->ops->audit_size(t, &size, &e), SG_OK);
+    assert_int_equal(u->ops->begin(u, &e), SG_OK);
+    assert_int_equal(u->ops->subject_insert(u, &f, NULL, 0, &e), SG_OK);
+    assert_int_equal(u->ops->index_put(u, 3, y, &f.id, &e), SG_OK);
+    assert_int_equal(u->ops->commit(u, &e), SG_OK);
+    assert_int_equal(t->ops->commit(t, &e), SG_OK);
+    sg_store_close(t);
+    sg_store_close(u);
+    assert_int_equal(ts_count("SELECT count(*) FROM consent_events WHERE subject IS NULL"), 0);
+    assert_int_equal(ts_count("SELECT count(*) FROM lookup"), 4);
+}
+
 /* The index scans of two indexes since the counters were last read (the
  * server counts them when a session ends: wait for it). */
 static void index_scans(const char *a, const char *b, int64_t *na, int64_t *nb, int64_t at_least)
@@ -2214,6 +2294,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pg_outbox_workers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_decide_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_read_takes_no_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_pending_meets_add, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,6 +82,10 @@ static inline const char *ts_vault_store(void)
 static inline void ts_teardown(void)
 {
     if (ts_conn) {
+        /* A test that failed half-way may have left a transaction open,
+         * which the DROP would wait for: end its connections. */
+        PQclear(PQexec(ts_conn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE application_name = 'sargs'"));
         char sql[96];
         snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", ts_schema);
         PQclear(PQexec(ts_conn, sql));

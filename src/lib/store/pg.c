@@ -62,6 +62,10 @@
 #define MIGRATE_LOCK "7365727473" /* "sargs" read as a number */
 /* The audit log's appenders queue on this one (see pg_audit_lock). */
 #define AUDIT_LOCK "7365727474"
+/* A consent recorded against a value and a person added with that value
+ * meet on a lock of the value's bucket, one of 256 (see pg_index_put). The
+ * two-number form: a key space apart from the locks above. */
+#define KEY_LOCKS "1935766119" /* "sarg" */
 /* The partition of the per-person index audit_log_person (migration steps
  * 2 and 3): idx >> AUDIT_RANGE_BITS. They change together. */
 #define AUDIT_RANGE_BITS 12
@@ -161,6 +165,9 @@ enum stmt_id {
     ST_OUTBOX_EACH,
     ST_OUTBOX_EACH_STATE,
     ST_OUTBOX_DEL,
+    ST_KEY_LOCK_SHARED,
+    ST_KEY_LOCK,
+    ST_CONSENT_APPEND_PENDING,
     ST_COUNT
 };
 
@@ -516,6 +523,21 @@ static const struct {
                               1,
                               {OID_INT4}},
     [ST_OUTBOX_DEL] = {"DELETE FROM outbox WHERE subject = $1", 1, {OID_UUID}},
+    [ST_KEY_LOCK_SHARED] = {"SELECT pg_advisory_xact_lock_shared(" KEY_LOCKS ", $1)",
+                            1,
+                            {OID_INT4}},
+    [ST_KEY_LOCK] = {"SELECT pg_advisory_xact_lock(" KEY_LOCKS ", $1)", 1, {OID_INT4}},
+    /* Against a value, while nobody has it (see pg_consent_append). */
+    [ST_CONSENT_APPEND_PENDING] = {"INSERT INTO consent_events (subject, category, bidx, purpose, "
+                                   "state, at, method, lang, notice, by_whom, guardian, expires, "
+                                   "child, actor, kv, details) SELECT $1, $2, $3, $4, $5, $6, $7, "
+                                   "$8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE NOT EXISTS "
+                                   "(SELECT 1 FROM lookup WHERE category = $2 AND bidx = $3) "
+                                   "RETURNING seq",
+                                   16,
+                                   {OID_UUID, OID_INT4, OID_BYTEA, OID_TEXT, OID_INT4, OID_INT8,
+                                    OID_INT4, OID_TEXT, OID_TEXT, OID_INT4, OID_UUID, OID_INT8,
+                                    OID_INT4, OID_TEXT, OID_INT8, OID_BYTEA}},
 };
 
 /* One answer still to read: what it was, for the message, which statement
@@ -1591,7 +1613,18 @@ static enum sg_rc index_op(struct sg_store *s, enum stmt_id st, int code,
     return write_stmt(PG(s), st, &a, "index", err);
 }
 
+/* The bucket of a value's lock: the blind index is a keyed hash already. */
+static int32_t key_bucket(int code, const uint8_t bidx[SG_BIDX_BYTES])
+{
+    return (int32_t)((bidx[0] ^ (unsigned)code) & 0xff);
+}
+
 /*
+ * A new entry takes the lock of its value's bucket, shared, for the rest of
+ * the transaction: a consent recorded against the value (consent_append)
+ * waits for it, and sees the entry once it commits. Nodes adding people
+ * never wait for each other on it.
+ *
  * Besides the entry, the pending consent events of its key are asked for,
  * and their answer kept for a consent_pending() of the same key in the
  * same operation: a new person takes over the consents recorded against
@@ -1606,9 +1639,14 @@ static enum sg_rc pg_index_put(struct sg_store *s, int code, const uint8_t bidx[
                                const struct sg_uuid *id, struct sg_err *err)
 {
     struct pg *p = PG(s);
-    enum sg_rc rc = index_op(s, ST_INDEX_PUT, code, bidx, id, err);
-    if (rc || !p->depth || p->nahead == AHEAD_MAX)
+    struct params k = {0};
+    p_i32(&k, key_bucket(code, bidx));
+    enum sg_rc rc;
+    if ((p->depth && (rc = send_stmt(p, ST_KEY_LOCK_SHARED, &k, "index", err))) ||
+        (rc = index_op(s, ST_INDEX_PUT, code, bidx, id, err)))
         return rc;
+    if (!p->depth || p->nahead == AHEAD_MAX)
+        return SG_OK;
     struct params a = {0};
     p_i32(&a, code);
     p_bytes(&a, bidx, SG_BIDX_BYTES);
@@ -2118,9 +2156,22 @@ static void p_null(struct params *a)
 static enum sg_rc pg_consent_append(struct sg_store *s, struct sg_store_consent *c,
                                     struct sg_err *err)
 {
+    struct pg *p = PG(s);
     struct params a = {0};
     PGresult *r = NULL;
-    forget_ahead(PG(s));
+    enum sg_rc rc;
+    forget_ahead(p);
+    /* Against a value: under the lock of its bucket, taken alone, and only
+     * while no person has the value. A person added with it on another node
+     * at the same time either committed first (the event is refused, and
+     * recorded against the person when asked again), or waits for this
+     * transaction and then takes the event over (pg_index_put). */
+    if (!c->has_subject) {
+        struct params k = {0};
+        p_i32(&k, key_bucket(c->category, c->bidx));
+        if ((rc = send_stmt(p, ST_KEY_LOCK, &k, "consent", err)))
+            return rc;
+    }
     if (c->has_subject) {
         p_id(&a, &c->subject);
         p_null(&a);
@@ -2144,11 +2195,14 @@ static enum sg_rc pg_consent_append(struct sg_store *s, struct sg_store_consent 
     p_i64(&a, c->kv);
     p_bytes(&a, c->details, c->details_len);
     /* The caller gets the event's number: this one waits for its answer. */
-    enum sg_rc rc = read_stmt(PG(s), ST_CONSENT_APPEND, &a, "consent", &r, err);
-    if (rc)
+    if ((rc = read_stmt(p, c->has_subject ? ST_CONSENT_APPEND : ST_CONSENT_APPEND_PENDING, &a,
+                        "consent", &r, err)))
         return rc;
     if (PQntuples(r) == 1)
         c->seq = r_int(r, 0, 0);
+    else if (!c->has_subject)
+        rc = sg_err_set(err, SG_UNAVAILABLE,
+                        "a person with this value was added at the same time; try again");
     else
         rc = sg_err_set(err, SG_INTERNAL, "consent: no number for the event");
     PQclear(r);

@@ -1261,9 +1261,10 @@ static void test_consent_calls(void **state)
     assert_int_equal(ts_count("SELECT count(*) FROM decisions"), 0);
 }
 
-/* The pending events of a key just indexed (PostgreSQL reads them with the
- * operation's next read): what the operation changes in between is seen,
- * and what a rolled-back savepoint did is not. */
+/* The pending events of a key just indexed (PostgreSQL knows a bucket of
+ * keys has none once it has looked, see pg_index_put): what the
+ * transaction changes since is seen, and what a rolled-back savepoint did
+ * is not. */
 static void test_pending_after_index(void **state)
 {
     (void)state;
@@ -1317,16 +1318,41 @@ static void test_pending_after_index(void **state)
     assert_int_equal(s->ops->consent_pending(s, 3, w, see_consent, &l, &e), SG_OK);
     assert_int_equal(l.n, 0);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
-    /* Many keys in one operation: more than are read ahead. */
+    /* A consent against another value of a bucket looked at, before and
+     * after the look's answer came back. */
+    uint8_t k1[SG_BIDX_BYTES], k2[SG_BIDX_BYTES], k3[SG_BIDX_BYTES], k4[SG_BIDX_BYTES];
+    memset(k1, 0x31, sizeof k1);
+    memset(k2, 0x32, sizeof k2);
+    memset(k3, 0x41, sizeof k3);
+    memset(k4, 0x42, sizeof k4);
+    struct sg_store_consent p4 = consent_event(NULL, 3, 0x32, "news", "k2");
+    struct sg_store_consent p5 = consent_event(NULL, 3, 0x42, "news", "k4");
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    for (int i = 0; i < 12; i++) {
+    assert_int_equal(s->ops->index_put(s, 3, k1, &b.id, &e), SG_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->consent_pending(s, 3, k1, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(s->ops->consent_append(s, &p4, &e), SG_OK);
+    assert_int_equal(s->ops->consent_pending(s, 3, k2, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(s->ops->index_put(s, 3, k3, &b.id, &e), SG_OK);
+    assert_int_equal(s->ops->consent_append(s, &p5, &e), SG_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->consent_pending(s, 3, k4, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    /* Many keys in one transaction, in every bucket. */
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    for (int i = 0; i < 40; i++) {
         uint8_t k[SG_BIDX_BYTES];
-        memset(k, 0x40 + i, sizeof k);
+        memset(k, 0x40 + i * 7, sizeof k);
+        k[0] = (uint8_t)(i * 13);
         assert_int_equal(s->ops->index_put(s, 3, k, &b.id, &e), SG_OK);
     }
-    for (int i = 11; i >= 0; i--) {
+    for (int i = 39; i >= 0; i--) {
         uint8_t k[SG_BIDX_BYTES];
-        memset(k, 0x40 + i, sizeof k);
+        memset(k, 0x40 + i * 7, sizeof k);
+        k[0] = (uint8_t)(i * 13);
         memset(&l, 0, sizeof l);
         assert_int_equal(s->ops->consent_pending(s, 3, k, see_consent, &l, &e), SG_OK);
         assert_int_equal(l.n, 0);

@@ -63,9 +63,11 @@
 /* The audit log's appenders queue on this one (see pg_audit_lock). */
 #define AUDIT_LOCK "7365727474"
 /* A consent recorded against a value and a person added with that value
- * meet on a lock of the value's bucket, one of 256 (see pg_index_put). The
- * two-number form: a key space apart from the locks above. */
-#define KEY_LOCKS "1935766119" /* "sarg" */
+ * meet on a lock of the value's bucket (see pg_index_put): the first four
+ * bits of its blind index. The two-number form of the advisory lock: a key
+ * space apart from the locks above. */
+#define KEY_LOCKS   "1935766119" /* "sarg" */
+#define KEY_BUCKETS 16
 /* The partition of the per-person index audit_log_person (migration steps
  * 2 and 3): idx >> AUDIT_RANGE_BITS. They change together. */
 #define AUDIT_RANGE_BITS 12
@@ -74,8 +76,6 @@
 
 /* Answers not yet read; past this the pipeline is drained early. */
 #define QUEUE_MAX 64
-/* Keys whose pending consent events are read ahead (see pg_index_put). */
-#define AHEAD_MAX 8
 
 enum stmt_id {
     ST_META_GET,
@@ -167,6 +167,7 @@ enum stmt_id {
     ST_OUTBOX_DEL,
     ST_KEY_LOCK_SHARED,
     ST_KEY_LOCK,
+    ST_KEY_LOOK,
     ST_CONSENT_APPEND_PENDING,
     ST_COUNT
 };
@@ -413,7 +414,11 @@ static const struct {
                          "WHERE subject IS NULL AND category = $1 AND bidx = $2",
                          3,
                          {OID_INT4, OID_BYTEA, OID_UUID}},
-    [ST_CONSENT_RESEAL] = {"UPDATE consent_events SET kv = $2, details = $3 WHERE seq = $1",
+    /* Only while pending: two nodes adding people with the same value at
+     * once may both find its events; the first to link them has them, and
+     * the other's re-sealing must not then seal them under its key. */
+    [ST_CONSENT_RESEAL] = {"UPDATE consent_events SET kv = $2, details = $3 WHERE seq = $1 "
+                           "AND subject IS NULL",
                            3,
                            {OID_INT8, OID_INT8, OID_BYTEA}},
     [ST_CONSENT_DEL] = {"DELETE FROM consent_events WHERE subject = $1", 1, {OID_UUID}},
@@ -527,6 +532,11 @@ static const struct {
                             1,
                             {OID_INT4}},
     [ST_KEY_LOCK] = {"SELECT pg_advisory_xact_lock(" KEY_LOCKS ", $1)", 1, {OID_INT4}},
+    /* Is any consent pending in a bucket (a range of the blind index)? */
+    [ST_KEY_LOOK] = {"SELECT 1 FROM consent_events WHERE subject IS NULL AND bidx >= $1 "
+                     "AND bidx < $2 LIMIT 1",
+                     2,
+                     {OID_BYTEA, OID_BYTEA}},
     /* Against a value, while nobody has it (see pg_consent_append). */
     [ST_CONSENT_APPEND_PENDING] = {"INSERT INTO consent_events (subject, category, bidx, purpose, "
                                    "state, at, method, lang, notice, by_whom, guardian, expires, "
@@ -586,15 +596,14 @@ struct pg {
         uint8_t *b; /* packed purposes, `n` bytes */
         size_t n, cap;
     } dec;
-    /* The pending consent events of the keys the open operation indexed,
-     * read ahead (see pg_index_put); forgotten when the operation ends or
-     * anything changes pending events. */
-    struct {
-        int code;
-        uint8_t bidx[SG_BIDX_BYTES];
-        PGresult *r; /* filled when the answer is read */
-    } ahead[AHEAD_MAX];
-    int nahead;
+    /* The buckets of values whose lock this transaction holds (see
+     * pg_index_put), those of them whose pending consents it has looked at
+     * since, and those found to have none, which stays so while it holds
+     * the lock; the answers of the looks until read. Forgotten at any
+     * rollback (a savepoint's releases the locks taken inside it) and at
+     * the end of the transaction. */
+    unsigned keys_locked, keys_known, keys_empty;
+    PGresult *keys_r[KEY_BUCKETS];
 };
 
 static struct pg *PG(struct sg_store *s)
@@ -613,17 +622,18 @@ static void forget_decision(struct pg *p)
     p->dec.valid = 0;
 }
 
-/* Drops what was read ahead, and the places queued answers would fill. */
-static void forget_ahead(struct pg *p)
+/* Forgets the buckets' locks and looks, and the places queued answers
+ * would fill. */
+static void forget_keys(struct pg *p)
 {
-    for (int i = 0; i < p->nahead; i++) {
+    for (int b = 0; b < KEY_BUCKETS; b++) {
         for (int k = 0; k < p->nq; k++)
-            if (p->q[k].keep == &p->ahead[i].r)
+            if (p->q[k].keep == &p->keys_r[b])
                 p->q[k].keep = NULL;
-        PQclear(p->ahead[i].r);
-        p->ahead[i].r = NULL;
+        PQclear(p->keys_r[b]);
+        p->keys_r[b] = NULL;
     }
-    p->nahead = 0;
+    p->keys_locked = p->keys_known = p->keys_empty = 0;
 }
 
 /* ---------------------------------------------------------------- errors */
@@ -664,7 +674,7 @@ static void drop_conn(struct pg *p)
 {
     forget_groups(p);
     forget_decision(p);
-    forget_ahead(p);
+    forget_keys(p);
     if (p->conn)
         PQfinish(p->conn);
     p->conn = NULL;
@@ -1077,7 +1087,7 @@ static void pg_close(struct sg_store *s)
     if (!p)
         return;
     forget_groups(p);
-    forget_ahead(p);
+    forget_keys(p);
     free(p->dec.b);
     if (p->conn)
         PQfinish(p->conn);
@@ -1169,9 +1179,10 @@ static enum sg_rc begin_as(struct pg *p, int reading, struct sg_err *err)
     p->nedge = 0;
     if ((rc = ensure_conn(p, err)))
         return rc;
-    if (p->depth == 0)
+    if (p->depth == 0) {
         forget_decision(p);
-    forget_ahead(p);
+        forget_keys(p);
+    }
     /* Not waited for: the first read or the end of the operation reads it. */
     rc = send_sql(p, p->depth ? "SAVEPOINT sg" : "BEGIN ISOLATION LEVEL READ COMMITTED",
                   p->depth ? "savepoint" : "begin", err);
@@ -1204,7 +1215,7 @@ static void undo(struct pg *p, int top)
 {
     /* A rolled back savepoint releases the row locks taken inside it. */
     forget_decision(p);
-    forget_ahead(p);
+    forget_keys(p);
     if (p->lost || !p->conn)
         return;
     if (drain(p, NULL, NULL) && (p->lost || !p->conn))
@@ -1220,7 +1231,6 @@ static enum sg_rc pg_commit(struct sg_store *s, struct sg_err *err)
     struct pg *p = PG(s);
     enum sg_rc rc;
     p->nedge = 0;
-    forget_ahead(p);
     if (p->depth == 0)
         return sg_err_set(err, SG_INTERNAL, "no transaction to commit");
     if (p->lost) {
@@ -1241,6 +1251,7 @@ static enum sg_rc pg_commit(struct sg_store *s, struct sg_err *err)
     }
     PGresult *r = NULL;
     forget_decision(p);
+    forget_keys(p);
     p->reading = 0;
     if (!(rc = send_sql(p, "COMMIT", "commit", err)))
         rc = drain(p, &r, err);
@@ -1264,7 +1275,7 @@ static void pg_rollback(struct sg_store *s)
     struct pg *p = PG(s);
     p->nedge = 0;
     forget_decision(p);
-    forget_ahead(p);
+    forget_keys(p);
     if (p->depth == 0)
         return;
     undo(p, p->depth == 1);
@@ -1613,51 +1624,48 @@ static enum sg_rc index_op(struct sg_store *s, enum stmt_id st, int code,
     return write_stmt(PG(s), st, &a, "index", err);
 }
 
-/* The bucket of a value's lock: the blind index is a keyed hash already. */
-static int32_t key_bucket(int code, const uint8_t bidx[SG_BIDX_BYTES])
+/* The bucket of a value: the first bits of its blind index, a keyed hash. */
+static int key_bucket(const uint8_t bidx[SG_BIDX_BYTES])
 {
-    return (int32_t)((bidx[0] ^ (unsigned)code) & 0xff);
+    return bidx[0] >> 4;
 }
 
 /*
- * A new entry takes the lock of its value's bucket, shared, for the rest of
- * the transaction: a consent recorded against the value (consent_append)
- * waits for it, and sees the entry once it commits. Nodes adding people
- * never wait for each other on it.
- *
- * Besides the entry, the pending consent events of its key are asked for,
- * and their answer kept for a consent_pending() of the same key in the
- * same operation: a new person takes over the consents recorded against
- * their e-mail or phone (consent.c), so adding a person asks for each of
- * its keys right after indexing it. Read ahead, the answers come with the
- * next read the operation makes anyway (the audit log's size) instead of
- * costing a round trip each. The answer is as fresh as that read: anything
- * this handle does to pending events forgets it, and so does the end of
- * the operation (a savepoint's or a transaction's).
+ * A person's new keys and the consents recorded against them before the
+ * person existed (consent.c hands those over to a new person, asking for
+ * each of its keys). An entry takes the lock of its value's bucket, shared,
+ * for the rest of the transaction: nodes adding people never wait for each
+ * other on it, while a consent recorded against a value takes it
+ * exclusively (pg_consent_append), so the two are ordered whichever commits
+ * first. The first time a transaction takes a bucket's lock it also looks
+ * whether any consent is pending in the bucket, an answer that stays true
+ * while it holds the lock; when none is (the common case), asking for a
+ * key's pending consents costs nothing, and a person's keys cost no round
+ * trip: the look comes back with the operation's next read, and a batch
+ * of people looks at each of the 16 buckets once.
  */
 static enum sg_rc pg_index_put(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
                                const struct sg_uuid *id, struct sg_err *err)
 {
     struct pg *p = PG(s);
-    struct params k = {0};
-    p_i32(&k, key_bucket(code, bidx));
-    enum sg_rc rc;
-    if ((p->depth && (rc = send_stmt(p, ST_KEY_LOCK_SHARED, &k, "index", err))) ||
-        (rc = index_op(s, ST_INDEX_PUT, code, bidx, id, err)))
-        return rc;
-    if (!p->depth || p->nahead == AHEAD_MAX)
-        return SG_OK;
-    struct params a = {0};
-    p_i32(&a, code);
-    p_bytes(&a, bidx, SG_BIDX_BYTES);
-    int i = p->nahead;
-    rc = send_keep(p, ST_CONSENT_PENDING, &a, "consent", &p->ahead[i].r, err);
-    if (!rc) {
-        p->ahead[i].code = code;
-        memcpy(p->ahead[i].bidx, bidx, SG_BIDX_BYTES);
-        p->nahead++;
+    int b = key_bucket(bidx);
+    unsigned bit = 1u << b;
+    if (p->depth && !(p->keys_locked & bit)) {
+        struct params k = {0}, look = {0};
+        uint8_t lo = (uint8_t)(b << 4), hi[SG_BIDX_BYTES + 1];
+        memset(hi, 0xff, sizeof hi);
+        hi[0] = (uint8_t)((b + 1) << 4);
+        p_i32(&k, b);
+        p_bytes(&look, &lo, 1);
+        /* (past the last bucket, a bound above every 16-byte value) */
+        p_bytes(&look, hi, b + 1 < KEY_BUCKETS ? 1 : sizeof hi);
+        enum sg_rc rc;
+        if ((rc = send_stmt(p, ST_KEY_LOCK_SHARED, &k, "index", err)) ||
+            (rc = send_keep(p, ST_KEY_LOOK, &look, "index", &p->keys_r[b], err)))
+            return rc;
+        p->keys_locked |= bit;
     }
-    return rc;
+    return index_op(s, ST_INDEX_PUT, code, bidx, id, err);
 }
 
 static enum sg_rc pg_index_del(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
@@ -2160,7 +2168,6 @@ static enum sg_rc pg_consent_append(struct sg_store *s, struct sg_store_consent 
     struct params a = {0};
     PGresult *r = NULL;
     enum sg_rc rc;
-    forget_ahead(p);
     /* Against a value: under the lock of its bucket, taken alone, and only
      * while no person has the value. A person added with it on another node
      * at the same time either committed first (the event is refused, and
@@ -2168,9 +2175,12 @@ static enum sg_rc pg_consent_append(struct sg_store *s, struct sg_store_consent 
      * transaction and then takes the event over (pg_index_put). */
     if (!c->has_subject) {
         struct params k = {0};
-        p_i32(&k, key_bucket(c->category, c->bidx));
+        p_i32(&k, key_bucket(c->bidx));
         if ((rc = send_stmt(p, ST_KEY_LOCK, &k, "consent", err)))
             return rc;
+        /* (and a look at the bucket still on its way is out of date) */
+        p->keys_known |= 1u << key_bucket(c->bidx);
+        p->keys_empty &= ~(1u << key_bucket(c->bidx));
     }
     if (c->has_subject) {
         p_id(&a, &c->subject);
@@ -2263,28 +2273,28 @@ static enum sg_rc pg_consent_pending(struct sg_store *s, int category,
     struct pg *p = PG(s);
     PGresult *r = NULL;
     enum sg_rc rc;
-    /* Read ahead (pg_index_put)? Taken out before the callback runs, as
-     * it may change pending events, which forgets the rest. */
-    for (int i = 0; i < p->nahead; i++) {
-        if (p->ahead[i].code != category || memcmp(p->ahead[i].bidx, bidx, SG_BIDX_BYTES) != 0)
-            continue;
-        if (!p->ahead[i].r && (rc = drain(p, NULL, err)))
+    /* A bucket this transaction holds, looked at: nothing pending in it
+     * (see pg_index_put), nothing to read. */
+    int b = key_bucket(bidx);
+    unsigned bit = 1u << b;
+    if (p->depth && (p->keys_locked & bit) && !(p->keys_known & bit)) {
+        if (!p->keys_r[b] && (rc = drain(p, NULL, err)))
             return rc;
-        r = p->ahead[i].r;
-        p->ahead[i] = p->ahead[--p->nahead];
-        for (int k = 0; k < p->nq; k++) /* (the moved one's place moved) */
-            if (p->q[k].keep == &p->ahead[p->nahead].r)
-                p->q[k].keep = &p->ahead[i].r;
-        p->ahead[p->nahead].r = NULL;
-        break;
+        if (p->keys_r[b]) {
+            p->keys_known |= bit;
+            if (PQntuples(p->keys_r[b]) == 0)
+                p->keys_empty |= bit;
+            PQclear(p->keys_r[b]);
+            p->keys_r[b] = NULL;
+        }
     }
-    if (!r) {
-        struct params a = {0};
-        p_i32(&a, category);
-        p_bytes(&a, bidx, SG_BIDX_BYTES);
-        if ((rc = read_stmt(p, ST_CONSENT_PENDING, &a, "consent", &r, err)))
-            return rc;
-    }
+    if (p->depth && (p->keys_locked & p->keys_known & p->keys_empty & bit))
+        return SG_OK;
+    struct params a = {0};
+    p_i32(&a, category);
+    p_bytes(&a, bidx, SG_BIDX_BYTES);
+    if ((rc = read_stmt(p, ST_CONSENT_PENDING, &a, "consent", &r, err)))
+        return rc;
     each_consent(r, cb, ctx);
     PQclear(r);
     return SG_OK;
@@ -2295,7 +2305,6 @@ static enum sg_rc pg_consent_link(struct sg_store *s, int category,
                                   struct sg_err *err)
 {
     struct params a = {0};
-    forget_ahead(PG(s));
     p_i32(&a, category);
     p_bytes(&a, bidx, SG_BIDX_BYTES);
     p_id(&a, id);
@@ -2306,7 +2315,6 @@ static enum sg_rc pg_consent_reseal(struct sg_store *s, int64_t seq, uint32_t kv
                                     const uint8_t *details, size_t len, struct sg_err *err)
 {
     struct params a = {0};
-    forget_ahead(PG(s));
     p_i64(&a, seq);
     p_i64(&a, kv);
     p_bytes(&a, details, len);
@@ -3374,7 +3382,7 @@ static enum sg_rc pg_restore(struct sg_store *s, const char *path, struct sg_err
     struct pg *p = PG(s);
     if (p->depth)
         return sg_err_set(err, SG_INTERNAL, "restore inside a transaction");
-    forget_ahead(p);
+    forget_keys(p);
     forget_decision(p);
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {

@@ -8,6 +8,8 @@
 #include "sargs/catalog.h"
 #include "sargs/consent.h"
 #include "sargs/operator.h"
+#include "sargs/outbox.h"
+#include "sargs/retention.h"
 #include "sargs/clock.h"
 #include "sargs/crypto.h"
 #include "sargs/err.h"

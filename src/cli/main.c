@@ -44,6 +44,10 @@ static const char usage[] =
     "  may ID PURPOSE [--gpc]                may the data be used for it now? (0 yes, 5 no)\n"
     "  object ID PURPOSE [--grounds TEXT | --lift]   Art. 21 objection\n"
     "  restrict ID | unrestrict ID           Art. 18 restriction\n"
+    "  sweep [--dry-run]                     act on the retention rules now\n"
+    "  outbox list [--state S] | outbox deliver [--transport URI] [--from ADDR] [--max N]\n"
+    "  event record NAME [--at TIME]         a date of an event that is one for everybody\n"
+    "  statistics                            what anonymisation kept\n"
     "  token create --name N --role R --purpose P [--scope V]   an API token (shown once)\n"
     "  operator add LOGIN --role R --purpose P [--scope V]   an account that signs in\n"
     "  operator passwd|disable|enable|unlock LOGIN | operator list   (passwords on stdin)\n"
@@ -328,6 +332,9 @@ int main(int argc, char **argv)
         return cmd_consent(&c, rest, rv);
     if (!strcmp(cmd, "operator"))
         return cmd_operator(&c, rest, rv);
+    if (!strcmp(cmd, "sweep") || !strcmp(cmd, "outbox") || !strcmp(cmd, "event") ||
+        !strcmp(cmd, "statistics"))
+        return cmd_retention(&c, cmd, rest, rv);
     if (!strcmp(cmd, "may"))
         return cmd_may(&c, rest, rv);
     if (!strcmp(cmd, "object"))

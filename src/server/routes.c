@@ -648,6 +648,106 @@ static void restrict_delete(struct sg_req *r)
     restriction(r, 1);
 }
 
+/* -------------------------------------------------------------- retention */
+
+static void sweep_get(struct sg_req *r)
+{
+    struct sg_err err;
+    if (sg_retention_allowed(r->vault, &r->actor, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    json_t *j = NULL;
+    sg_sweep_status(&j);
+    sg_req_json(r, 200, j);
+}
+
+static void sweep_post(struct sg_req *r)
+{
+    struct sg_err err;
+    if (sg_retention_allowed(r->vault, &r->actor, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_sweep_request();
+    sg_req_json(r, 202, json_pack("{s:s}", "sweep", "requested"));
+}
+
+static int outbox_row(void *ctx, const struct sg_message_info *m)
+{
+    char ids[SG_UUID_STR_LEN + 1], sub[SG_UUID_STR_LEN + 1], t1[SG_TIME_STR_MAX],
+        t2[SG_TIME_STR_MAX];
+    json_t *j =
+        json_pack("{s:s,s:s?,s:s,s:s,s:s,s:i,s:s?}", "id", sg_uuid_format(&m->id, ids), "subject",
+                  m->has_subject ? sg_uuid_format(&m->subject, sub) : NULL, "kind", m->kind,
+                  "state", sg_message_state_name(m->state), "created",
+                  sg_time_format(m->created, t1), "attempts", m->attempts, "error", m->error);
+    if (j)
+        json_object_set_new(j, "sent",
+                            m->sent ? json_string(sg_time_format(m->sent, t2)) : json_null());
+    json_array_append_new(ctx, j);
+    return 0;
+}
+
+static void outbox_get(struct sg_req *r)
+{
+    struct sg_err err;
+    const char *st = sg_req_arg(r, "state");
+    int state = st ? sg_message_state_parse(st) : -1;
+    if (st && state < 0) {
+        sg_req_error(r, SG_INVALID, "'state' is queued, sent, failed or dropped");
+        return;
+    }
+    json_t *arr = json_array();
+    if (sg_outbox_list(r->vault, &r->actor, state, outbox_row, arr, &err)) {
+        json_decref(arr);
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, json_pack("{s:o}", "messages", arr));
+}
+
+static int stat_row(void *ctx, const char *cat, const char *val, int year, uint64_t count)
+{
+    json_array_append_new(ctx, json_pack("{s:s,s:s,s:i,s:I}", "category", cat, "value", val, "year",
+                                         year, "count", (json_int_t)count));
+    return 0;
+}
+
+static void statistics_get(struct sg_req *r)
+{
+    struct sg_err err;
+    json_t *arr = json_array();
+    if (sg_statistics(r->vault, &r->actor, stat_row, arr, &err)) {
+        json_decref(arr);
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, json_pack("{s:o}", "statistics", arr));
+}
+
+static void event_post(struct sg_req *r)
+{
+    static const char *const keys[] = {"at", NULL};
+    struct sg_err err;
+    sg_time at = sg_clock_now(NULL);
+    if (r->body) {
+        if (sg_req_body_keys(r, keys))
+            return;
+        json_t *a = json_object_get(r->body, "at");
+        if (a && (!json_is_string(a) || sg_time_parse(json_string_value(a), &at, &err))) {
+            sg_req_error(r, SG_INVALID, "'at' must be an RFC 3339 time");
+            return;
+        }
+    }
+    if (sg_global_event(r->vault, &r->actor, r->params[0], at, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    char t[SG_TIME_STR_MAX];
+    sg_req_json(r, 200, json_pack("{s:s,s:s}", "event", r->params[0], "at", sg_time_format(at, t)));
+}
+
 /* ------------------------------------------------------------------ audit */
 
 static void audit_head(struct sg_req *r)
@@ -818,6 +918,11 @@ const struct sg_route sg_routes[] = {
     {"POST", "/v1/subjects/{id}/objections", objection_post, 0, 0, SG_RUN_WRITE},
     {"PUT", "/v1/subjects/{id}/restriction", restrict_put, 0, 0, SG_RUN_WRITE},
     {"DELETE", "/v1/subjects/{id}/restriction", restrict_delete, 0, 0, SG_RUN_WRITE},
+    {"GET", "/v1/sweep", sweep_get, 0, 0, SG_RUN_DIRECT},
+    {"POST", "/v1/sweep", sweep_post, 0, 0, SG_RUN_DIRECT},
+    {"GET", "/v1/outbox", outbox_get, 0, 0, SG_RUN_DIRECT},
+    {"GET", "/v1/statistics", statistics_get, 0, 0, SG_RUN_DIRECT},
+    {"POST", "/v1/events/{name}", event_post, 0, 0, SG_RUN_WRITE},
     {"GET", "/v1/audit/head", audit_head, 0, 0, SG_RUN_DIRECT},
     {"GET", "/v1/audit/heads", audit_heads, 0, 0, SG_RUN_DIRECT},
     {"GET", "/v1/audit/key", audit_key, 0, 0, SG_RUN_DIRECT},

@@ -1009,7 +1009,16 @@ static enum sg_rc touch_op(struct sg_vault *v, const struct sg_uuid *id,
     const struct touch_arg *t = arg;
     if (row->state == SG_STATE_ANONYMISED)
         return sg_err_set(err, SG_CONFLICT, "subject is anonymised");
-    return v->store->ops->event_put(v->store, id, t->name, t->at, err);
+    enum sg_rc rc = v->store->ops->event_put(v->store, id, t->name, t->at, err);
+    /* Signing in again brings back a profile hidden for inactivity, where
+     * the policy's hiding rule says so (eTwinning). */
+    if (!rc && row->state == SG_STATE_HIDDEN && strcmp(t->name, "last_login") == 0 && v->policy)
+        for (size_t i = 0; i < v->policy->nretention; i++) {
+            const struct sg_retention *r = &v->policy->retention[i];
+            if (r->action == SG_ACT_HIDE && r->reactivate && strcmp(r->anchor, "last_login") == 0)
+                return v->store->ops->subject_set_state(v->store, id, SG_STATE_ACTIVE, t->at, err);
+        }
+    return rc;
 }
 
 /* Group ids: 1-128 bytes of letters, digits and "._:-". */

@@ -165,6 +165,11 @@ void sg_view_close(struct sg_view *w);
 enum sg_rc sg_view_deny(struct sg_vault *v, const struct sg_actor *who, const char *action,
                         const struct sg_uuid *subject, struct sg_err *err);
 
+/* For the controller's own work (retention, the outbox, statistics): the
+ * operator or a staff role; SG_DENIED, audited as `action`, otherwise. */
+enum sg_rc sg_view_require_staff(struct sg_vault *v, const struct sg_actor *who, const char *action,
+                                 struct sg_err *err);
+
 /* Whether the view shows category `c` (group-only content aside). */
 int sg_view_sees(const struct sg_view *w, const struct sg_category *c);
 int sg_view_is_self(const struct sg_view *w, const struct sg_uuid *id);

@@ -39,6 +39,7 @@ bench: deps $(BENCHBUILD)/build.ninja
 	@$(BENCHBUILD)/bench/bench_vault
 	@$(BENCHBUILD)/bench/bench_audit
 	@$(BENCHBUILD)/bench/bench_consent
+	@$(BENCHBUILD)/bench/bench_sweep
 	@bench/bench_http.sh $(BENCHBUILD)/sargs
 
 format:

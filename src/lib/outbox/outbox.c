@@ -117,6 +117,11 @@ struct claimed {
     char kind[65];
     uint8_t *sealed;
     size_t sealed_len;
+    /* the outcome */
+    const char *action; /* NULL: none yet */
+    int state;
+    sg_time next, sent;
+    char error[SG_ERR_MSG_MAX];
 };
 
 struct claim_ctx {
@@ -156,21 +161,39 @@ static sg_time backoff(int attempts)
     return m * 60 * SG_USEC_PER_SEC;
 }
 
-/* Records an outcome with its audit entry, in one operation. */
-static enum sg_rc record(struct sg_vault *v, const struct sg_actor *who, const struct claimed *c,
-                         int state, int attempts, sg_time next, sg_time sent, const char *error,
-                         const char *action, struct sg_err *err)
+/* Notes an outcome; they are recorded together after the batch. */
+static void note(struct claimed *c, int state, int attempts, sg_time next, sg_time sent,
+                 const char *error, const char *action)
+{
+    c->state = state;
+    c->attempts = attempts;
+    c->next = next;
+    c->sent = sent;
+    snprintf(c->error, sizeof c->error, "%s", error ? error : "");
+    c->action = action;
+}
+
+/* Records the batch's outcomes with their audit entries in one
+ * transaction: one sync for the batch. A crash before it sends the batch
+ * again after the lease; the Message-ID makes the repeats recognisable. */
+static enum sg_rc record_all(struct sg_vault *v, const struct sg_actor *who, struct claimed *c,
+                             size_t n, struct sg_err *err)
 {
     struct sg_opmark mark;
     sg_time now = sg_clock_now(v->clock);
     enum sg_rc rc = sg_op_begin(v, &mark, err);
     if (rc)
         return rc;
-    rc = v->store->ops->outbox_update(v->store, &c->id, state, attempts, next, sent, error, err);
-    if (!rc)
-        rc = sg_audit_record_details(&v->audit, v->store, who, now, action,
-                                     c->has_subject ? &c->subject : NULL, "ok", 1, c->kind,
-                                     strlen(c->kind), err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (!c[i].action)
+            continue;
+        rc = v->store->ops->outbox_update(v->store, &c[i].id, c[i].state, c[i].attempts, c[i].next,
+                                          c[i].sent, c[i].error[0] ? c[i].error : NULL, err);
+        if (!rc)
+            rc = sg_audit_record_details(&v->audit, v->store, who, now, c[i].action,
+                                         c[i].has_subject ? &c[i].subject : NULL, "ok", 1,
+                                         c[i].kind, strlen(c[i].kind), err);
+    }
     return sg_op_end(v, mark, rc, err);
 }
 
@@ -218,8 +241,7 @@ enum sg_rc sg_outbox_deliver(struct sg_vault *v, const struct sg_actor *who, str
         enum sg_rc orc = m->has_subject ? open_message(v, m, &text, &len, &e) : SG_NOTFOUND;
         if (orc == SG_NOTFOUND || orc == SG_CONFLICT) {
             /* Erased or anonymised since: the message goes with them. */
-            rc = record(v, who, m, SG_MSG_DROPPED, m->attempts, 0, 0, "the person is gone",
-                        "outbox.drop", err);
+            note(m, SG_MSG_DROPPED, m->attempts, 0, 0, "the person is gone", "outbox.drop");
             rep->dropped++;
             continue;
         }
@@ -245,15 +267,23 @@ enum sg_rc sg_outbox_deliver(struct sg_vault *v, const struct sg_actor *who, str
         sg_time at = sg_clock_now(v->clock);
         int attempts = m->attempts + 1;
         if (src == SG_OK) {
-            rc = record(v, who, m, SG_MSG_SENT, attempts, 0, at, NULL, "outbox.sent", err);
+            note(m, SG_MSG_SENT, attempts, 0, at, NULL, "outbox.sent");
             rep->sent++;
         } else if (attempts >= SG_OUTBOX_MAX_ATTEMPTS) {
-            rc = record(v, who, m, SG_MSG_FAILED, attempts, 0, 0, e.msg, "outbox.fail", err);
+            note(m, SG_MSG_FAILED, attempts, 0, 0, e.msg, "outbox.fail");
             rep->failed++;
         } else {
-            rc = record(v, who, m, SG_MSG_QUEUED, attempts, at + backoff(attempts), 0, e.msg,
-                        "outbox.retry", err);
+            note(m, SG_MSG_QUEUED, attempts, at + backoff(attempts), 0, e.msg, "outbox.retry");
             rep->retried++;
+        }
+    }
+    {
+        /* What was sent is recorded even when a later message failed. */
+        struct sg_err rerr;
+        enum sg_rc r2 = record_all(v, who, c.v, c.n, &rerr);
+        if (!rc && r2) {
+            rc = r2;
+            *err = rerr;
         }
     }
 out:

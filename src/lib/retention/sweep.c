@@ -316,7 +316,12 @@ static enum sg_rc act_on(struct sweep *w, const struct sg_store_sweep_row *row, 
     enum sg_rc rc = sg_op_begin(v, &mark, w->err);
     if (rc)
         return rc;
-    rc = sg_vault_load_subject(v, &row->id, &srow, 1, w->err);
+    /* The person's key only when an action reads or rewrites their data. */
+    int need_key = 0;
+    for (size_t i = 0; i < nd; i++)
+        need_key |= d[i].rule->action == SG_ACT_NOTIFY || d[i].rule->action == SG_ACT_ANONYMISE ||
+                    (d[i].rule->action == SG_ACT_DELETE && !d[i].rule->all_categories);
+    rc = sg_vault_load_subject(v, &row->id, &srow, need_key, w->err);
     int gone = 0;
     for (size_t i = 0; i < nd && !rc && !gone; i++) {
         const struct sg_retention *r = d[i].rule;

@@ -10,6 +10,8 @@
 #include "sargs/operator.h"
 #include "sargs/outbox.h"
 #include "sargs/retention.h"
+#include "sargs/request.h"
+#include "sargs/calendar.h"
 #include "sargs/clock.h"
 #include "sargs/crypto.h"
 #include "sargs/err.h"

@@ -395,7 +395,8 @@ static void test_migrate_forward(void **state)
              "DROP TABLE policies; DROP TABLE memberships; ALTER TABLE tokens DROP COLUMN scope;"
              "DROP TABLE consent_events; DROP TABLE decisions; DROP TABLE operators;"
              "DROP TABLE sessions; DROP TABLE sweep_done; DROP TABLE global_events;"
-             "DROP TABLE statistics; DROP TABLE outbox;"
+             "DROP TABLE statistics; DROP TABLE outbox; DROP TABLE requests;"
+             "DROP TABLE request_events;"
              "DELETE FROM schema_migrations WHERE version >= 4");
     struct sg_err e;
     assert_int_equal(sg_store_open(dbpath, 0, &s, &e), SG_OK);

@@ -220,46 +220,28 @@ static enum sg_rc act_notify(struct sweep *w, const struct sg_store_sweep_row *r
     return rc;
 }
 
-/* Removes the rule's categories from the loaded record (only values older
- * than the rule when the anchor is `collected`); *removed counts them. */
+/* Which values a category-level rule removes: its categories, and with a
+ * `collected` anchor only the values older than the rule. */
+struct drop_ctx {
+    const struct sg_retention *r;
+    int per_value;
+    sg_time now;
+};
+
+static int rule_drops(void *ctx, const char *cat, sg_time changed)
+{
+    const struct drop_ctx *d = ctx;
+    int named = 0;
+    for (size_t k = 0; k < d->r->ncategories && !named; k++)
+        named = strcmp(d->r->categories[k]->id, cat) == 0;
+    return named && !(d->per_value && sg_duration_add(changed, &d->r->after) > d->now);
+}
+
 static enum sg_rc act_delete_fields(struct sweep *w, const struct sg_uuid *id,
                                     const struct sg_retention *r, int per_value, size_t *removed)
 {
-    struct sg_vault *v = w->v;
-    struct sg_store *s = v->store;
-    struct sg_rec_entry *e = malloc(SG_RECORD_MAX_ENTRIES * sizeof *e);
-    size_t n = 0, kept = 0;
-    *removed = 0;
-    if (!e)
-        return sg_err_set(w->err, SG_NOMEM, "out of memory");
-    enum sg_rc rc = sg_record_verify((const uint8_t *)v->rec.ptr, v->rec.len, v->rkey, id, w->err);
-    if (!rc)
-        rc = sg_record_parse((const uint8_t *)v->rec.ptr, v->rec.len, e, SG_RECORD_MAX_ENTRIES, &n,
-                             w->err);
-    for (size_t i = 0; i < n && !rc; i++) {
-        const char *cid = sg_vault_code_id(v, e[i].code);
-        int named = 0;
-        for (size_t k = 0; cid && k < r->ncategories && !named; k++)
-            named = strcmp(r->categories[k]->id, cid) == 0;
-        if (named && per_value && sg_duration_add(e[i].changed, &r->after) > w->now)
-            named = 0;
-        if (!named) {
-            e[kept++] = e[i];
-            continue;
-        }
-        if (e[i].bidx)
-            rc = s->ops->index_del(s, e[i].code, e[i].bidx, id, w->err);
-        if (!rc)
-            rc = s->ops->history_del_category(s, id, cid, w->err);
-        (*removed)++;
-    }
-    if (!rc && *removed) {
-        if (!(rc = sg_record_encode(e, kept, v->rkey, id, &v->rec2, w->err)))
-            rc = s->ops->subject_put_record(s, id, (const uint8_t *)v->rec2.ptr, v->rec2.len,
-                                            w->now, w->err);
-    }
-    free(e);
-    return rc;
+    struct drop_ctx d = {r, per_value, w->now};
+    return sg_vault_drop_fields(w->v, id, rule_drops, &d, w->now, removed, w->err);
 }
 
 /* Files what the rule keeps under a fresh id: nothing leads back to the

@@ -239,6 +239,41 @@ const struct sg_migration sg_migrations[] = {
      ") WITHOUT ROWID;"
      "CREATE INDEX outbox_due ON outbox (state, next_attempt);"
      "CREATE INDEX outbox_subject ON outbox (subject) WHERE subject IS NOT NULL;"},
+    /* Data-subject requests and every transition of each (reasons sealed
+     * under a key of the request). Open requests are indexed by due day, so
+     * the overdue ones are one range read. */
+    {9, "requests",
+     "CREATE TABLE requests ("
+     "  id BLOB PRIMARY KEY,"
+     "  subject BLOB,"
+     "  kind INTEGER NOT NULL,"
+     "  channel TEXT NOT NULL,"
+     "  state INTEGER NOT NULL,"
+     "  received INTEGER NOT NULL,"
+     "  received_day INTEGER NOT NULL,"
+     "  paused_days INTEGER NOT NULL,"
+     "  paused_since INTEGER NOT NULL,"
+     "  extended INTEGER NOT NULL,"
+     "  due_day INTEGER NOT NULL,"
+     "  identity TEXT,"
+     "  agent TEXT,"
+     "  copies INTEGER NOT NULL,"
+     "  closed INTEGER NOT NULL,"
+     "  updated INTEGER NOT NULL"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX requests_open ON requests (due_day, id) WHERE closed = 0;"
+     "CREATE INDEX requests_subject ON requests (subject, kind, received) "
+     "  WHERE subject IS NOT NULL;"
+     "CREATE TABLE request_events ("
+     "  seq INTEGER PRIMARY KEY,"
+     "  request BLOB NOT NULL,"
+     "  at INTEGER NOT NULL,"
+     "  actor TEXT NOT NULL,"
+     "  verb TEXT NOT NULL,"
+     "  state INTEGER NOT NULL,"
+     "  reason BLOB"
+     ");"
+     "CREATE INDEX request_events_request ON request_events (request, seq);"},
 };
 
 const int sg_migrations_count = (int)(sizeof sg_migrations / sizeof sg_migrations[0]);

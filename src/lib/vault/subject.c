@@ -1276,3 +1276,32 @@ enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
     sg_view_close(&w);
     return rc;
 }
+
+enum sg_rc sg_vault_drop_fields(struct sg_vault *v, const struct sg_uuid *id,
+                                int (*drop)(void *ctx, const char *category, sg_time changed),
+                                void *ctx, sg_time now, size_t *removed, struct sg_err *err)
+{
+    struct sg_store *s = v->store;
+    struct sg_rec_entry *e = malloc(SG_RECORD_MAX_ENTRIES * sizeof *e);
+    size_t n = 0, kept = 0;
+    *removed = 0;
+    if (!e)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    enum sg_rc rc = parse_loaded(v, id, 1, e, &n, err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *cid = sg_vault_code_id(v, e[i].code);
+        if (!cid || !drop(ctx, cid, e[i].changed)) {
+            e[kept++] = e[i];
+            continue;
+        }
+        if (e[i].bidx)
+            rc = s->ops->index_del(s, e[i].code, e[i].bidx, id, err);
+        if (!rc)
+            rc = s->ops->history_del_category(s, id, cid, err);
+        (*removed)++;
+    }
+    if (!rc && *removed && !(rc = sg_record_encode(e, kept, v->rkey, id, &v->rec2, err)))
+        rc = s->ops->subject_put_record(s, id, (const uint8_t *)v->rec2.ptr, v->rec2.len, now, err);
+    free(e);
+    return rc;
+}

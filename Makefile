@@ -40,6 +40,7 @@ bench: deps $(BENCHBUILD)/build.ninja
 	@$(BENCHBUILD)/bench/bench_audit
 	@$(BENCHBUILD)/bench/bench_consent
 	@$(BENCHBUILD)/bench/bench_sweep
+	@$(BENCHBUILD)/bench/bench_requests
 	@bench/bench_http.sh $(BENCHBUILD)/sargs
 
 format:

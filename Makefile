@@ -39,6 +39,8 @@ bench: deps $(BENCHBUILD)/build.ninja
 	@$(BENCHBUILD)/bench/bench_vault
 	@$(BENCHBUILD)/bench/bench_audit
 	@$(BENCHBUILD)/bench/bench_consent
+	@$(BENCHBUILD)/bench/bench_sweep
+	@$(BENCHBUILD)/bench/bench_requests
 	@bench/bench_http.sh $(BENCHBUILD)/sargs
 	@scripts/pg-test-cluster run --durable -- $(BENCHBUILD)/bench/bench_postgres
 	@scripts/pg-test-cluster run --durable -- $(BENCHBUILD)/bench/bench_audit 1000000

@@ -5,10 +5,10 @@
 --          `sargs restore` and `sargs audit archive` connect as it
 --   app    what `sargs` and `sargs serve` connect as day to day: reads and
 --          writes the data (people, consent, decisions, retention marks,
---          the outbox), the API tokens, operators, sessions and group
---          memberships; may only add to and read the history (the audit
---          log, the policy versions, the anonymised statistics and the
---          dates of global events)
+--          the outbox, requests), the API tokens, operators, sessions and
+--          group memberships; may only add to and read the history (the
+--          audit log, the policy versions, the anonymised statistics, the
+--          dates of global events and the transitions of requests)
 --
 -- Once, as a superuser:
 --   CREATE ROLE sargs_owner LOGIN PASSWORD '...';
@@ -30,13 +30,16 @@ REVOKE UPDATE, DELETE, TRUNCATE ON :"schema".audit_log, :"schema".audit_nodes,
     :"schema".audit_heads FROM :"app";
 -- Policy versions are history too: `sargs policy apply` adds one, none is
 -- ever changed or removed; so are what an anonymisation keeps for
--- statistics and the dates of events that are one for everybody (a date
--- recorded again is no change). (Tokens, memberships, operators, sessions,
--- the consent ledger, decisions, done marks and the outbox keep the full
--- grant above: revoking a token, locking an operator, a decision, a claimed
--- message are UPDATEs; leaving a group, signing out, an erasure DELETEs.)
+-- statistics, the dates of events that are one for everybody (a date
+-- recorded again is no change) and the transitions of data-subject
+-- requests, the evidence of how each was handled (an erasure leaves them).
+-- (Tokens, memberships, operators, sessions, the consent ledger, decisions,
+-- done marks, the outbox and the requests themselves keep the full grant
+-- above: revoking a token, locking an operator, a decision, a claimed
+-- message, a request's new state are UPDATEs; leaving a group, signing out,
+-- an erasure DELETEs.)
 REVOKE UPDATE, DELETE, TRUNCATE ON :"schema".policies, :"schema".statistics,
-    :"schema".global_events FROM :"app";
+    :"schema".global_events, :"schema".request_events FROM :"app";
 -- The schema is the owner's business.
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON :"schema".schema_migrations FROM :"app";
 REVOKE CREATE ON SCHEMA :"schema" FROM :"app";

@@ -75,6 +75,8 @@ int cmd_notice(struct cli *c, int argc, char **argv);
 int cmd_ropa(struct cli *c, int argc, char **argv);
 int cmd_consent(struct cli *c, int argc, char **argv);
 int cmd_operator(struct cli *c, int argc, char **argv);
+int cmd_request(struct cli *c, int argc, char **argv);
+int cmd_retention(struct cli *c, const char *cmd, int argc, char **argv);
 int cmd_may(struct cli *c, int argc, char **argv);
 int cmd_object(struct cli *c, int argc, char **argv);
 int cmd_restrict(struct cli *c, int argc, char **argv, int lift);

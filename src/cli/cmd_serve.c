@@ -11,7 +11,8 @@
 int cmd_serve(struct cli *c, int argc, char **argv)
 {
     static const char *const spec[] = {
-        "--listen=", "--threads=", "--max-body=", "--ready-file=", "--routes", NULL};
+        "--listen=", "--threads=", "--max-body=", "--ready-file=", "--sweep-every=", "--transport=",
+        "--from=",   "--routes",   NULL};
     struct cli_args a;
     struct sg_err err;
     sg_err_clear(&err);
@@ -22,7 +23,9 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         return 0;
     }
     if (a.npos) {
-        sg_err_set(&err, SG_USAGE, "usage: sargs serve [--listen HOST:PORT] [--threads N]");
+        sg_err_set(&err, SG_USAGE,
+                   "usage: sargs serve [--listen HOST:PORT] [--threads N] [--max-body BYTES] "
+                   "[--sweep-every SECONDS] [--transport URI] [--from ADDR]");
         return cli_fail(c, &err);
     }
     if (!c->dir || !*c->dir) {
@@ -51,6 +54,20 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         o.max_body = (size_t)n;
     }
     o.ready_file = cli_opt(&a, "--ready-file");
+    /* Retention acts by itself: hourly unless told otherwise (0: never). */
+    const char *se = cli_opt(&a, "--sweep-every");
+    o.sweep_every = 3600;
+    if (se) {
+        long n = strtol(se, &end, 10);
+        if (!*se || *end || n < 0 || n > 7L * 86400) {
+            sg_err_set(&err, SG_USAGE, "--sweep-every must be from 0 to 604800 seconds");
+            return cli_fail(c, &err);
+        }
+        o.sweep_every = (unsigned)n;
+    }
+    o.transport =
+        cli_opt(&a, "--transport") ? cli_opt(&a, "--transport") : getenv("SARGS_TRANSPORT");
+    o.mail_from = cli_opt(&a, "--from") ? cli_opt(&a, "--from") : getenv("SARGS_MAIL_FROM");
     cli_vault_opts(c, &o.vault);
     /* The server reads the real clock; --now is for the command's own
      * operations and tests of them, not for a service. */

@@ -425,6 +425,33 @@ static int subject_group(struct cli *c, int argc, char **argv, int join)
     return 0;
 }
 
+static int subject_disclose(struct cli *c, int argc, char **argv)
+{
+    static const char *const spec[] = {"--recipient=", NULL};
+    struct cli_args a;
+    struct sg_err err;
+    struct sg_vault *v = NULL;
+    struct sg_uuid id;
+    sg_err_clear(&err);
+    if (cli_parse(c, argc, argv, spec, &a, &err))
+        return cli_fail(c, &err);
+    if (a.npos != 1 || !cli_opt(&a, "--recipient")) {
+        sg_err_set(&err, SG_USAGE, "usage: sargs subject disclose ID --recipient R");
+        return cli_fail(c, &err);
+    }
+    if (parse_id(a.pos[0], &id, &err) || cli_open(c, &v, &err) ||
+        sg_subject_disclose(v, &c->actor, &id, cli_opt(&a, "--recipient"), &err)) {
+        sg_vault_close(v);
+        return cli_fail(c, &err);
+    }
+    sg_vault_close(v);
+    if (c->json)
+        return cli_print_json(
+            json_pack("{s:s,s:s}", "id", a.pos[0], "recipient", cli_opt(&a, "--recipient")));
+    printf("disclosure of %s to %s recorded\n", a.pos[0], cli_opt(&a, "--recipient"));
+    return 0;
+}
+
 static int subject_join(struct cli *c, int argc, char **argv)
 {
     return subject_group(c, argc, argv, 1);
@@ -470,9 +497,10 @@ int cmd_subject(struct cli *c, int argc, char **argv)
         const char *name;
         int (*fn)(struct cli *, int, char **);
     } subs[] = {
-        {"add", subject_add},       {"show", subject_show},   {"find", subject_find},
-        {"update", subject_update}, {"touch", subject_touch}, {"list", subject_list},
-        {"erase", subject_erase},   {"join", subject_join},   {"leave", subject_leave},
+        {"add", subject_add},           {"show", subject_show},   {"find", subject_find},
+        {"update", subject_update},     {"touch", subject_touch}, {"list", subject_list},
+        {"erase", subject_erase},       {"join", subject_join},   {"leave", subject_leave},
+        {"disclose", subject_disclose},
     };
     if (argc >= 1)
         for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)

@@ -44,6 +44,20 @@ static const char usage[] =
     "  may ID PURPOSE [--gpc]                may the data be used for it now? (0 yes, 5 no)\n"
     "  object ID PURPOSE [--grounds TEXT | --lift]   Art. 21 objection\n"
     "  restrict ID | unrestrict ID           Art. 18 restriction\n"
+    "";
+
+static const char usage_requests[] =
+    "  request new --kind K --channel C [--subject ID] [--received TIME] [--agent AUTH]\n"
+    "  request list [--overdue] [--due-within 7d] [--subject ID]   by due date\n"
+    "  request show|resume|withdraw ID | request verify ID --method M [--subject ID]\n"
+    "  request pause|extend ID --reason R | request refuse ID --ground G [--reason R]\n"
+    "  request fulfil ID [--field CAT=VALUE --proof REF | --ground G | --purpose P |\n"
+    "          --outcome TEXT] [--out DIR]   answer it (access: the package in DIR)\n"
+    "  subject disclose ID --recipient R     record a disclosure (access answers list it)\n"
+    "  sweep [--dry-run]                     act on the retention rules now\n"
+    "  outbox list [--state S] | outbox deliver [--transport URI] [--from ADDR] [--max N]\n"
+    "  event record NAME [--at TIME]         a date of an event that is one for everybody\n"
+    "  statistics                            what anonymisation kept\n"
     "  token create --name N --role R --purpose P [--scope V]   an API token (shown once)\n"
     "  operator add LOGIN --role R --purpose P [--scope V]   an account that signs in\n"
     "  operator passwd|disable|enable|unlock LOGIN | operator list   (passwords on stdin)\n"
@@ -274,6 +288,7 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
+            fputs(usage_requests, stdout);
             fputs(usage2, stdout);
             return 0;
         }
@@ -292,6 +307,7 @@ int main(int argc, char **argv)
     }
     if (i >= argc) {
         fputs(usage, stderr);
+        fputs(usage_requests, stderr);
         fputs(usage2, stderr);
         return 2;
     }
@@ -300,6 +316,7 @@ int main(int argc, char **argv)
     char **rv = argv + i + 1;
     if (!strcmp(cmd, "help")) {
         fputs(usage, stdout);
+        fputs(usage_requests, stdout);
         fputs(usage2, stdout);
         return 0;
     }
@@ -329,6 +346,11 @@ int main(int argc, char **argv)
         return cmd_consent(&c, rest, rv);
     if (!strcmp(cmd, "operator"))
         return cmd_operator(&c, rest, rv);
+    if (!strcmp(cmd, "request"))
+        return cmd_request(&c, rest, rv);
+    if (!strcmp(cmd, "sweep") || !strcmp(cmd, "outbox") || !strcmp(cmd, "event") ||
+        !strcmp(cmd, "statistics"))
+        return cmd_retention(&c, cmd, rest, rv);
     if (!strcmp(cmd, "may"))
         return cmd_may(&c, rest, rv);
     if (!strcmp(cmd, "object"))

@@ -648,6 +648,308 @@ static void restrict_delete(struct sg_req *r)
     restriction(r, 1);
 }
 
+/* --------------------------------------------------------------- requests */
+
+static json_t *request_json(const struct sg_request_info *r)
+{
+    char ids[SG_UUID_STR_LEN + 1], sub[SG_UUID_STR_LEN + 1], t[SG_TIME_STR_MAX], d1[11], d2[11],
+        d3[11];
+    sg_day_format(r->due, d1);
+    sg_day_format(r->received_day, d3);
+    if (r->extended_due)
+        sg_day_format(r->extended_due, d2);
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s,s:s,s:s,s:s?,s:I,s:b,s:b,s:s?}", "id",
+                          sg_uuid_format(&r->id, ids), "kind", sg_request_kind_name(r->kind),
+                          "state", sg_request_state_name(r->state), "channel", r->channel,
+                          "subject", r->has_subject ? sg_uuid_format(&r->subject, sub) : NULL,
+                          "received", sg_time_format(r->received, t), "received_day", d3, "due", d1,
+                          "extended_due", r->extended_due ? d2 : NULL, "paused_days",
+                          (json_int_t)r->paused_days, "paused", r->paused, "overdue", r->overdue,
+                          "identity", r->identity[0] ? r->identity : NULL);
+    if (j && r->has_identical) {
+        char idn[SG_UUID_STR_LEN + 1];
+        json_object_set_new(j, "identical_to", json_string(sg_uuid_format(&r->identical, idn)));
+    }
+    return j;
+}
+
+static void request_post(struct sg_req *r)
+{
+    static const char *const keys[] = {"kind", "channel", "subject", "received", "agent", NULL};
+    if (sg_req_body_keys(r, keys))
+        return;
+    int bad = 0;
+    const char *kind = opt_str(r, "kind", &bad), *channel = opt_str(r, "channel", &bad),
+               *subject = opt_str(r, "subject", &bad), *received = opt_str(r, "received", &bad),
+               *agent = opt_str(r, "agent", &bad);
+    if (bad)
+        return;
+    struct sg_uuid sid;
+    sg_time at = 0;
+    struct sg_err err;
+    struct sg_request_info info;
+    if ((subject && sg_uuid_parse(subject, &sid, &err)) ||
+        (received && sg_time_parse(received, &at, &err))) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    int k = kind ? sg_request_kind_parse(kind) : 0;
+    if (!k) {
+        sg_req_error(r, SG_INVALID,
+                     "'kind' is access, rectification, erasure, restriction, "
+                     "portability, objection, review or withdrawal");
+        return;
+    }
+    if (sg_request_new(r->vault, &r->actor, k, channel, subject ? &sid : NULL, at, agent, &info,
+                       &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 201, request_json(&info));
+}
+
+static int request_row(void *ctx, const struct sg_request_info *x)
+{
+    json_array_append_new(ctx, request_json(x));
+    return 0;
+}
+
+static void requests_get(struct sg_req *r)
+{
+    struct sg_request_query q;
+    struct sg_err err;
+    struct sg_uuid sid;
+    memset(&q, 0, sizeof q);
+    const char *o = sg_req_arg(r, "overdue"), *dw = sg_req_arg(r, "due_within"),
+               *sub = sg_req_arg(r, "subject");
+    q.overdue = o && (!strcmp(o, "1") || !strcmp(o, "true"));
+    uint64_t days = 0;
+    if (dw && (get_u64(dw, &days) || days > 3650)) {
+        sg_req_error(r, SG_INVALID, "'due_within' is a number of days");
+        return;
+    }
+    q.due_within = (int)days;
+    if (sub) {
+        if (sg_uuid_parse(sub, &sid, &err)) {
+            sg_req_fail(r, &err);
+            return;
+        }
+        q.subject = &sid;
+    }
+    json_t *arr = json_array();
+    if (sg_request_list(r->vault, &r->actor, &q, request_row, arr, &err)) {
+        json_decref(arr);
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, json_pack("{s:o}", "requests", arr));
+}
+
+static int request_event(void *ctx, const struct sg_request_event *e)
+{
+    char t[SG_TIME_STR_MAX];
+    json_array_append_new(ctx, json_pack("{s:s,s:s,s:s,s:s,s:s?}", "at", sg_time_format(e->at, t),
+                                         "verb", e->verb, "state", sg_request_state_name(e->state),
+                                         "actor", e->actor, "reason", e->reason));
+    return 0;
+}
+
+static void request_get(struct sg_req *r)
+{
+    struct sg_uuid id;
+    struct sg_err err;
+    struct sg_request_info info;
+    if (get_id(r, 0, &id))
+        return;
+    json_t *ev = json_array();
+    if (sg_request_get(r->vault, &r->actor, &id, &info, request_event, ev, &err)) {
+        json_decref(ev);
+        sg_req_fail(r, &err);
+        return;
+    }
+    json_t *j = request_json(&info);
+    json_object_set_new(j, "events", ev);
+    sg_req_json(r, 200, j);
+}
+
+/* POST /v1/requests/{id}/{verb}: the transitions. */
+static void request_act(struct sg_req *r)
+{
+    static const char *const keys[] = {"method", "subject", "reason",  "ground", "fields",
+                                       "proof",  "purpose", "outcome", NULL};
+    struct sg_uuid id, sid;
+    struct sg_err err;
+    if (get_id(r, 0, &id) || (r->body && sg_req_body_keys(r, keys)))
+        return;
+    int bad = 0;
+    const char *verb = r->params[1], *method = opt_str(r, "method", &bad),
+               *subject = opt_str(r, "subject", &bad), *reason = opt_str(r, "reason", &bad),
+               *ground = opt_str(r, "ground", &bad), *proof = opt_str(r, "proof", &bad),
+               *purpose = opt_str(r, "purpose", &bad), *outcome = opt_str(r, "outcome", &bad);
+    if (bad)
+        return;
+    if (subject && sg_uuid_parse(subject, &sid, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    enum sg_rc rc;
+    json_t *extra = NULL;
+    if (!strcmp(verb, "verify"))
+        rc = sg_request_verify(r->vault, &r->actor, &id, method, subject ? &sid : NULL, &err);
+    else if (!strcmp(verb, "pause"))
+        rc = sg_request_pause(r->vault, &r->actor, &id, reason, &err);
+    else if (!strcmp(verb, "resume"))
+        rc = sg_request_resume(r->vault, &r->actor, &id, &err);
+    else if (!strcmp(verb, "extend"))
+        rc = sg_request_extend(r->vault, &r->actor, &id, reason, &err);
+    else if (!strcmp(verb, "refuse"))
+        rc = sg_request_refuse(r->vault, &r->actor, &id, ground, reason, &err);
+    else if (!strcmp(verb, "withdraw"))
+        rc = sg_request_withdraw(r->vault, &r->actor, &id, &err);
+    else if (!strcmp(verb, "fulfil")) {
+        struct sg_field_in f[MAX_FIELDS];
+        size_t nf = 0;
+        json_t *fj = r->body ? json_object_get(r->body, "fields") : NULL;
+        if (fj && sg_json_fields(fj, f, MAX_FIELDS, &nf, &err)) {
+            sg_req_fail(r, &err);
+            return;
+        }
+        struct sg_fulfil_in in = {f, nf, proof, ground, purpose, outcome};
+        struct sg_fulfil_out out;
+        rc = sg_request_fulfil(r->vault, &r->actor, &id, &in, &out, &err);
+        if (!rc) {
+            json_t *files = json_array();
+            for (size_t i = 0; i < out.nfiles; i++)
+                json_array_append_new(files,
+                                      json_pack("{s:s,s:s%}", "name", out.files[i].name, "content",
+                                                out.files[i].data, out.files[i].len));
+            extra =
+                json_pack("{s:s,s:s,s:I,s:o}", "held", out.held, "art19_recipients", out.recipients,
+                          "fee_cents", (json_int_t)out.fee_cents, "files", files);
+            sg_fulfil_out_release(&out);
+        }
+    } else {
+        sg_req_error(r, SG_NOTFOUND, "no such step of a request");
+        return;
+    }
+    if (rc) {
+        json_decref(extra);
+        sg_req_fail(r, &err);
+        return;
+    }
+    struct sg_request_info info;
+    if (sg_request_get(r->vault, &r->actor, &id, &info, NULL, NULL, &err)) {
+        json_decref(extra);
+        sg_req_fail(r, &err);
+        return;
+    }
+    json_t *j = request_json(&info);
+    if (extra)
+        json_object_update(j, extra);
+    json_decref(extra);
+    sg_req_json(r, 200, j);
+}
+
+/* -------------------------------------------------------------- retention */
+
+static void sweep_get(struct sg_req *r)
+{
+    struct sg_err err;
+    if (sg_retention_allowed(r->vault, &r->actor, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    json_t *j = NULL;
+    sg_sweep_status(&j);
+    sg_req_json(r, 200, j);
+}
+
+static void sweep_post(struct sg_req *r)
+{
+    struct sg_err err;
+    if (sg_retention_allowed(r->vault, &r->actor, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_sweep_request();
+    sg_req_json(r, 202, json_pack("{s:s}", "sweep", "requested"));
+}
+
+static int outbox_row(void *ctx, const struct sg_message_info *m)
+{
+    char ids[SG_UUID_STR_LEN + 1], sub[SG_UUID_STR_LEN + 1], t1[SG_TIME_STR_MAX],
+        t2[SG_TIME_STR_MAX];
+    json_t *j =
+        json_pack("{s:s,s:s?,s:s,s:s,s:s,s:i,s:s?}", "id", sg_uuid_format(&m->id, ids), "subject",
+                  m->has_subject ? sg_uuid_format(&m->subject, sub) : NULL, "kind", m->kind,
+                  "state", sg_message_state_name(m->state), "created",
+                  sg_time_format(m->created, t1), "attempts", m->attempts, "error", m->error);
+    if (j)
+        json_object_set_new(j, "sent",
+                            m->sent ? json_string(sg_time_format(m->sent, t2)) : json_null());
+    json_array_append_new(ctx, j);
+    return 0;
+}
+
+static void outbox_get(struct sg_req *r)
+{
+    struct sg_err err;
+    const char *st = sg_req_arg(r, "state");
+    int state = st ? sg_message_state_parse(st) : -1;
+    if (st && state < 0) {
+        sg_req_error(r, SG_INVALID, "'state' is queued, sent, failed or dropped");
+        return;
+    }
+    json_t *arr = json_array();
+    if (sg_outbox_list(r->vault, &r->actor, state, outbox_row, arr, &err)) {
+        json_decref(arr);
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, json_pack("{s:o}", "messages", arr));
+}
+
+static int stat_row(void *ctx, const char *cat, const char *val, int year, uint64_t count)
+{
+    json_array_append_new(ctx, json_pack("{s:s,s:s,s:i,s:I}", "category", cat, "value", val, "year",
+                                         year, "count", (json_int_t)count));
+    return 0;
+}
+
+static void statistics_get(struct sg_req *r)
+{
+    struct sg_err err;
+    json_t *arr = json_array();
+    if (sg_statistics(r->vault, &r->actor, stat_row, arr, &err)) {
+        json_decref(arr);
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, json_pack("{s:o}", "statistics", arr));
+}
+
+static void event_post(struct sg_req *r)
+{
+    static const char *const keys[] = {"at", NULL};
+    struct sg_err err;
+    sg_time at = sg_clock_now(NULL);
+    if (r->body) {
+        if (sg_req_body_keys(r, keys))
+            return;
+        json_t *a = json_object_get(r->body, "at");
+        if (a && (!json_is_string(a) || sg_time_parse(json_string_value(a), &at, &err))) {
+            sg_req_error(r, SG_INVALID, "'at' must be an RFC 3339 time");
+            return;
+        }
+    }
+    if (sg_global_event(r->vault, &r->actor, r->params[0], at, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    char t[SG_TIME_STR_MAX];
+    sg_req_json(r, 200, json_pack("{s:s,s:s}", "event", r->params[0], "at", sg_time_format(at, t)));
+}
+
 /* ------------------------------------------------------------------ audit */
 
 static void audit_head(struct sg_req *r)
@@ -818,6 +1120,15 @@ const struct sg_route sg_routes[] = {
     {"POST", "/v1/subjects/{id}/objections", objection_post, 0, 0, SG_RUN_WRITE},
     {"PUT", "/v1/subjects/{id}/restriction", restrict_put, 0, 0, SG_RUN_WRITE},
     {"DELETE", "/v1/subjects/{id}/restriction", restrict_delete, 0, 0, SG_RUN_WRITE},
+    {"POST", "/v1/requests", request_post, 0, 0, SG_RUN_WRITE},
+    {"GET", "/v1/requests", requests_get, 0, 0, SG_RUN_DIRECT},
+    {"GET", "/v1/requests/{id}", request_get, 0, 0, SG_RUN_DIRECT},
+    {"POST", "/v1/requests/{id}/{verb}", request_act, 0, 0, SG_RUN_WRITE},
+    {"GET", "/v1/sweep", sweep_get, 0, 0, SG_RUN_DIRECT},
+    {"POST", "/v1/sweep", sweep_post, 0, 0, SG_RUN_DIRECT},
+    {"GET", "/v1/outbox", outbox_get, 0, 0, SG_RUN_DIRECT},
+    {"GET", "/v1/statistics", statistics_get, 0, 0, SG_RUN_DIRECT},
+    {"POST", "/v1/events/{name}", event_post, 0, 0, SG_RUN_WRITE},
     {"GET", "/v1/audit/head", audit_head, 0, 0, SG_RUN_DIRECT},
     {"GET", "/v1/audit/heads", audit_heads, 0, 0, SG_RUN_DIRECT},
     {"GET", "/v1/audit/key", audit_key, 0, 0, SG_RUN_DIRECT},

@@ -534,6 +534,137 @@ static struct job *q_head, *q_tail;
 static int q_stop;
 static struct sg_vault *writer_vault;
 
+/* ------------------------------------------------------------ housekeeping */
+
+/*
+ * One thread with its own vault handle runs the retention sweep on a
+ * schedule (and on request) and delivers the outbox every minute. Its
+ * transactions are its own, a page of people or a message at a time, so
+ * the writer's batches interleave with them.
+ */
+static pthread_mutex_t hk_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hk_wake = PTHREAD_COND_INITIALIZER;
+static int hk_stop, hk_requested;
+static struct {
+    sg_time last, next;
+    int ran, ok;
+    struct sg_sweep_report rep;
+    char error[SG_ERR_MSG_MAX];
+    struct sg_deliver_report out;
+    sg_time delivered_at;
+} hk;
+static const struct sg_server_opts *hk_opts;
+
+void sg_sweep_request(void)
+{
+    pthread_mutex_lock(&hk_lock);
+    hk_requested = 1;
+    pthread_cond_signal(&hk_wake);
+    pthread_mutex_unlock(&hk_lock);
+}
+
+void sg_sweep_status(json_t **out)
+{
+    char t1[SG_TIME_STR_MAX], t2[SG_TIME_STR_MAX], t3[SG_TIME_STR_MAX];
+    pthread_mutex_lock(&hk_lock);
+    json_t *j = json_pack("{s:s?,s:s?,s:I}", "last", hk.ran ? sg_time_format(hk.last, t1) : NULL,
+                          "next", hk.next ? sg_time_format(hk.next, t2) : NULL, "every_seconds",
+                          (json_int_t)(hk_opts ? hk_opts->sweep_every : 0));
+    if (j && hk.ran) {
+        json_object_set_new(j, "ok", json_boolean(hk.ok));
+        if (!hk.ok)
+            json_object_set_new(j, "error", json_string(hk.error));
+        json_object_set_new(
+            j, "report",
+            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "evaluated",
+                      (json_int_t)hk.rep.evaluated, "acted", (json_int_t)hk.rep.acted, "deleted",
+                      (json_int_t)hk.rep.deleted, "fields_deleted",
+                      (json_int_t)hk.rep.fields_deleted, "anonymised",
+                      (json_int_t)hk.rep.anonymised, "hidden", (json_int_t)hk.rep.hidden,
+                      "restricted", (json_int_t)hk.rep.restricted, "notified",
+                      (json_int_t)hk.rep.notified, "skipped_no_anchor",
+                      (json_int_t)hk.rep.skipped_no_anchor, "skipped_no_address",
+                      (json_int_t)hk.rep.skipped_no_address, "seconds", hk.rep.seconds));
+    }
+    if (j && hk.delivered_at)
+        json_object_set_new(
+            j, "outbox",
+            json_pack("{s:s,s:I,s:I,s:I,s:I}", "last_delivery", sg_time_format(hk.delivered_at, t3),
+                      "sent", (json_int_t)hk.out.sent, "retried", (json_int_t)hk.out.retried,
+                      "failed", (json_int_t)hk.out.failed, "dropped", (json_int_t)hk.out.dropped));
+    pthread_mutex_unlock(&hk_lock);
+    *out = j;
+}
+
+static void *housekeeping_main(void *arg)
+{
+    struct sg_vault *v = arg;
+    static const struct sg_actor me = {"sargs:housekeeping", SG_ROLE_OPERATOR, "retention", NULL,
+                                       NULL};
+    struct sg_transport *t = NULL;
+    struct sg_err err;
+    if (hk_opts->transport) {
+        const struct sg_policy *p = sg_vault_policy(v);
+        const char *from = hk_opts->mail_from ? hk_opts->mail_from
+                           : p                ? p->requests.contact.email
+                                              : NULL;
+        if (sg_transport_open(hk_opts->transport, from, &t, &err))
+            fprintf(stderr, "sargs: the outbox will not be delivered: %s\n", err.msg);
+    }
+    tl_vault = v;
+    tl_gen = atomic_load(&policy_gen);
+    sg_time now = sg_clock_now(NULL);
+    pthread_mutex_lock(&hk_lock);
+    /* The first sweep a minute after start, then every sweep_every. */
+    hk.next = hk_opts->sweep_every ? now + 60 * SG_USEC_PER_SEC : 0;
+    pthread_mutex_unlock(&hk_lock);
+    for (;;) {
+        pthread_mutex_lock(&hk_lock);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 60;
+        while (!hk_stop && !hk_requested && pthread_cond_timedwait(&hk_wake, &hk_lock, &until) == 0)
+            ;
+        int stop = hk_stop, requested = hk_requested;
+        hk_requested = 0;
+        sg_time next = hk.next;
+        pthread_mutex_unlock(&hk_lock);
+        if (stop)
+            break;
+        follow_policy(v);
+        now = sg_clock_now(NULL);
+        if (requested || (next && now >= next)) {
+            struct sg_sweep_report rep;
+            enum sg_rc rc = sg_sweep(v, &me, 0, NULL, NULL, NULL, &rep, &err);
+            pthread_mutex_lock(&hk_lock);
+            hk.ran = 1;
+            hk.ok = rc == SG_OK;
+            hk.last = now;
+            hk.rep = rep;
+            snprintf(hk.error, sizeof hk.error, "%s", rc ? err.msg : "");
+            hk.next =
+                hk_opts->sweep_every ? now + (sg_time)hk_opts->sweep_every * SG_USEC_PER_SEC : 0;
+            pthread_mutex_unlock(&hk_lock);
+            if (rc)
+                fprintf(stderr, "sargs: sweep: %s\n", err.msg);
+        }
+        if (t) {
+            struct sg_deliver_report out;
+            enum sg_rc rc = sg_outbox_deliver(v, &me, t, 100, &out, &err);
+            pthread_mutex_lock(&hk_lock);
+            if (!rc) {
+                hk.out = out;
+                hk.delivered_at = sg_clock_now(NULL);
+            }
+            pthread_mutex_unlock(&hk_lock);
+            if (rc)
+                fprintf(stderr, "sargs: outbox: %s\n", err.msg);
+        }
+    }
+    sg_transport_close(t);
+    return NULL;
+}
+
 static void *writer_main(void *arg)
 {
     (void)arg;
@@ -834,6 +965,15 @@ static int parse_listen(const char *s, struct sockaddr_in *sa, struct sg_err *er
     return 0;
 }
 
+static void stop_keeper(pthread_t keeper)
+{
+    pthread_mutex_lock(&hk_lock);
+    hk_stop = 1;
+    pthread_cond_signal(&hk_wake);
+    pthread_mutex_unlock(&hk_lock);
+    pthread_join(keeper, NULL);
+}
+
 int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
 {
     struct sockaddr_in sa;
@@ -860,10 +1000,27 @@ int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     randombytes_buf(limits_key, sizeof limits_key);
-    pthread_t writer;
+    pthread_t writer, keeper;
+    struct sg_vault *keeper_vault = NULL;
+    hk_opts = o;
+    if (sg_vault_open(&o->vault, &keeper_vault, err)) {
+        sg_vault_close(writer_vault);
+        return 1;
+    }
     if (pthread_create(&writer, NULL, writer_main, NULL) != 0) {
         sg_vault_close(writer_vault);
+        sg_vault_close(keeper_vault);
         return sg_err_set(err, SG_NOMEM, "cannot start the writer thread");
+    }
+    if (pthread_create(&keeper, NULL, housekeeping_main, keeper_vault) != 0) {
+        pthread_mutex_lock(&q_lock);
+        q_stop = 1;
+        pthread_cond_signal(&q_wake);
+        pthread_mutex_unlock(&q_lock);
+        pthread_join(writer, NULL);
+        sg_vault_close(writer_vault);
+        sg_vault_close(keeper_vault);
+        return sg_err_set(err, SG_NOMEM, "cannot start the housekeeping thread");
     }
 
     /* Request threads mostly wait for their batch: enough of them keep the
@@ -878,6 +1035,8 @@ int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
         MHD_OPTION_END);
     if (!d) {
+        stop_keeper(keeper);
+        sg_vault_close(keeper_vault);
         pthread_mutex_lock(&q_lock);
         q_stop = 1;
         pthread_cond_signal(&q_wake);
@@ -923,6 +1082,8 @@ int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
     for (int i = 0; i < 1000 && atomic_load(&in_flight) > 0; i++)
         usleep(10000);
     MHD_stop_daemon(d);
+    stop_keeper(keeper);
+    sg_vault_close(keeper_vault);
     pthread_mutex_lock(&q_lock);
     q_stop = 1;
     pthread_cond_signal(&q_wake);

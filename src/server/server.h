@@ -24,7 +24,15 @@ struct sg_server_opts {
     size_t max_body;            /* largest request body accepted */
     struct sg_vault_opts vault; /* where the vault is */
     const char *ready_file;     /* when set, "host:port\n" is written here once serving */
+    unsigned sweep_every;       /* seconds between retention sweeps; 0: never */
+    const char *transport;      /* outbox transport URI, or NULL: no delivery */
+    const char *mail_from;      /* sender address, or NULL: the policy's */
 };
+
+/* The housekeeping thread's state, for GET /v1/sweep (server.c). */
+void sg_sweep_status(json_t **out);
+/* Asks the housekeeping thread to sweep now. */
+void sg_sweep_request(void);
 
 /* Serves until SIGTERM or SIGINT, then lets requests in flight finish.
  * Returns nonzero (with `err`) when it could not start. */

@@ -22,7 +22,7 @@ PG = os.environ.get("SARGS_TEST_PG")
 TABLES = ["meta", "categories", "subjects", "lookup", "events", "history", "audit_log",
           "audit_nodes", "audit_heads", "tokens", "policies", "memberships", "consent_events",
           "decisions", "operators", "sessions", "sweep_done", "global_events", "statistics",
-          "outbox"]
+          "outbox", "requests", "request_events"]
 _schemas = itertools.count()
 
 
@@ -141,7 +141,8 @@ class Vault:
                 "audit_log": ["pseudonym", "leaf", "hash"], "audit_nodes": ["hash"],
                 "audit_heads": ["root"], "tokens": ["hash"], "policies": ["text"],
                 "consent_events": ["bidx", "details"], "decisions": ["purposes"],
-                "sessions": ["hash"], "statistics": ["id"], "outbox": ["sealed"]}
+                "sessions": ["hash"], "statistics": ["id"], "outbox": ["sealed"],
+                "request_events": ["reason"]}
         return ", ".join([f"encode({c}, 'hex')" for c in cols.get(table, [])] + ["''"])
 
     def lose_db(self):

@@ -99,7 +99,21 @@ def test_app_role_grants(vault, tmp_path):
     vault.ok("operator", "disable", "desk")
     vault.ok("operator", "enable", "desk")
     vault.ok("operator", "unlock", "desk")
-    # What retention and delivery will write, as the app role.
+    # A request through its states (a transition only ever adds an event),
+    # its answer delivered; a retention sweep that erases someone.
+    req = vault.ok("--json", "request", "new", "--kind", "access", "--channel", "email",
+                   "--subject", c).json()["id"]
+    vault.ok("request", "verify", req, "--method", "account")
+    vault.ok("request", "pause", req, "--reason", "which account?")
+    vault.ok("request", "resume", req)
+    vault.ok("request", "fulfil", req, "--out", str(tmp_path / "answer"))
+    assert vault.ok("--json", "request", "show", req).json()["state"] == "fulfilled"
+    vault.ok("outbox", "deliver", "--transport", f"maildir:{tmp_path / 'mail'}", "--from",
+             "dpo@organisation.test")
+    gone = vault.add("name=Gints", "email=g@example.lv")
+    vault.ok("subject", "touch", gone, "contract_end", "--at", "2024-01-01T00:00:00Z")
+    assert vault.ok("--json", "sweep").json()["actions"]["deleted"] == 1
+    # What retention and delivery write besides, as the app role.
     for sql in ["INSERT INTO statistics VALUES ('\\x01', 'country', 'LV', 2026)",
                 "INSERT INTO global_events VALUES ('closing', 1) ON CONFLICT DO NOTHING",
                 "INSERT INTO global_events VALUES ('closing', 1) ON CONFLICT DO NOTHING",
@@ -131,6 +145,8 @@ def test_app_role_grants(vault, tmp_path):
                 "UPDATE statistics SET value = 'x'", "DELETE FROM statistics",
                 "TRUNCATE statistics", "UPDATE global_events SET at = 0",
                 "DELETE FROM global_events", "TRUNCATE global_events",
+                "UPDATE request_events SET verb = 'x'", "DELETE FROM request_events",
+                "TRUNCATE request_events",
                 "DELETE FROM schema_migrations", "CREATE TABLE x (a int)"]:
         r = subprocess.run(["psql", "-X", "-q", "-d", as_app, "-c", sql], capture_output=True,
                            text=True, timeout=60)
@@ -141,6 +157,8 @@ def test_app_role_grants(vault, tmp_path):
     assert vault.sql("SELECT count(*) FROM consent_events") == [("0",)]
     assert vault.sql("SELECT count(*) FROM decisions") == [("0",)]
     assert vault.sql("SELECT count(*) FROM outbox") == [("0",)]
+    vault.sql("INSERT INTO request_events (request, at, actor, verb, state) "
+              f"VALUES ('{req}', 1, 'x', 'after the backup', 0)")
     vault.env["SARGS_STORE"] = owner
     vault.ok("restore", str(tmp_path / "b.db"))
     # (the live tokens and policy versions stayed: the revocation holds;
@@ -149,3 +167,6 @@ def test_app_role_grants(vault, tmp_path):
     assert vault.sql("SELECT count(*) FROM policies") == [("2",)]
     assert vault.sql("SELECT count(*) FROM consent_events") == [("0",)]
     assert vault.sql("SELECT count(*) FROM operators") == [("1",)]
+    # the request and its transitions as the backup has them
+    assert vault.sql("SELECT count(*) FROM requests") == [("1",)]
+    assert vault.sql("SELECT count(*) FROM request_events") == [("5",)]

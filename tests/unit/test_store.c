@@ -604,11 +604,11 @@ static void test_policy_versions(void **state)
 }
 
 /* A database from before the policy versions (step 4), the memberships
- * (step 5), the consent ledger (step 6), operators (step 7) and retention
- * (step 8) is migrated forward. It is made by taking back what those steps
- * created (on PostgreSQL the trigger function of step 4 too, so that the
- * step's text runs again on exactly the schema of step 3), with a token of
- * step 3 in it that must survive the new column. */
+ * (step 5), the consent ledger (step 6), operators (step 7), retention
+ * (step 8) and requests (step 9) is migrated forward. It is made by taking
+ * back what those steps created (on PostgreSQL the trigger function of step
+ * 4 too, so that the step's text runs again on exactly the schema of step
+ * 3), with a token of step 3 in it that must survive the new column. */
 static void test_migrate_forward(void **state)
 {
     (void)state;
@@ -618,7 +618,8 @@ static void test_migrate_forward(void **state)
         "DROP TABLE memberships; ALTER TABLE tokens DROP COLUMN scope;"
         "DROP TABLE consent_events; DROP TABLE decisions; DROP TABLE operators;"
         "DROP TABLE sessions; DROP TABLE sweep_done; DROP TABLE global_events;"
-        "DROP TABLE statistics; DROP TABLE outbox;"
+        "DROP TABLE statistics; DROP TABLE outbox; DROP TABLE requests;"
+        "DROP TABLE request_events;"
         "DELETE FROM schema_migrations WHERE version >= 4;";
     char sql[1024];
     if (ts_pg())
@@ -1699,6 +1700,262 @@ static void test_outbox_calls(void **state)
     sg_store_close(s);
 }
 
+/* ---------------------------------------------------------------- requests */
+
+struct reqs {
+    int n, stop_at;
+    struct sg_uuid id[8];
+    int has_subject[8], kind[8], state[8], extended[8], copies[8];
+    int64_t received[8], due_day[8], paused_since[8], closed[8];
+    char channel[8][16], identity[8][16], agent[8][16];
+};
+
+static int see_request(void *ctx, const struct sg_store_request *r)
+{
+    struct reqs *l = ctx;
+    if (l->n < 8) {
+        l->id[l->n] = r->id;
+        l->has_subject[l->n] = r->has_subject;
+        l->kind[l->n] = r->kind;
+        l->state[l->n] = r->state;
+        l->extended[l->n] = r->extended;
+        l->copies[l->n] = r->copies;
+        l->received[l->n] = r->received;
+        l->due_day[l->n] = r->due_day;
+        l->paused_since[l->n] = r->paused_since;
+        l->closed[l->n] = r->closed;
+        snprintf(l->channel[l->n], 16, "%s", r->channel);
+        snprintf(l->identity[l->n], 16, "%s", r->identity ? r->identity : "(null)");
+        snprintf(l->agent[l->n], 16, "%s", r->agent ? r->agent : "(null)");
+    }
+    l->n++;
+    return l->stop_at && l->n >= l->stop_at;
+}
+
+struct req_events {
+    int n;
+    int64_t seq[8];
+    char line[8][48];
+};
+
+static int see_request_event(void *ctx, const struct sg_store_request_event *ev)
+{
+    struct req_events *l = ctx;
+    if (l->n < 8) {
+        l->seq[l->n] = ev->seq;
+        char reason[16] = "-";
+        if (ev->reason) {
+            assert_true(ev->reason_len < sizeof reason);
+            for (size_t i = 0; i < ev->reason_len; i++)
+                reason[i] = ev->reason[i] ? (char)ev->reason[i] : '0';
+            reason[ev->reason_len] = '\0';
+        }
+        snprintf(l->line[l->n], 48, "%lld %s %s %d %s", (long long)ev->at, ev->actor, ev->verb,
+                 ev->state, reason);
+    }
+    l->n++;
+    return 0;
+}
+
+/* Four requests: a and c are one person's (c closed), b names nobody yet,
+ * d another person's. Due days 30, 10, 20, 10 (b and d tie: by id). */
+static void put_requests(struct sg_store *s, struct sg_store_request *r, struct sg_uuid *who)
+{
+    struct sg_err e;
+    sg_uuid_v7(1000, &who[0]);
+    sg_uuid_v7(1000, &who[1]);
+    static const int64_t due[4] = {30, 10, 20, 10};
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    for (int i = 0; i < 4; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        sg_uuid_v7(2000 + i, &r[i].id);
+        r[i].has_subject = i != 1;
+        r[i].subject = who[i == 3];
+        r[i].kind = i == 1 ? 3 : 1;
+        r[i].channel = i == 1 ? "post" : "in_person";
+        r[i].state = i == 2 ? 6 : 0;
+        r[i].received = 100 + i;
+        r[i].received_day = 1;
+        r[i].due_day = due[i];
+        r[i].identity = i == 0 ? "id_document" : NULL;
+        r[i].agent = i == 3 ? "power of att." : NULL;
+        r[i].closed = i == 2 ? 500 : 0;
+        r[i].updated = 100 + i;
+        assert_int_equal(s->ops->request_put(s, &r[i], &e), SG_OK);
+    }
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+}
+
+/* Requests: a row read back as written (no person, no identity, no agent
+ * stay none), rewritten whole; open ones by due day then id, bounded and
+ * limited; one person's in every state, newest first; transitions in order
+ * with their sealed reasons byte for byte. */
+static void test_request_calls(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    struct sg_store_request r[4];
+    struct sg_uuid who[2];
+    put_requests(s, r, who);
+    struct reqs l = {0};
+    struct sg_uuid unknown;
+    sg_uuid_v7(9000, &unknown);
+    assert_int_equal(s->ops->request_get(s, &unknown, see_request, &l, &e), SG_NOTFOUND);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(s->ops->request_get(s, &r[1].id, see_request, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    assert_false(l.has_subject[0]);
+    assert_int_equal(l.kind[0], 3);
+    assert_string_equal(l.channel[0], "post");
+    assert_string_equal(l.identity[0], "(null)");
+    assert_string_equal(l.agent[0], "(null)");
+    assert_int_equal(l.received[0], 101);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->request_get(s, &r[3].id, see_request, &l, &e), SG_OK);
+    assert_true(l.has_subject[0]);
+    assert_string_equal(l.agent[0], "power of att.");
+
+    /* Rewritten: identified, paused, extended. */
+    r[1].has_subject = 1;
+    r[1].subject = who[1];
+    r[1].kind = 1;
+    r[1].identity = "account";
+    r[1].paused_since = 7;
+    r[1].extended = 1;
+    r[1].copies = 2;
+    r[1].due_day = 40;
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->request_put(s, &r[1], &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->request_get(s, &r[1].id, see_request, &l, &e), SG_OK);
+    assert_true(l.has_subject[0]);
+    assert_int_equal(l.kind[0], 1);
+    assert_string_equal(l.identity[0], "account");
+    assert_int_equal(l.paused_since[0], 7);
+    assert_int_equal(l.extended[0], 1);
+    assert_int_equal(l.copies[0], 2);
+    assert_int_equal(l.due_day[0], 40);
+    assert_int_equal(ts_count("SELECT count(*) FROM requests"), 4);
+
+    /* Open ones: d (10), a (30), b (40); c is closed. */
+    struct sg_request_filter f = {1, 0, 0, {{0}}, 0};
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->request_each(s, &f, see_request, &l, &e), SG_OK);
+    assert_int_equal(l.n, 3);
+    assert_memory_equal(l.id[0].b, r[3].id.b, 16);
+    assert_memory_equal(l.id[1].b, r[0].id.b, 16);
+    assert_memory_equal(l.id[2].b, r[1].id.b, 16);
+    f.limit = 2;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->request_each(s, &f, see_request, &l, &e), SG_OK);
+    assert_int_equal(l.n, 2);
+    f.limit = 0;
+    f.due_before = 30; /* strictly before */
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->request_each(s, &f, see_request, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    assert_memory_equal(l.id[0].b, r[3].id.b, 16);
+    f.due_before = 31;
+    memset(&l, 0, sizeof l);
+    l.stop_at = 1; /* the callback stops it */
+    assert_int_equal(s->ops->request_each(s, &f, see_request, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    /* The first person's, closed too, newest first; the second's. */
+    struct sg_request_filter g = {0, 0, 1, who[0], 0};
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->request_each(s, &g, see_request, &l, &e), SG_OK);
+    assert_int_equal(l.n, 2);
+    assert_memory_equal(l.id[0].b, r[2].id.b, 16);
+    assert_int_equal(l.closed[0], 500);
+    assert_memory_equal(l.id[1].b, r[0].id.b, 16);
+    g.limit = 1;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->request_each(s, &g, see_request, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    g.subject = who[1];
+    g.limit = 0;
+    g.open_only = 1; /* ignored with a person: every state */
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->request_each(s, &g, see_request, &l, &e), SG_OK);
+    assert_int_equal(l.n, 2);
+    assert_memory_equal(l.id[0].b, r[3].id.b, 16);
+    assert_memory_equal(l.id[1].b, r[1].id.b, 16);
+    g.subject = unknown;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->request_each(s, &g, see_request, &l, &e), SG_OK);
+    assert_int_equal(l.n, 0);
+    struct sg_request_filter none = {0, 0, 0, {{0}}, 0};
+    assert_int_equal(s->ops->request_each(s, &none, see_request, &l, &e), SG_INVALID);
+
+    /* Transitions, in order, reasons as given (a NUL inside). */
+    struct sg_store_request_event ev[3] = {
+        {0, 50, "clerk", "received", 0, NULL, 0},
+        {0, 60, "clerk", "paused", 2, (const uint8_t *)"why\0?", 5},
+        {0, 70, "dpo", "resumed", 3, NULL, 0},
+    };
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s->ops->request_event_append(s, &r[0].id, &ev[i], &e), SG_OK);
+    assert_int_equal(s->ops->request_event_append(s, &r[1].id, &ev[2], &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    struct req_events x = {0};
+    assert_int_equal(s->ops->request_events_each(s, &r[0].id, see_request_event, &x, &e), SG_OK);
+    assert_int_equal(x.n, 3);
+    assert_string_equal(x.line[0], "50 clerk received 0 -");
+    assert_string_equal(x.line[1], "60 clerk paused 2 why0?");
+    assert_string_equal(x.line[2], "70 dpo resumed 3 -");
+    assert_true(x.seq[0] < x.seq[1] && x.seq[1] < x.seq[2]);
+    memset(&x, 0, sizeof x);
+    assert_int_equal(s->ops->request_events_each(s, &unknown, see_request_event, &x, &e), SG_OK);
+    assert_int_equal(x.n, 0);
+
+    /* An erasure of the person leaves the requests: they are the evidence. */
+    struct sg_store_subject sub = {0};
+    sub.id = who[0];
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &sub, NULL, 0, &e), SG_OK);
+    assert_int_equal(s->ops->subject_shred(s, &who[0], 4, 9, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(ts_count("SELECT count(*) FROM requests"), 4);
+    assert_int_equal(ts_count("SELECT count(*) FROM request_events"), 4);
+
+    /* Backup and restore: the backup's requests and transitions, nothing
+     * lost of a row (none stays none), and the numbering goes on. */
+    char bak[160];
+    snprintf(bak, sizeof bak, "%s/backup.db", dir);
+    assert_int_equal(s->ops->backup(s, bak, &e), SG_OK);
+    struct sg_store_request later = r[1];
+    sg_uuid_v7(3000, &later.id);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->request_put(s, &later, &e), SG_OK);
+    assert_int_equal(s->ops->request_event_append(s, &later.id, &ev[0], &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(s->ops->restore(s, bak, &e), SG_OK);
+    assert_int_equal(ts_count("SELECT count(*) FROM requests"), 4);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->request_get(s, &later.id, see_request, &l, &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->request_get(s, &r[2].id, see_request, &l, &e), SG_OK);
+    assert_true(l.has_subject[0]);
+    assert_string_equal(l.identity[0], "(null)");
+    assert_string_equal(l.agent[0], "(null)");
+    assert_int_equal(l.closed[0], 500);
+    memset(&x, 0, sizeof x);
+    assert_int_equal(s->ops->request_events_each(s, &r[0].id, see_request_event, &x, &e), SG_OK);
+    assert_int_equal(x.n, 3);
+    assert_string_equal(x.line[1], "60 clerk paused 2 why0?");
+    int64_t last = x.seq[2];
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->request_event_append(s, &r[0].id, &ev[2], &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    memset(&x, 0, sizeof x);
+    assert_int_equal(s->ops->request_events_each(s, &r[0].id, see_request_event, &x, &e), SG_OK);
+    assert_int_equal(x.n, 4);
+    assert_true(x.seq[3] > last);
+    sg_store_close(s);
+}
+
 /* What a restore keeps since steps 6-8: the credentials (operators,
  * sessions) and the history (statistics, dates of global events) when the
  * live ones have rows; the ledger, the decision rows, the done marks and
@@ -1829,6 +2086,77 @@ static void test_pg_outbox_workers(void **state)
     assert_memory_equal(l2.id[0].b, ids[0].b, 16);
     sg_store_close(s);
     sg_store_close(s2);
+}
+
+/* Moving a request reads it locked: a second node moving the same request
+ * waits (here, up to its lock timeout) and then reads the first's outcome;
+ * readers never wait. A sweeper's page read to act on is read under the
+ * sweep lock, held to the end of its transaction: a second sweeper waits,
+ * then sees the first's done marks; a dry run (no transaction) and a
+ * reading transaction take no lock. */
+static void test_pg_request_and_sweep_locks(void **state)
+{
+    (void)state;
+    if (!ts_pg())
+        skip();
+    struct sg_store *s = open_new(), *w = NULL;
+    struct sg_err e;
+    struct sg_store_request r[4];
+    struct sg_uuid who[2];
+    put_requests(s, r, who);
+    char uri[700];
+    snprintf(uri, sizeof uri, "%s%%20-clock_timeout%%3D200", where);
+    assert_int_equal(sg_store_open(uri, 0, &w, &e), SG_OK);
+    struct reqs l = {0};
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->request_get(s, &r[0].id, see_request, &l, &e), SG_OK);
+    assert_int_equal(w->ops->begin(w, &e), SG_OK);
+    assert_int_equal(w->ops->request_get(w, &r[0].id, see_request, &l, &e), SG_UNAVAILABLE);
+    w->ops->rollback(w);
+    assert_int_equal(w->ops->begin(w, &e), SG_OK);
+    assert_int_equal(w->ops->request_get(w, &r[1].id, see_request, &l, &e), SG_OK); /* another */
+    w->ops->rollback(w);
+    assert_int_equal(w->ops->begin_read(w, &e), SG_OK);
+    assert_int_equal(w->ops->request_get(w, &r[0].id, see_request, &l, &e), SG_OK);
+    w->ops->rollback(w);
+    assert_int_equal(w->ops->request_get(w, &r[0].id, see_request, &l, &e), SG_OK);
+    r[0].state = 6;
+    r[0].closed = 600;
+    assert_int_equal(s->ops->request_put(s, &r[0], &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(w->ops->begin(w, &e), SG_OK);
+    assert_int_equal(w->ops->request_get(w, &r[0].id, see_request, &l, &e), SG_OK);
+    assert_int_equal(w->ops->commit(w, &e), SG_OK);
+    assert_int_equal(l.state[0], 6);
+    assert_int_equal(l.closed[0], 600);
+
+    struct sg_store_subject sub = {0};
+    sg_uuid_v7(1000, &sub.id);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &sub, NULL, 0, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    struct sweep_seen seen;
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->sweep_scan(s, NULL, 10, see_sweep, &seen, &e), SG_OK);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(w->ops->begin(w, &e), SG_OK);
+    assert_int_equal(w->ops->sweep_scan(w, NULL, 10, see_sweep, &seen, &e), SG_UNAVAILABLE);
+    w->ops->rollback(w);
+    assert_int_equal(w->ops->begin_read(w, &e), SG_OK);
+    assert_int_equal(w->ops->sweep_scan(w, NULL, 10, see_sweep, &seen, &e), SG_OK);
+    w->ops->rollback(w);
+    assert_int_equal(w->ops->sweep_scan(w, NULL, 10, see_sweep, &seen, &e), SG_OK);
+    assert_int_equal(s->ops->sweep_done_put(s, &sub.id, "r1", 5, 6, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(w->ops->begin(w, &e), SG_OK);
+    assert_int_equal(w->ops->sweep_scan(w, NULL, 10, see_sweep, &seen, &e), SG_OK);
+    assert_int_equal(w->ops->commit(w, &e), SG_OK);
+    assert_string_equal(seen.rows[0], "s0:;r1@5,");
+    sg_store_close(s);
+    sg_store_close(w);
 }
 
 /* A consent recorded against a value on one node while another adds a
@@ -2126,7 +2454,7 @@ static void test_pg_old_partition(void **state)
     struct sg_store *s = open_new();
     sg_store_close(s);
     ts_exec("DROP TABLE tokens, policies, memberships, consent_events, decisions, operators, "
-            "sessions, sweep_done, global_events, statistics, outbox;"
+            "sessions, sweep_done, global_events, statistics, outbox, requests, request_events;"
             "DROP FUNCTION policies_refuse();"
             "DROP INDEX audit_log_person;"
             "CREATE INDEX audit_log_person ON audit_log ((idx >> 16), pseudonym) "
@@ -2316,8 +2644,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_operators_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_keeps_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_outbox_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_request_and_sweep_locks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_decide_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_read_takes_no_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_pending_meets_add, setup, teardown),

@@ -317,7 +317,11 @@ static inline size_t ts_dump(char *buf, size_t cap)
                      "UNION ALL SELECT convert_to(category || value, 'UTF8') || id "
                      "FROM statistics "
                      "UNION ALL SELECT convert_to(kind || coalesce(error, ''), 'UTF8') || sealed "
-                     "FROM outbox",
+                     "FROM outbox "
+                     "UNION ALL SELECT convert_to(channel || coalesce(identity, '') || "
+                     "coalesce(agent, ''), 'UTF8') FROM requests "
+                     "UNION ALL SELECT convert_to(actor || verb, 'UTF8') || "
+                     "coalesce(reason, ''::bytea) FROM request_events",
                      0, NULL, NULL, NULL, NULL, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         fail_msg("dump: %s", PQerrorMessage(ts_conn));

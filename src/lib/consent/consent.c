@@ -528,6 +528,10 @@ enum sg_rc sg_consent_record(struct sg_vault *v, const struct sg_actor *who,
         goto end;
     if (has_id && (rc = s->ops->pstate_put(s, &id, p->id, &ps, err)))
         goto end;
+    /* Retention rules may count from it (delete what only consent kept). */
+    if (has_id && state == SG_CONSENT_WITHDRAWN &&
+        (rc = s->ops->event_put(s, &id, "consent_withdrawn", now, err)))
+        goto end;
     rc = sg_audit_record_details(&v->audit, s, who, now, action, has_id ? &id : NULL, "ok", 1,
                                  p->id, strlen(p->id), err);
 end:
@@ -792,6 +796,11 @@ static enum sg_rc restrict_fn(struct sg_vault *v, const struct sg_uuid *id,
     if (row->state != from)
         return sg_err_set(err, SG_CONFLICT, "the person is %s, not %s",
                           sg_subject_state_name(row->state), sg_subject_state_name(from));
+    /* Dated, so that retention knows the person asked (and holds off). */
+    enum sg_rc rc = v->store->ops->event_put(
+        v->store, id, lift ? "restriction_lifted" : "restriction_requested", now, err);
+    if (rc)
+        return rc;
     return v->store->ops->subject_set_state(v->store, id,
                                             lift ? SG_STATE_ACTIVE : SG_STATE_RESTRICTED, now, err);
 }

@@ -62,6 +62,8 @@
 #define MIGRATE_LOCK "7365727473" /* "sargs" read as a number */
 /* The audit log's appenders queue on this one (see pg_audit_lock). */
 #define AUDIT_LOCK "7365727474"
+/* The retention sweepers' pages queue on this one (see pg_sweep_scan). */
+#define SWEEP_LOCK "7365727475"
 /* A consent recorded against a value and a person added with that value
  * meet on a lock of the value's bucket (see pg_index_put): the first four
  * bits of its blind index. The two-number form of the advisory lock: a key
@@ -169,6 +171,15 @@ enum stmt_id {
     ST_KEY_LOCK,
     ST_KEY_LOOK,
     ST_CONSENT_APPEND_PENDING,
+    ST_SWEEP_LOCK,
+    ST_REQ_PUT,
+    ST_REQ_GET,
+    ST_REQ_GET_LOCK,
+    ST_REQ_OPEN,
+    ST_REQ_OPEN_BEFORE,
+    ST_REQ_SUBJECT,
+    ST_REQ_EV_PUT,
+    ST_REQ_EV_EACH,
     ST_COUNT
 };
 
@@ -183,6 +194,9 @@ enum stmt_id {
     "disabled"
 #define OUTBOX_COLS                                                                                \
     "id, subject, kind, created, kv, sealed, state, attempts, next_attempt, sent, error"
+#define REQ_COLS                                                                                   \
+    "id, subject, kind, channel, state, received, received_day, paused_days, paused_since, "       \
+    "extended, due_day, identity, agent, copies, closed, updated"
 /* A page of people for the sweeper with their events and done marks, in one
  * statement (one snapshot, one round trip): the page, then every event and
  * mark in the page's id range, each read by a range of the primary key
@@ -548,6 +562,52 @@ static const struct {
                                    {OID_UUID, OID_INT4, OID_BYTEA, OID_TEXT, OID_INT4, OID_INT8,
                                     OID_INT4, OID_TEXT, OID_TEXT, OID_INT4, OID_UUID, OID_INT8,
                                     OID_INT4, OID_TEXT, OID_INT8, OID_BYTEA}},
+    [ST_SWEEP_LOCK] = {"SELECT pg_advisory_xact_lock(" SWEEP_LOCK ")", 0, {0}},
+    /* The row is rewritten whole at each transition (SQLite's INSERT OR
+     * REPLACE); the id, the only key, is left alone, so the row lock this
+     * takes is no stronger than request_get's. */
+    [ST_REQ_PUT] = {"INSERT INTO requests (" REQ_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                    "$9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO UPDATE SET "
+                    "subject = excluded.subject, kind = excluded.kind, "
+                    "channel = excluded.channel, state = excluded.state, "
+                    "received = excluded.received, received_day = excluded.received_day, "
+                    "paused_days = excluded.paused_days, paused_since = excluded.paused_since, "
+                    "extended = excluded.extended, due_day = excluded.due_day, "
+                    "identity = excluded.identity, agent = excluded.agent, "
+                    "copies = excluded.copies, closed = excluded.closed, "
+                    "updated = excluded.updated",
+                    16,
+                    {OID_UUID, OID_UUID, OID_INT4, OID_TEXT, OID_INT4, OID_INT8, OID_INT8, OID_INT8,
+                     OID_INT8, OID_INT4, OID_INT8, OID_TEXT, OID_TEXT, OID_INT4, OID_INT8,
+                     OID_INT8}},
+    [ST_REQ_GET] = {"SELECT " REQ_COLS " FROM requests WHERE id = $1", 1, {OID_UUID}},
+    /* Inside a writing transaction a request is read to be moved on: its
+     * row is locked, so two nodes moving the same request queue, and the
+     * second sees the first's transition instead of overwriting it. */
+    [ST_REQ_GET_LOCK] = {"SELECT " REQ_COLS " FROM requests WHERE id = $1 FOR NO KEY UPDATE",
+                         1,
+                         {OID_UUID}},
+    [ST_REQ_OPEN] = {"SELECT " REQ_COLS " FROM requests WHERE closed = 0 ORDER BY due_day, id "
+                     "LIMIT $1",
+                     1,
+                     {OID_INT8}},
+    [ST_REQ_OPEN_BEFORE] = {"SELECT " REQ_COLS " FROM requests WHERE closed = 0 AND due_day < $2 "
+                            "ORDER BY due_day, id LIMIT $1",
+                            2,
+                            {OID_INT8, OID_INT8}},
+    /* Newest first; the id breaks ties, which SQLite leaves to chance. */
+    [ST_REQ_SUBJECT] = {"SELECT " REQ_COLS " FROM requests WHERE subject = $2 "
+                        "ORDER BY received DESC, id DESC LIMIT $1",
+                        2,
+                        {OID_INT8, OID_UUID}},
+    [ST_REQ_EV_PUT] = {"INSERT INTO request_events (request, at, actor, verb, state, reason) "
+                       "VALUES ($1, $2, $3, $4, $5, $6)",
+                       6,
+                       {OID_UUID, OID_INT8, OID_TEXT, OID_TEXT, OID_INT4, OID_BYTEA}},
+    [ST_REQ_EV_EACH] = {"SELECT seq, at, actor, verb, state, reason FROM request_events "
+                        "WHERE request = $1 ORDER BY seq",
+                        1,
+                        {OID_UUID}},
 };
 
 /* One answer still to read: what it was, for the message, which statement
@@ -2578,16 +2638,32 @@ static long sweep_row(const struct sg_store_sweep_row *rows, size_t n, const voi
  * round trip and one snapshot per page, however many people it holds. The
  * arrays handed out point into the result and into two allocations made
  * for the page.
+ *
+ * Several nodes sweep (each server's housekeeping thread, a cron job): a
+ * page read to be acted on (inside a writing transaction) is read under a
+ * transaction-scoped advisory lock, taken first in the same round trip and
+ * held until the page's actions commit. Another sweeper's page waits for
+ * it, and its scan, a statement that starts after the lock is granted,
+ * sees the done marks just committed: no notice is queued, no person
+ * anonymised or counted in the statistics twice. Without the lock both
+ * would read the page before either marked it, and the second would act
+ * again once the first released each person's row. (SQLite's single
+ * writer gives the same order.)
  */
 static enum sg_rc pg_sweep_scan(struct sg_store *s, const struct sg_uuid *after, size_t limit,
                                 sg_sweep_cb cb, void *ctx, struct sg_err *err)
 {
+    struct pg *p = PG(s);
     struct params a = {0};
     PGresult *r = NULL;
     p_i64(&a, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
     if (after)
         p_id(&a, after);
-    enum sg_rc rc = read_stmt(PG(s), after ? ST_SWEEP_AFTER : ST_SWEEP_FIRST, &a, "sweep", &r, err);
+    enum sg_rc rc = SG_OK;
+    if (p->depth && !p->reading)
+        rc = send_stmt(p, ST_SWEEP_LOCK, NULL, "sweep", err);
+    if (!rc)
+        rc = read_stmt(p, after ? ST_SWEEP_AFTER : ST_SWEEP_FIRST, &a, "sweep", &r, err);
     if (rc)
         return rc;
     int total = PQntuples(r);
@@ -2815,6 +2891,149 @@ static enum sg_rc pg_outbox_each(struct sg_store *s, int state, sg_message_cb cb
     if (rc)
         return rc;
     each_message(r, cb, ctx);
+    PQclear(r);
+    return SG_OK;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static enum sg_rc pg_request_put(struct sg_store *s, const struct sg_store_request *r,
+                                 struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, &r->id);
+    p_id(&a, r->has_subject ? &r->subject : NULL);
+    p_i32(&a, r->kind);
+    p_text(&a, r->channel);
+    p_i32(&a, r->state);
+    p_i64(&a, r->received);
+    p_i64(&a, r->received_day);
+    p_i64(&a, r->paused_days);
+    p_i64(&a, r->paused_since);
+    p_i32(&a, r->extended);
+    p_i64(&a, r->due_day);
+    p_text(&a, r->identity); /* NULL: none */
+    p_text(&a, r->agent);    /* NULL: none */
+    p_i32(&a, r->copies);
+    p_i64(&a, r->closed);
+    p_i64(&a, r->updated);
+    return write_stmt(PG(s), ST_REQ_PUT, &a, "request", err);
+}
+
+/* Hands each row of REQ_COLS to `cb` (as sqlite.c does: a row whose id is
+ * not an id is skipped); `*seen` counts those handed. */
+static void each_request(const PGresult *r, sg_request_cb cb, void *ctx, int *seen)
+{
+    for (int i = 0, n = PQntuples(r); i < n; i++) {
+        struct sg_store_request x;
+        memset(&x, 0, sizeof x);
+        if (PQgetisnull(r, i, 0) || PQgetlength(r, i, 0) != 16)
+            continue;
+        r_id(r, i, 0, &x.id);
+        x.has_subject = !PQgetisnull(r, i, 1) && PQgetlength(r, i, 1) == 16;
+        r_id(r, i, 1, &x.subject);
+        x.kind = (int)r_int(r, i, 2);
+        x.channel = r_text(r, i, 3);
+        x.state = (int)r_int(r, i, 4);
+        x.received = r_int(r, i, 5);
+        x.received_day = r_int(r, i, 6);
+        x.paused_days = r_int(r, i, 7);
+        x.paused_since = r_int(r, i, 8);
+        x.extended = (int)r_int(r, i, 9);
+        x.due_day = r_int(r, i, 10);
+        x.identity = PQgetisnull(r, i, 11) ? NULL : PQgetvalue(r, i, 11);
+        x.agent = PQgetisnull(r, i, 12) ? NULL : PQgetvalue(r, i, 12);
+        x.copies = (int)r_int(r, i, 13);
+        x.closed = r_int(r, i, 14);
+        x.updated = r_int(r, i, 15);
+        (*seen)++;
+        if (cb(ctx, &x))
+            break;
+    }
+}
+
+static enum sg_rc pg_request_get(struct sg_store *s, const struct sg_uuid *id, sg_request_cb cb,
+                                 void *ctx, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_id(&a, id);
+    /* Locked only where it is read to be changed: inside a transaction
+     * that writes (see ST_REQ_GET_LOCK). */
+    enum stmt_id which = p->depth && !p->reading ? ST_REQ_GET_LOCK : ST_REQ_GET;
+    enum sg_rc rc = read_stmt(p, which, &a, "request", &r, err);
+    if (rc)
+        return rc;
+    int seen = 0;
+    each_request(r, cb, ctx, &seen);
+    PQclear(r);
+    return seen ? SG_OK : sg_err_set(err, SG_NOTFOUND, "no such request");
+}
+
+static enum sg_rc pg_request_each(struct sg_store *s, const struct sg_request_filter *f,
+                                  sg_request_cb cb, void *ctx, struct sg_err *err)
+{
+    if (!f->has_subject && !f->open_only)
+        return sg_err_set(err, SG_INVALID, "list open requests or one person's");
+    enum stmt_id which = f->has_subject  ? ST_REQ_SUBJECT
+                         : f->due_before ? ST_REQ_OPEN_BEFORE
+                                         : ST_REQ_OPEN;
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_i64(&a, f->limit && f->limit <= INT64_MAX ? (int64_t)f->limit : INT64_MAX);
+    if (which == ST_REQ_SUBJECT)
+        p_id(&a, &f->subject);
+    else if (which == ST_REQ_OPEN_BEFORE)
+        p_i64(&a, f->due_before);
+    enum sg_rc rc = read_stmt(PG(s), which, &a, "request", &r, err);
+    if (rc)
+        return rc;
+    int seen = 0;
+    each_request(r, cb, ctx, &seen);
+    PQclear(r);
+    return SG_OK;
+}
+
+static enum sg_rc pg_request_event_append(struct sg_store *s, const struct sg_uuid *request,
+                                          const struct sg_store_request_event *e,
+                                          struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, request);
+    p_i64(&a, e->at);
+    p_text(&a, e->actor);
+    p_text(&a, e->verb);
+    p_i32(&a, e->state);
+    p_bytes(&a, e->reason, e->reason_len); /* NULL: none */
+    return write_stmt(PG(s), ST_REQ_EV_PUT, &a, "request", err);
+}
+
+static enum sg_rc pg_request_events_each(struct sg_store *s, const struct sg_uuid *request,
+                                         sg_request_event_cb cb, void *ctx, struct sg_err *err)
+{
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_id(&a, request);
+    enum sg_rc rc = read_stmt(PG(s), ST_REQ_EV_EACH, &a, "request", &r, err);
+    if (rc)
+        return rc;
+    for (int i = 0, n = PQntuples(r); i < n; i++) {
+        struct sg_store_request_event e;
+        if (PQgetisnull(r, i, 2) || PQgetisnull(r, i, 3))
+            continue;
+        e.seq = r_int(r, i, 0);
+        e.at = r_int(r, i, 1);
+        e.actor = PQgetvalue(r, i, 2);
+        e.verb = PQgetvalue(r, i, 3);
+        e.state = (int)r_int(r, i, 4);
+        /* An empty reason reads as none, as SQLite gives no pointer for an
+         * empty blob. */
+        e.reason_len = PQgetisnull(r, i, 5) ? 0 : (size_t)PQgetlength(r, i, 5);
+        e.reason = e.reason_len ? (const uint8_t *)PQgetvalue(r, i, 5) : NULL;
+        if (cb(ctx, &e))
+            break;
+    }
     PQclear(r);
     return SG_OK;
 }
@@ -3566,6 +3785,11 @@ const struct sg_store_ops sg_store_postgres = {
     .outbox_claim = pg_outbox_claim,
     .outbox_update = pg_outbox_update,
     .outbox_each = pg_outbox_each,
+    .request_put = pg_request_put,
+    .request_get = pg_request_get,
+    .request_each = pg_request_each,
+    .request_event_append = pg_request_event_append,
+    .request_events_each = pg_request_events_each,
     .operator_insert = pg_operator_insert,
     .operator_put = pg_operator_put,
     .operator_get = pg_operator_get,

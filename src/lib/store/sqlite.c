@@ -106,6 +106,13 @@ enum stmt_id {
     ST_OUTBOX_EACH,
     ST_OUTBOX_EACH_STATE,
     ST_OUTBOX_DEL,
+    ST_REQ_PUT,
+    ST_REQ_GET,
+    ST_REQ_OPEN,
+    ST_REQ_OPEN_BEFORE,
+    ST_REQ_SUBJECT,
+    ST_REQ_EV_PUT,
+    ST_REQ_EV_EACH,
     ST_COUNT
 };
 
@@ -239,6 +246,22 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_OUTBOX_EACH_STATE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE state = ?1 "
                              "ORDER BY created, id",
     [ST_OUTBOX_DEL] = "DELETE FROM outbox WHERE subject = ?1",
+#define REQ_COLS                                                                                   \
+    "id, subject, kind, channel, state, received, received_day, paused_days, paused_since, "       \
+    "extended, due_day, identity, agent, copies, closed, updated"
+    [ST_REQ_PUT] = "INSERT OR REPLACE INTO requests (" REQ_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "
+                   "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    [ST_REQ_GET] = "SELECT " REQ_COLS " FROM requests WHERE id = ?1",
+    [ST_REQ_OPEN] = "SELECT " REQ_COLS " FROM requests WHERE closed = 0 ORDER BY due_day, id "
+                    "LIMIT ?1",
+    [ST_REQ_OPEN_BEFORE] = "SELECT " REQ_COLS " FROM requests WHERE closed = 0 AND due_day < ?2 "
+                           "ORDER BY due_day, id LIMIT ?1",
+    [ST_REQ_SUBJECT] = "SELECT " REQ_COLS " FROM requests WHERE subject = ?2 "
+                       "ORDER BY received DESC LIMIT ?1",
+    [ST_REQ_EV_PUT] = "INSERT INTO request_events (request, at, actor, verb, state, reason) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_REQ_EV_EACH] = "SELECT seq, at, actor, verb, state, reason FROM request_events "
+                       "WHERE request = ?1 ORDER BY seq",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked = 0",
     [ST_AUDIT_HEADS_EACH] = "SELECT size, at, root, note FROM audit_heads WHERE size >= ?1 "
                             "ORDER BY size",
@@ -1965,6 +1988,159 @@ static enum sg_rc sq_outbox_each(struct sg_store *s, int state, sg_message_cb cb
     return each_message(q, st, cb, ctx, err);
 }
 
+/* ---------------------------------------------------------------- requests */
+
+static enum sg_rc sq_request_put(struct sg_store *s, const struct sg_store_request *r,
+                                 struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_REQ_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, &r->id);
+    if (r->has_subject)
+        bind_id(st, 2, &r->subject);
+    sqlite3_bind_int(st, 3, r->kind);
+    sqlite3_bind_text(st, 4, r->channel, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, r->state);
+    sqlite3_bind_int64(st, 6, r->received);
+    sqlite3_bind_int64(st, 7, r->received_day);
+    sqlite3_bind_int64(st, 8, r->paused_days);
+    sqlite3_bind_int64(st, 9, r->paused_since);
+    sqlite3_bind_int(st, 10, r->extended);
+    sqlite3_bind_int64(st, 11, r->due_day);
+    if (r->identity)
+        sqlite3_bind_text(st, 12, r->identity, -1, SQLITE_STATIC);
+    if (r->agent)
+        sqlite3_bind_text(st, 13, r->agent, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 14, r->copies);
+    sqlite3_bind_int64(st, 15, r->closed);
+    sqlite3_bind_int64(st, 16, r->updated);
+    return run(q, st, "request", err);
+}
+
+static enum sg_rc each_request(struct sq *q, sqlite3_stmt *st, sg_request_cb cb, void *ctx,
+                               int *seen, struct sg_err *err)
+{
+    int rc;
+    enum sg_rc r = SG_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_request x;
+        memset(&x, 0, sizeof x);
+        if (!col_uuid(st, 0, &x.id))
+            continue;
+        x.has_subject = col_uuid(st, 1, &x.subject);
+        x.kind = sqlite3_column_int(st, 2);
+        x.channel = (const char *)sqlite3_column_text(st, 3);
+        x.state = sqlite3_column_int(st, 4);
+        x.received = sqlite3_column_int64(st, 5);
+        x.received_day = sqlite3_column_int64(st, 6);
+        x.paused_days = sqlite3_column_int64(st, 7);
+        x.paused_since = sqlite3_column_int64(st, 8);
+        x.extended = sqlite3_column_int(st, 9);
+        x.due_day = sqlite3_column_int64(st, 10);
+        x.identity = (const char *)sqlite3_column_text(st, 11);
+        x.agent = (const char *)sqlite3_column_text(st, 12);
+        x.copies = sqlite3_column_int(st, 13);
+        x.closed = sqlite3_column_int64(st, 14);
+        x.updated = sqlite3_column_int64(st, 15);
+        if (!x.channel)
+            x.channel = "";
+        (*seen)++;
+        if (cb(ctx, &x))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "request", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_request_get(struct sg_store *s, const struct sg_uuid *id, sg_request_cb cb,
+                                 void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_REQ_GET, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    int seen = 0;
+    enum sg_rc r = each_request(q, st, cb, ctx, &seen, err);
+    return !r && !seen ? SG_NOTFOUND : r;
+}
+
+static enum sg_rc sq_request_each(struct sg_store *s, const struct sg_request_filter *f,
+                                  sg_request_cb cb, void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    enum stmt_id which = f->has_subject                  ? ST_REQ_SUBJECT
+                         : f->open_only && f->due_before ? ST_REQ_OPEN_BEFORE
+                         : f->open_only                  ? ST_REQ_OPEN
+                                                         : ST_REQ_OPEN;
+    if (!f->has_subject && !f->open_only)
+        return sg_err_set(err, SG_INVALID, "list open requests or one person's");
+    sqlite3_stmt *st = stmt(q, which, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, f->limit ? (sqlite3_int64)f->limit : -1);
+    if (which == ST_REQ_SUBJECT)
+        bind_id(st, 2, &f->subject);
+    else if (which == ST_REQ_OPEN_BEFORE)
+        sqlite3_bind_int64(st, 2, f->due_before);
+    int seen = 0;
+    return each_request(q, st, cb, ctx, &seen, err);
+}
+
+static enum sg_rc sq_request_event_append(struct sg_store *s, const struct sg_uuid *request,
+                                          const struct sg_store_request_event *e,
+                                          struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_REQ_EV_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, request);
+    sqlite3_bind_int64(st, 2, e->at);
+    sqlite3_bind_text(st, 3, e->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, e->verb, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, e->state);
+    if (e->reason)
+        sqlite3_bind_blob(st, 6, e->reason, (int)e->reason_len, SQLITE_STATIC);
+    return run(q, st, "request", err);
+}
+
+static enum sg_rc sq_request_events_each(struct sg_store *s, const struct sg_uuid *request,
+                                         sg_request_event_cb cb, void *ctx, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_REQ_EV_EACH, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, request);
+    int rc;
+    enum sg_rc r = SG_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sg_store_request_event e;
+        e.seq = sqlite3_column_int64(st, 0);
+        e.at = sqlite3_column_int64(st, 1);
+        e.actor = (const char *)sqlite3_column_text(st, 2);
+        e.verb = (const char *)sqlite3_column_text(st, 3);
+        e.state = sqlite3_column_int(st, 4);
+        e.reason = sqlite3_column_blob(st, 5);
+        e.reason_len = (size_t)sqlite3_column_bytes(st, 5);
+        if (!e.actor || !e.verb)
+            continue;
+        if (cb(ctx, &e))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = fail(q, rc, "request", err);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
 /* ---------------------------------------------------------------- operators */
 
 static enum sg_rc op_write(struct sg_store *s, enum stmt_id which,
@@ -2569,6 +2745,11 @@ const struct sg_store_ops sg_store_sqlite = {
     .outbox_claim = sq_outbox_claim,
     .outbox_update = sq_outbox_update,
     .outbox_each = sq_outbox_each,
+    .request_put = sq_request_put,
+    .request_get = sq_request_get,
+    .request_each = sq_request_each,
+    .request_event_append = sq_request_event_append,
+    .request_events_each = sq_request_events_each,
     .operator_insert = sq_operator_insert,
     .operator_put = sq_operator_put,
     .operator_get = sq_operator_get,

@@ -44,7 +44,7 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 8
+#define SG_SCHEMA_VERSION 9
 
 #define SG_PSEUDONYM_BYTES 16
 
@@ -203,6 +203,40 @@ struct sg_store_message {
 typedef int (*sg_message_cb)(void *ctx, const struct sg_store_message *m);
 typedef int (*sg_stats_cb)(void *ctx, const char *category, const char *value, int year,
                            uint64_t count);
+
+/* A data-subject request as stored (days are local days since the epoch;
+ * due_day is the effective last day, extended or not). */
+struct sg_store_request {
+    struct sg_uuid id;
+    int has_subject;
+    struct sg_uuid subject;
+    int kind, state, extended, copies;
+    const char *channel;
+    sg_time received, closed, updated;
+    int64_t received_day, paused_days, paused_since, due_day;
+    const char *identity; /* method that identified the person, or NULL */
+    const char *agent;    /* authorisation of an agent, or NULL */
+};
+typedef int (*sg_request_cb)(void *ctx, const struct sg_store_request *r);
+
+struct sg_store_request_event {
+    int64_t seq;
+    sg_time at;
+    const char *actor, *verb;
+    int state;
+    const uint8_t *reason; /* sealed, or NULL */
+    size_t reason_len;
+};
+typedef int (*sg_request_event_cb)(void *ctx, const struct sg_store_request_event *e);
+
+/* Which requests request_each lists. */
+struct sg_request_filter {
+    int open_only;          /* not closed */
+    int64_t due_before;     /* with open_only: due_day < this (0: no bound) */
+    int has_subject;        /* one person's */
+    struct sg_uuid subject; /*   (all states, newest first) */
+    size_t limit;           /* 0: no limit */
+};
 
 /* What a decision reads for one person and purpose. */
 struct sg_store_pstate {
@@ -381,7 +415,10 @@ struct sg_store_ops {
      * (SG_NOTFOUND when none); stats_put keeps an anonymised remainder,
      * stats_each counts them by category, value and year; history_del_category
      * removes a person's history of one category. subject_shred removes a
-     * person's done marks and outbox messages too. */
+     * person's done marks and outbox messages too. Inside a transaction of
+     * begin(), sweep_scan also orders sweepers: another handle's scan in
+     * such a transaction waits until this one ends, and then sees its done
+     * marks (SQLite's write lock; an advisory lock on PostgreSQL). */
     enum sg_rc (*sweep_scan)(struct sg_store *s, const struct sg_uuid *after, size_t limit,
                              sg_sweep_cb cb, void *ctx, struct sg_err *err);
     enum sg_rc (*sweep_done_put)(struct sg_store *s, const struct sg_uuid *id, const char *rule,
@@ -411,6 +448,24 @@ struct sg_store_ops {
                                 struct sg_err *err);
     enum sg_rc (*outbox_each)(struct sg_store *s, int state, sg_message_cb cb, void *ctx,
                               struct sg_err *err);
+
+    /* Requests. request_put inserts or replaces the row; request_get gives
+     * SG_NOTFOUND for an unknown id; request_each lists by the filter:
+     * open ones by due day, or one person's newest first; the events of a
+     * request come in order. Inside a transaction of begin(), request_get
+     * keeps other handles from moving the request until the transaction
+     * ends (they wait, then read what it wrote), as subject_get does for a
+     * person. */
+    enum sg_rc (*request_put)(struct sg_store *s, const struct sg_store_request *r,
+                              struct sg_err *err);
+    enum sg_rc (*request_get)(struct sg_store *s, const struct sg_uuid *id, sg_request_cb cb,
+                              void *ctx, struct sg_err *err);
+    enum sg_rc (*request_each)(struct sg_store *s, const struct sg_request_filter *f,
+                               sg_request_cb cb, void *ctx, struct sg_err *err);
+    enum sg_rc (*request_event_append)(struct sg_store *s, const struct sg_uuid *request,
+                                       const struct sg_store_request_event *e, struct sg_err *err);
+    enum sg_rc (*request_events_each)(struct sg_store *s, const struct sg_uuid *request,
+                                      sg_request_event_cb cb, void *ctx, struct sg_err *err);
 
     /* Operators and sessions. operator_get: SG_NOTFOUND for an unknown
      * login (`cb` once otherwise); operator_put inserts or replaces;

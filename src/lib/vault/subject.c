@@ -1009,7 +1009,16 @@ static enum sg_rc touch_op(struct sg_vault *v, const struct sg_uuid *id,
     const struct touch_arg *t = arg;
     if (row->state == SG_STATE_ANONYMISED)
         return sg_err_set(err, SG_CONFLICT, "subject is anonymised");
-    return v->store->ops->event_put(v->store, id, t->name, t->at, err);
+    enum sg_rc rc = v->store->ops->event_put(v->store, id, t->name, t->at, err);
+    /* Signing in again brings back a profile hidden for inactivity, where
+     * the policy's hiding rule says so (eTwinning). */
+    if (!rc && row->state == SG_STATE_HIDDEN && strcmp(t->name, "last_login") == 0 && v->policy)
+        for (size_t i = 0; i < v->policy->nretention; i++) {
+            const struct sg_retention *r = &v->policy->retention[i];
+            if (r->action == SG_ACT_HIDE && r->reactivate && strcmp(r->anchor, "last_login") == 0)
+                return v->store->ops->subject_set_state(v->store, id, SG_STATE_ACTIVE, t->at, err);
+        }
+    return rc;
 }
 
 /* Group ids: 1-128 bytes of letters, digits and "._:-". */
@@ -1265,5 +1274,34 @@ enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
     if (rc == SG_DENIED && verdict != SG_SEES)
         rc = refuse(v, who, &w, "subject.erase", id, verdict, err);
     sg_view_close(&w);
+    return rc;
+}
+
+enum sg_rc sg_vault_drop_fields(struct sg_vault *v, const struct sg_uuid *id,
+                                int (*drop)(void *ctx, const char *category, sg_time changed),
+                                void *ctx, sg_time now, size_t *removed, struct sg_err *err)
+{
+    struct sg_store *s = v->store;
+    struct sg_rec_entry *e = malloc(SG_RECORD_MAX_ENTRIES * sizeof *e);
+    size_t n = 0, kept = 0;
+    *removed = 0;
+    if (!e)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    enum sg_rc rc = parse_loaded(v, id, 1, e, &n, err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *cid = sg_vault_code_id(v, e[i].code);
+        if (!cid || !drop(ctx, cid, e[i].changed)) {
+            e[kept++] = e[i];
+            continue;
+        }
+        if (e[i].bidx)
+            rc = s->ops->index_del(s, e[i].code, e[i].bidx, id, err);
+        if (!rc)
+            rc = s->ops->history_del_category(s, id, cid, err);
+        (*removed)++;
+    }
+    if (!rc && *removed && !(rc = sg_record_encode(e, kept, v->rkey, id, &v->rec2, err)))
+        rc = s->ops->subject_put_record(s, id, (const uint8_t *)v->rec2.ptr, v->rec2.len, now, err);
+    free(e);
     return rc;
 }

@@ -113,6 +113,17 @@ const char *sg_vault_code_id(const struct sg_vault *v, int code);
 enum sg_rc sg_vault_load_subject(struct sg_vault *v, const struct sg_uuid *id,
                                  struct sg_store_subject *row, int need_key, struct sg_err *err);
 
+/*
+ * Removes from the person's loaded record (v->rec, with the key in
+ * v->rkey) the values `drop` picks (by category id and the value's time),
+ * with their blind-index entries and their history, and rewrites the
+ * record; the tag is checked first. `*removed` counts them. Inside the
+ * caller's operation.
+ */
+enum sg_rc sg_vault_drop_fields(struct sg_vault *v, const struct sg_uuid *id,
+                                int (*drop)(void *ctx, const char *category, sg_time changed),
+                                void *ctx, sg_time now, size_t *removed, struct sg_err *err);
+
 /* Crypto-shreds a subject in `s`: its blind-index entries (found through its
  * record, authenticated with `kek`, or by a scan when the record cannot be
  * trusted), key, record, events and history go; a tombstone in `state` stays.
@@ -164,6 +175,11 @@ void sg_view_close(struct sg_view *w);
  * SG_DENIED with `err` as the caller set it (or the audit failure). */
 enum sg_rc sg_view_deny(struct sg_vault *v, const struct sg_actor *who, const char *action,
                         const struct sg_uuid *subject, struct sg_err *err);
+
+/* For the controller's own work (retention, the outbox, statistics): the
+ * operator or a staff role; SG_DENIED, audited as `action`, otherwise. */
+enum sg_rc sg_view_require_staff(struct sg_vault *v, const struct sg_actor *who, const char *action,
+                                 struct sg_err *err);
 
 /* Whether the view shows category `c` (group-only content aside). */
 int sg_view_sees(const struct sg_view *w, const struct sg_category *c);

@@ -234,3 +234,19 @@ enum sg_rc sg_view_may_write(const struct sg_vault *v, const struct sg_view *w,
                           r->id);
     return SG_OK;
 }
+
+enum sg_rc sg_view_require_staff(struct sg_vault *v, const struct sg_actor *who, const char *action,
+                                 struct sg_err *err)
+{
+    struct sg_view w;
+    enum sg_rc rc = sg_view_open(v, who, action, &w, err);
+    if (rc)
+        return rc;
+    int ok = !w.role || w.role->kind == SG_ROLE_STAFF;
+    sg_view_close(&w);
+    if (ok)
+        return SG_OK;
+    sg_err_set(err, SG_DENIED, "role '%s' may not do this: it is the controller's staff's",
+               who->role);
+    return sg_view_deny(v, who, action, NULL, err);
+}

@@ -1,0 +1,27 @@
+/*
+ * outbox_int.h - what the rest of the library uses to queue messages
+ * (internal).
+ */
+#ifndef SARGS_OUTBOX_INT_H
+#define SARGS_OUTBOX_INT_H
+
+#include "sargs/outbox.h"
+
+#include "../vault/vault_int.h"
+
+#define SG_OUTBOX_FIELD "sargs.outbox.message"
+
+/*
+ * Queues a message to person `id`, whose data key is loaded (v->dek, key
+ * version `kv`), inside the caller's operation: it is written with the
+ * change that causes it or not at all. `kind` names it in lists (a
+ * template id). `out` (may be NULL) receives its id.
+ */
+enum sg_rc sg_outbox_queue(struct sg_vault *v, const struct sg_uuid *id, uint32_t kv,
+                           const char *kind, const char *to, const char *subject, const char *body,
+                           sg_time now, struct sg_uuid *out, struct sg_err *err);
+
+/* The RFC 5322 text of a message (malloc'd): headers, base64 body. */
+char *sg_mail_format(const struct sg_mail *m, size_t *len);
+
+#endif

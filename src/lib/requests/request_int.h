@@ -1,0 +1,43 @@
+/*
+ * request_int.h - what the request module's files share (internal).
+ */
+#ifndef SARGS_REQUEST_INT_H
+#define SARGS_REQUEST_INT_H
+
+#include "sargs/calendar.h"
+#include "sargs/request.h"
+
+#include "../vault/vault_int.h"
+
+/* The clock of requests: the policy's time zone and holiday calendar,
+ * now, and today's local date. */
+struct sg_req_clock {
+    struct sg_tz *tz;
+    struct sg_calendar cal;
+    sg_time now;
+    int64_t today;
+};
+enum sg_rc sg_req_clock(struct sg_vault *v, struct sg_req_clock *c, struct sg_err *err);
+void sg_req_clock_release(struct sg_req_clock *c);
+
+/* A stored request as callers see it, as of today. */
+void sg_req_info(const struct sg_req_clock *c, const struct sg_store_request *r,
+                 struct sg_request_info *out);
+
+/* Saves the request, its transition (reason sealed) and the audit entry,
+ * inside the caller's operation. */
+enum sg_rc sg_req_transition(struct sg_vault *v, const struct sg_actor *who,
+                             struct sg_store_request *r, const char *verb, const char *reason,
+                             const struct sg_req_clock *c, struct sg_err *err);
+
+/* Finds an identical request answered within the policy's window with the
+ * data unchanged since (info->has_identical, info->identical). */
+enum sg_rc sg_req_identical(struct sg_vault *v, const struct sg_store_request *r,
+                            struct sg_request_info *info, struct sg_err *err);
+
+/* Queues the answer of a refusal (its ground, the reason, the right to
+ * complain) to the person, when the vault has an address for them. */
+enum sg_rc sg_req_answer(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
+                         const char *ground, const char *reason, struct sg_err *err);
+
+#endif

@@ -396,7 +396,7 @@ static void test_migrate_forward(void **state)
              "DROP TABLE consent_events; DROP TABLE decisions; DROP TABLE operators;"
              "DROP TABLE sessions; DROP TABLE sweep_done; DROP TABLE global_events;"
              "DROP TABLE statistics; DROP TABLE outbox; DROP TABLE requests;"
-             "DROP TABLE request_events;"
+             "DROP TABLE request_events; DROP TABLE person_codes;"
              "DELETE FROM schema_migrations WHERE version >= 4");
     struct sg_err e;
     assert_int_equal(sg_store_open(dbpath, 0, &s, &e), SG_OK);

@@ -274,6 +274,15 @@ const struct sg_migration sg_migrations[] = {
      "  reason BLOB"
      ");"
      "CREATE INDEX request_events_request ON request_events (request, seq);"},
+    /* One-time sign-in codes of people (self-service): the hash only. */
+    {10, "sign-in codes",
+     "CREATE TABLE person_codes ("
+     "  subject BLOB PRIMARY KEY,"
+     "  hash BLOB NOT NULL,"
+     "  expires INTEGER NOT NULL,"
+     "  attempts INTEGER NOT NULL,"
+     "  sent INTEGER NOT NULL"
+     ") WITHOUT ROWID;"},
 };
 
 const int sg_migrations_count = (int)(sizeof sg_migrations / sizeof sg_migrations[0]);

@@ -78,6 +78,66 @@ static void gpc(struct sg_req *r)
     sg_req_json(r, 200, json_pack("{s:b,s:s}", "gpc", 1, "lastUpdate", "2026-11-23"));
 }
 
+/* Hands a rendered document to the answer (copied: the buffer is released). */
+static void raw_answer(struct sg_req *r, struct sg_buf *b, const char *type)
+{
+    r->raw = strndup(b->ptr ? (const char *)b->ptr : "", b->len);
+    r->raw_type = type;
+    r->status = 200;
+    if (!r->raw)
+        sg_req_error(r, SG_NOMEM, "out of memory");
+}
+
+/* The privacy notice of Art. 13/14 in force: public, as the law wants it. */
+static void notice(struct sg_req *r)
+{
+    const struct sg_policy *p = sg_vault_policy(r->vault);
+    const char *f = sg_req_arg(r, "format");
+    struct sg_notice_opts o = {0};
+    struct sg_err err;
+    if (!p) {
+        sg_req_error(r, SG_NOTFOUND, "this vault has no policy");
+        return;
+    }
+    if (f && strcmp(f, "html") && strcmp(f, "md")) {
+        sg_req_error(r, SG_INVALID, "'format' is html or md");
+        return;
+    }
+    o.lang = sg_req_arg(r, "lang");
+    if (!o.lang)
+        o.lang = p->languages[0];
+    o.format = f && !strcmp(f, "md") ? SG_FORMAT_MARKDOWN : SG_FORMAT_HTML;
+    o.now = sg_clock_now(NULL);
+    struct sg_buf out;
+    sg_buf_init(&out, 16 * 1024 * 1024);
+    if (sg_notice_render(p, &o, &out, &err))
+        sg_req_fail(r, &err);
+    else
+        raw_answer(r, &out,
+                   o.format == SG_FORMAT_HTML ? "text/html; charset=utf-8"
+                                              : "text/markdown; charset=utf-8");
+    sg_buf_release(&out);
+}
+
+/* The record of processing activities (Art. 30): staff only. */
+static void ropa(struct sg_req *r)
+{
+    const char *f = sg_req_arg(r, "format");
+    struct sg_err err;
+    if (f && strcmp(f, "json") && strcmp(f, "csv")) {
+        sg_req_error(r, SG_INVALID, "'format' is json or csv");
+        return;
+    }
+    enum sg_doc_format fmt = f && !strcmp(f, "csv") ? SG_FORMAT_CSV : SG_FORMAT_JSON;
+    struct sg_buf out;
+    sg_buf_init(&out, 16 * 1024 * 1024);
+    if (sg_vault_ropa(r->vault, &r->actor, fmt, sg_req_arg(r, "lang"), &out, &err))
+        sg_req_fail(r, &err);
+    else
+        raw_answer(r, &out, fmt == SG_FORMAT_CSV ? "text/csv; charset=utf-8" : "application/json");
+    sg_buf_release(&out);
+}
+
 /* --------------------------------------------------------------- sessions */
 
 static json_t *operator_json(const struct sg_operator_info *o)
@@ -1320,7 +1380,9 @@ const struct sg_route sg_routes[] = {
     {"GET", "/healthz", healthz, 1, 0, SG_RUN_DIRECT, 0},
     {"GET", "/metrics", metrics, 1, 0, SG_RUN_DIRECT, 0},
     {"GET", "/v1/openapi.yaml", openapi, 1, 0, SG_RUN_DIRECT, 0},
-    {"GET", "/.well-known/gpc.json", gpc, 1, 0, SG_RUN_DIRECT, 0},
+        {"GET", "/.well-known/gpc.json", gpc, 1, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/notice", notice, 1, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/ropa", ropa, 0, 0, SG_RUN_DIRECT, 0},
     {"POST", "/v1/session", session_open, 1, 0, SG_RUN_DIRECT, 0},
     {"GET", "/v1/session", session_get, 0, 1, SG_RUN_DIRECT, 0},
     {"DELETE", "/v1/session", session_close, 0, 1, SG_RUN_DIRECT, 0},

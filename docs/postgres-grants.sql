@@ -34,10 +34,11 @@ REVOKE UPDATE, DELETE, TRUNCATE ON :"schema".audit_log, :"schema".audit_nodes,
 -- recorded again is no change) and the transitions of data-subject
 -- requests, the evidence of how each was handled (an erasure leaves them).
 -- (Tokens, memberships, operators, sessions, the consent ledger, decisions,
--- done marks, the outbox and the requests themselves keep the full grant
--- above: revoking a token, locking an operator, a decision, a claimed
--- message, a request's new state are UPDATEs; leaving a group, signing out,
--- an erasure DELETEs.)
+-- done marks, the outbox, the requests themselves and people's sign-in
+-- codes keep the full grant above: revoking a token, locking an operator, a
+-- decision, a claimed message, a request's new state, a wrong code counted
+-- are UPDATEs; leaving a group, signing out, a code used up, an erasure
+-- DELETEs.)
 REVOKE UPDATE, DELETE, TRUNCATE ON :"schema".policies, :"schema".statistics,
     :"schema".global_events, :"schema".request_events FROM :"app";
 -- The schema is the owner's business.

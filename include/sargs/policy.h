@@ -289,6 +289,10 @@ struct sg_role {
  * every person. Reserved: no policy role may be called so. */
 #define SG_ROLE_OPERATOR "operator"
 
+/* The role of a person at their own data (self-service sessions): every
+ * field of their own record only. Reserved like "operator". */
+#define SG_ROLE_SELF "self"
+
 /* Nonzero when role `r` may see category `c`. */
 int sg_role_sees(const struct sg_role *r, const struct sg_category *c);
 

@@ -11,6 +11,7 @@
 #include "sargs/outbox.h"
 #include "sargs/retention.h"
 #include "sargs/request.h"
+#include "sargs/selfservice.h"
 #include "sargs/calendar.h"
 #include "sargs/clock.h"
 #include "sargs/crypto.h"

@@ -174,6 +174,17 @@ enum sg_rc sg_vault_policy_list(struct sg_vault *v,
                                 int (*cb)(void *ctx, const struct sg_policy_version *ver),
                                 void *ctx, struct sg_err *err);
 
+/*
+ * The record of processing activities (Art. 30) of the policy in force,
+ * into `out`, as sg_ropa_render() writes it. It is the controller's own
+ * record, shown to the supervisory authority on request, not published:
+ * for the operator and staff roles (SG_DENIED, audited, otherwise); SG_INVALID
+ * for a vault without a policy. (The privacy notice, sg_notice_render(), is
+ * public by nature.)
+ */
+enum sg_rc sg_vault_ropa(struct sg_vault *v, const struct sg_actor *who, enum sg_doc_format format,
+                         const char *lang, struct sg_buf *out, struct sg_err *err);
+
 /* Switches to the version in force now, if it changed since the vault was
  * opened (a long-running process calls this, e.g. daily). */
 enum sg_rc sg_vault_policy_refresh(struct sg_vault *v, struct sg_err *err);

@@ -78,6 +78,66 @@ static void gpc(struct sg_req *r)
     sg_req_json(r, 200, json_pack("{s:b,s:s}", "gpc", 1, "lastUpdate", "2026-11-23"));
 }
 
+/* Hands a rendered document to the answer (copied: the buffer is released). */
+static void raw_answer(struct sg_req *r, struct sg_buf *b, const char *type)
+{
+    r->raw = strndup(b->ptr ? (const char *)b->ptr : "", b->len);
+    r->raw_type = type;
+    r->status = 200;
+    if (!r->raw)
+        sg_req_error(r, SG_NOMEM, "out of memory");
+}
+
+/* The privacy notice of Art. 13/14 in force: public, as the law wants it. */
+static void notice(struct sg_req *r)
+{
+    const struct sg_policy *p = sg_vault_policy(r->vault);
+    const char *f = sg_req_arg(r, "format");
+    struct sg_notice_opts o = {0};
+    struct sg_err err;
+    if (!p) {
+        sg_req_error(r, SG_NOTFOUND, "this vault has no policy");
+        return;
+    }
+    if (f && strcmp(f, "html") && strcmp(f, "md")) {
+        sg_req_error(r, SG_INVALID, "'format' is html or md");
+        return;
+    }
+    o.lang = sg_req_arg(r, "lang");
+    if (!o.lang)
+        o.lang = p->languages[0];
+    o.format = f && !strcmp(f, "md") ? SG_FORMAT_MARKDOWN : SG_FORMAT_HTML;
+    o.now = sg_clock_now(NULL);
+    struct sg_buf out;
+    sg_buf_init(&out, 16 * 1024 * 1024);
+    if (sg_notice_render(p, &o, &out, &err))
+        sg_req_fail(r, &err);
+    else
+        raw_answer(r, &out,
+                   o.format == SG_FORMAT_HTML ? "text/html; charset=utf-8"
+                                              : "text/markdown; charset=utf-8");
+    sg_buf_release(&out);
+}
+
+/* The record of processing activities (Art. 30): staff only. */
+static void ropa(struct sg_req *r)
+{
+    const char *f = sg_req_arg(r, "format");
+    struct sg_err err;
+    if (f && strcmp(f, "json") && strcmp(f, "csv")) {
+        sg_req_error(r, SG_INVALID, "'format' is json or csv");
+        return;
+    }
+    enum sg_doc_format fmt = f && !strcmp(f, "csv") ? SG_FORMAT_CSV : SG_FORMAT_JSON;
+    struct sg_buf out;
+    sg_buf_init(&out, 16 * 1024 * 1024);
+    if (sg_vault_ropa(r->vault, &r->actor, fmt, sg_req_arg(r, "lang"), &out, &err))
+        sg_req_fail(r, &err);
+    else
+        raw_answer(r, &out, fmt == SG_FORMAT_CSV ? "text/csv; charset=utf-8" : "application/json");
+    sg_buf_release(&out);
+}
+
 /* --------------------------------------------------------------- sessions */
 
 static json_t *operator_json(const struct sg_operator_info *o)
@@ -850,6 +910,230 @@ static void request_act(struct sg_req *r)
     sg_req_json(r, 200, j);
 }
 
+/* ---------------------------------------------- people at their own data */
+
+/* The address a person signs in with: the policy's e-mail category. */
+#define ME_CATEGORY "user.contact.email"
+
+static void me_code(struct sg_req *r)
+{
+    static const char *const keys[] = {"email", NULL};
+    if (sg_req_body_keys(r, keys))
+        return;
+    json_t *e = json_object_get(r->body, "email");
+    if (!json_is_string(e) || !json_string_length(e)) {
+        sg_req_error(r, SG_INVALID, "a sign-in code is asked for with an 'email'");
+        return;
+    }
+    if (sg_signin_limited(r->conn)) {
+        sg_req_error(r, SG_LIMITED, "too many sign-in attempts from this address: wait a minute");
+        r->retry_after = 60;
+        return;
+    }
+    struct sg_err err;
+    if (sg_person_code_send(r->vault, ME_CATEGORY, json_string_value(e), &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_outbox_kick();
+    /* The same answer whether or not anyone has the address. */
+    sg_req_json(r, 202,
+                json_pack("{s:s}", "sent",
+                          "if the address is on file, a code is on its way; it is valid for 10 "
+                          "minutes"));
+}
+
+static void me_session_open(struct sg_req *r)
+{
+    static const char *const keys[] = {"email", "code", NULL};
+    if (sg_req_body_keys(r, keys))
+        return;
+    json_t *e = json_object_get(r->body, "email"), *c = json_object_get(r->body, "code");
+    r->person_cookie = 1;
+    if (!json_is_string(e) || !json_is_string(c)) {
+        sg_req_error(r, SG_INVALID, "a sign-in needs an 'email' and a 'code'");
+        return;
+    }
+    if (sg_signin_limited(r->conn)) {
+        sg_req_error(r, SG_LIMITED, "too many sign-in attempts from this address: wait a minute");
+        r->retry_after = 60;
+        return;
+    }
+    char secret[SG_SESSION_MAX];
+    struct sg_uuid id;
+    struct sg_err err;
+    enum sg_rc rc = sg_person_session_open(r->vault, ME_CATEGORY, json_string_value(e),
+                                           json_string_value(c), secret, &id, &err);
+    if (rc) {
+        sg_req_fail(r, &err);
+        if (rc == SG_DENIED)
+            r->status = 401;
+        if (rc == SG_LIMITED)
+            r->retry_after = 60;
+        return;
+    }
+    snprintf(r->set_cookie, sizeof r->set_cookie, "%s", secret);
+    sodium_memzero(secret, sizeof secret);
+    char ids[SG_UUID_STR_LEN + 1];
+    sg_req_json(r, 200, json_pack("{s:s,s:b}", "id", sg_uuid_format(&id, ids), "signed_in", 1));
+}
+
+static void me_session_close(struct sg_req *r)
+{
+    struct sg_err err;
+    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SG_PERSON_COOKIE);
+    if (sg_person_session_close(r->vault, cookie, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    r->clear_cookie = 1;
+    sg_req_json(r, 200, json_pack("{s:b}", "signed_in", 0));
+}
+
+static void me_get(struct sg_req *r)
+{
+    struct sg_subject *s;
+    struct sg_err err;
+    if (sg_subject_get(r->vault, &r->actor, &r->self, 0, &s, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, sg_json_subject(s));
+    sg_subject_free(s);
+}
+
+/* The consents of a person at a glance: each consent-based purpose with
+ * its state now (the last event, or none), and the ledger. */
+struct me_consents {
+    json_t *events;
+    json_t *state; /* purpose id -> state name */
+    sg_time now;
+};
+
+static int me_consent_row(void *ctx, const struct sg_consent_event *e)
+{
+    struct me_consents *m = ctx;
+    const char *st = sg_consent_state_name(e->state);
+    if (e->state == SG_CONSENT_GIVEN && e->expires && e->expires <= m->now)
+        st = sg_consent_state_name(SG_CONSENT_EXPIRED);
+    json_object_set_new(m->state, e->purpose, json_string(st));
+    return consent_row(m->events, e);
+}
+
+static void me_consents(struct sg_req *r)
+{
+    struct sg_err err;
+    struct me_consents m = {json_array(), json_object(), sg_clock_now(NULL)};
+    if (sg_consent_list(r->vault, &r->actor, &r->self, me_consent_row, &m, &err)) {
+        json_decref(m.events);
+        json_decref(m.state);
+        sg_req_fail(r, &err);
+        return;
+    }
+    const struct sg_policy *p = sg_vault_policy(r->vault);
+    const char *lang = sg_req_arg(r, "lang");
+    if (!lang && p)
+        lang = p->languages[0];
+    json_t *purposes = json_array();
+    for (size_t i = 0; p && i < p->npurposes; i++) {
+        const struct sg_purpose *u = &p->purposes[i];
+        if (u->basis != SG_BASIS_CONSENT)
+            continue;
+        json_t *st = json_object_get(m.state, u->id);
+        json_array_append_new(purposes, json_pack("{s:s,s:s?,s:s?,s:s}", "purpose", u->id, "name",
+                                                  sg_text_any(&u->name, lang), "description",
+                                                  sg_text_any(&u->description, lang), "state",
+                                                  st ? json_string_value(st) : "none"));
+    }
+    json_decref(m.state);
+    sg_req_json(r, 200, json_pack("{s:o,s:o}", "purposes", purposes, "events", m.events));
+}
+
+static void me_consent_post(struct sg_req *r)
+{
+    static const char *const keys[] = {"purpose", "state", "language", NULL};
+    if (sg_req_body_keys(r, keys))
+        return;
+    int bad = 0;
+    const char *purpose = opt_str(r, "purpose", &bad), *state = opt_str(r, "state", &bad);
+    struct sg_consent_in in;
+    memset(&in, 0, sizeof in);
+    in.lang = opt_str(r, "language", &bad);
+    if (bad)
+        return;
+    enum sg_consent_state st = !state                        ? SG_CONSENT_NONE
+                               : !strcmp(state, "given")     ? SG_CONSENT_GIVEN
+                               : !strcmp(state, "withdrawn") ? SG_CONSENT_WITHDRAWN
+                               : !strcmp(state, "refused")   ? SG_CONSENT_REFUSED
+                                                             : SG_CONSENT_NONE;
+    if (!st) {
+        sg_req_error(r, SG_INVALID, "'state' is given, withdrawn or refused");
+        return;
+    }
+    /* The person at their own account: a web form, by the person. */
+    in.method = SG_METHOD_WEB_FORM;
+    struct sg_consent_subject subj = {&r->self, NULL, NULL};
+    struct sg_err err;
+    if (sg_consent_record(r->vault, &r->actor, &subj, purpose, st, &in, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 201, json_pack("{s:s,s:s}", "purpose", purpose, "recorded", state));
+}
+
+static json_t *files_json(const struct sg_fulfil_out *out)
+{
+    json_t *files = json_array();
+    for (size_t i = 0; i < out->nfiles; i++)
+        json_array_append_new(files, json_pack("{s:s,s:s%}", "name", out->files[i].name, "content",
+                                               out->files[i].data, out->files[i].len));
+    return files;
+}
+
+static void me_request_post(struct sg_req *r)
+{
+    static const char *const keys[] = {"kind", NULL};
+    if (sg_req_body_keys(r, keys))
+        return;
+    int bad = 0;
+    const char *kind = opt_str(r, "kind", &bad);
+    if (bad)
+        return;
+    int k = kind ? sg_request_kind_parse(kind) : 0;
+    if (!k) {
+        sg_req_error(r, SG_INVALID,
+                     "'kind' is access, rectification, erasure, restriction, "
+                     "portability, objection, review or withdrawal");
+        return;
+    }
+    struct sg_request_info info;
+    struct sg_fulfil_out out;
+    struct sg_err err;
+    memset(&out, 0, sizeof out);
+    if (sg_person_request(r->vault, &r->self, k, &info, &out, &err)) {
+        sg_fulfil_out_release(&out);
+        sg_req_fail(r, &err);
+        return;
+    }
+    json_t *j = request_json(&info);
+    if (out.nfiles)
+        json_object_set_new(j, "files", files_json(&out));
+    sg_fulfil_out_release(&out);
+    sg_req_json(r, 201, j);
+}
+
+static void me_requests(struct sg_req *r)
+{
+    struct sg_err err;
+    json_t *arr = json_array();
+    if (sg_person_requests(r->vault, &r->self, request_row, arr, &err)) {
+        json_decref(arr);
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, json_pack("{s:o}", "requests", arr));
+}
+
 /* -------------------------------------------------------------- retention */
 
 static void sweep_get(struct sg_req *r)
@@ -1093,49 +1377,59 @@ static void audit_verify(struct sg_req *r)
 }
 
 const struct sg_route sg_routes[] = {
-    {"GET", "/healthz", healthz, 1, 0, SG_RUN_DIRECT},
-    {"GET", "/metrics", metrics, 1, 0, SG_RUN_DIRECT},
-    {"GET", "/v1/openapi.yaml", openapi, 1, 0, SG_RUN_DIRECT},
-    {"GET", "/.well-known/gpc.json", gpc, 1, 0, SG_RUN_DIRECT},
-    {"POST", "/v1/session", session_open, 1, 0, SG_RUN_DIRECT},
-    {"GET", "/v1/session", session_get, 0, 1, SG_RUN_DIRECT},
-    {"DELETE", "/v1/session", session_close, 0, 1, SG_RUN_DIRECT},
-    {"POST", "/v1/session/password", session_password, 0, 1, SG_RUN_DIRECT},
-    {"POST", "/v1/subjects", subject_add, 0, 0, SG_RUN_WRITE},
-    {"GET", "/v1/subjects", subject_list, 0, 0, SG_RUN_READ},
-    {"GET", "/v1/subjects/{id}", subject_get, 0, 0, SG_RUN_READ},
-    {"PATCH", "/v1/subjects/{id}", subject_update, 0, 0, SG_RUN_WRITE},
-    {"DELETE", "/v1/subjects/{id}", subject_erase, 0, 0, SG_RUN_WRITE},
-    {"POST", "/v1/subjects/{id}/events", subject_touch, 0, 0, SG_RUN_WRITE},
-    {"PUT", "/v1/subjects/{id}/groups/{group}", subject_join, 0, 0, SG_RUN_WRITE},
-    {"DELETE", "/v1/subjects/{id}/groups/{group}", subject_leave, 0, 0, SG_RUN_WRITE},
-    {"POST", "/v1/lookup", lookup, 0, 0, SG_RUN_READ},
-    {"GET", "/v1/may", may_get, 0, 0, SG_RUN_DIRECT},
-    {"POST", "/v1/may", may_post, 0, 0, SG_RUN_DIRECT},
-    {"POST", "/v1/consents", consent_post, 0, 0, SG_RUN_WRITE},
-    {"GET", "/v1/consents/key", consent_key, 0, 0, SG_RUN_DIRECT},
-    {"GET", "/v1/subjects/{id}/consents", consent_list, 0, 0, SG_RUN_READ},
-    {"GET", "/v1/subjects/{id}/consents/export", consent_export, 0, 0, SG_RUN_READ},
-    {"GET", "/v1/subjects/{id}/consents/{seq}/receipt", consent_receipt, 0, 0, SG_RUN_READ},
-    {"POST", "/v1/subjects/{id}/objections", objection_post, 0, 0, SG_RUN_WRITE},
-    {"PUT", "/v1/subjects/{id}/restriction", restrict_put, 0, 0, SG_RUN_WRITE},
-    {"DELETE", "/v1/subjects/{id}/restriction", restrict_delete, 0, 0, SG_RUN_WRITE},
-    {"POST", "/v1/requests", request_post, 0, 0, SG_RUN_WRITE},
-    {"GET", "/v1/requests", requests_get, 0, 0, SG_RUN_DIRECT},
-    {"GET", "/v1/requests/{id}", request_get, 0, 0, SG_RUN_DIRECT},
-    {"POST", "/v1/requests/{id}/{verb}", request_act, 0, 0, SG_RUN_WRITE},
-    {"GET", "/v1/sweep", sweep_get, 0, 0, SG_RUN_DIRECT},
-    {"POST", "/v1/sweep", sweep_post, 0, 0, SG_RUN_DIRECT},
-    {"GET", "/v1/outbox", outbox_get, 0, 0, SG_RUN_DIRECT},
-    {"GET", "/v1/statistics", statistics_get, 0, 0, SG_RUN_DIRECT},
-    {"POST", "/v1/events/{name}", event_post, 0, 0, SG_RUN_WRITE},
-    {"GET", "/v1/audit/head", audit_head, 0, 0, SG_RUN_DIRECT},
-    {"GET", "/v1/audit/heads", audit_heads, 0, 0, SG_RUN_DIRECT},
-    {"GET", "/v1/audit/key", audit_key, 0, 0, SG_RUN_DIRECT},
-    {"GET", "/v1/audit/proof", audit_proof, 0, 0, SG_RUN_DIRECT},
-    {"GET", "/v1/audit/consistency", audit_consistency, 0, 0, SG_RUN_DIRECT},
-    {"GET", "/v1/audit/log", audit_log, 0, 0, SG_RUN_READ},
-    {"POST", "/v1/audit/verify", audit_verify, 0, 0, SG_RUN_DIRECT},
+    {"GET", "/healthz", healthz, 1, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/metrics", metrics, 1, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/openapi.yaml", openapi, 1, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/.well-known/gpc.json", gpc, 1, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/notice", notice, 1, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/ropa", ropa, 0, 0, SG_RUN_DIRECT, 0},
+    {"POST", "/v1/session", session_open, 1, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/session", session_get, 0, 1, SG_RUN_DIRECT, 0},
+    {"DELETE", "/v1/session", session_close, 0, 1, SG_RUN_DIRECT, 0},
+    {"POST", "/v1/session/password", session_password, 0, 1, SG_RUN_DIRECT, 0},
+    {"POST", "/v1/subjects", subject_add, 0, 0, SG_RUN_WRITE, 0},
+    {"GET", "/v1/subjects", subject_list, 0, 0, SG_RUN_READ, 0},
+    {"GET", "/v1/subjects/{id}", subject_get, 0, 0, SG_RUN_READ, 0},
+    {"PATCH", "/v1/subjects/{id}", subject_update, 0, 0, SG_RUN_WRITE, 0},
+    {"DELETE", "/v1/subjects/{id}", subject_erase, 0, 0, SG_RUN_WRITE, 0},
+    {"POST", "/v1/subjects/{id}/events", subject_touch, 0, 0, SG_RUN_WRITE, 0},
+    {"PUT", "/v1/subjects/{id}/groups/{group}", subject_join, 0, 0, SG_RUN_WRITE, 0},
+    {"DELETE", "/v1/subjects/{id}/groups/{group}", subject_leave, 0, 0, SG_RUN_WRITE, 0},
+    {"POST", "/v1/lookup", lookup, 0, 0, SG_RUN_READ, 0},
+    {"GET", "/v1/may", may_get, 0, 0, SG_RUN_DIRECT, 0},
+    {"POST", "/v1/may", may_post, 0, 0, SG_RUN_DIRECT, 0},
+    {"POST", "/v1/consents", consent_post, 0, 0, SG_RUN_WRITE, 0},
+    {"GET", "/v1/consents/key", consent_key, 0, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/subjects/{id}/consents", consent_list, 0, 0, SG_RUN_READ, 0},
+    {"GET", "/v1/subjects/{id}/consents/export", consent_export, 0, 0, SG_RUN_READ, 0},
+    {"GET", "/v1/subjects/{id}/consents/{seq}/receipt", consent_receipt, 0, 0, SG_RUN_READ, 0},
+    {"POST", "/v1/subjects/{id}/objections", objection_post, 0, 0, SG_RUN_WRITE, 0},
+    {"PUT", "/v1/subjects/{id}/restriction", restrict_put, 0, 0, SG_RUN_WRITE, 0},
+    {"DELETE", "/v1/subjects/{id}/restriction", restrict_delete, 0, 0, SG_RUN_WRITE, 0},
+    {"POST", "/v1/requests", request_post, 0, 0, SG_RUN_WRITE, 0},
+    {"GET", "/v1/requests", requests_get, 0, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/requests/{id}", request_get, 0, 0, SG_RUN_DIRECT, 0},
+    {"POST", "/v1/requests/{id}/{verb}", request_act, 0, 0, SG_RUN_WRITE, 0},
+    {"GET", "/v1/sweep", sweep_get, 0, 0, SG_RUN_DIRECT, 0},
+    {"POST", "/v1/sweep", sweep_post, 0, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/outbox", outbox_get, 0, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/statistics", statistics_get, 0, 0, SG_RUN_DIRECT, 0},
+    {"POST", "/v1/events/{name}", event_post, 0, 0, SG_RUN_WRITE, 0},
+    {"GET", "/v1/audit/head", audit_head, 0, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/audit/heads", audit_heads, 0, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/audit/key", audit_key, 0, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/audit/proof", audit_proof, 0, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/audit/consistency", audit_consistency, 0, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/v1/audit/log", audit_log, 0, 0, SG_RUN_READ, 0},
+    {"POST", "/v1/audit/verify", audit_verify, 0, 0, SG_RUN_DIRECT, 0},
+    {"POST", "/v1/me/code", me_code, 1, 0, SG_RUN_DIRECT, 1},
+    {"POST", "/v1/me/session", me_session_open, 1, 0, SG_RUN_DIRECT, 1},
+    {"DELETE", "/v1/me/session", me_session_close, 0, 0, SG_RUN_DIRECT, 1},
+    {"GET", "/v1/me", me_get, 0, 0, SG_RUN_READ, 1},
+    {"GET", "/v1/me/consents", me_consents, 0, 0, SG_RUN_READ, 1},
+    {"POST", "/v1/me/consents", me_consent_post, 0, 0, SG_RUN_WRITE, 1},
+    {"GET", "/v1/me/requests", me_requests, 0, 0, SG_RUN_DIRECT, 1},
+    {"POST", "/v1/me/requests", me_request_post, 0, 0, SG_RUN_WRITE, 1},
 };
 
 const size_t sg_nroutes = sizeof sg_routes / sizeof sg_routes[0];

@@ -392,10 +392,42 @@ static int authenticate_session(struct sg_req *r, const char *cookie, const stru
     return stated_purpose(r);
 }
 
+/* A person's own session: the person, as the reserved role "self". Their
+ * routes take nothing else (no token, no operator), and their cookie is
+ * worth nothing on any other route. */
+static int authenticate_person(struct sg_req *r)
+{
+    const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SG_PERSON_COOKIE);
+    struct sg_err err;
+    r->person_cookie = 1;
+    if (!cookie) {
+        sg_req_error(r, SG_DENIED, "not signed in (POST /v1/me/code, then /v1/me/session)");
+        r->status = 401;
+        return 1;
+    }
+    if (sg_person_session_check(r->vault, cookie, &r->self, &err)) {
+        sg_req_fail(r, &err);
+        if (err.rc == SG_DENIED) {
+            r->status = 401;
+            r->clear_cookie = 1;
+        }
+        return 1;
+    }
+    char buf[64];
+    sg_person_actor(&r->self, buf, &r->actor);
+    snprintf(r->actor_id, sizeof r->actor_id, "%s", buf);
+    r->actor.id = r->actor_id;
+    r->actor.self = &r->self;
+    return 0;
+}
+
 /* Who is calling: a bearer token (a service) or a session cookie (an
- * operator), and the purpose it states. */
+ * operator), and the purpose it states; on a person's own routes, the
+ * person. */
 static int authenticate(struct sg_req *r, const struct sg_route *rt)
 {
+    if (rt->me)
+        return authenticate_person(r);
     const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
     const char *cookie = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SG_SESSION_COOKIE);
     struct sg_err err;
@@ -544,7 +576,7 @@ static struct sg_vault *writer_vault;
  */
 static pthread_mutex_t hk_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hk_wake = PTHREAD_COND_INITIALIZER;
-static int hk_stop, hk_requested;
+static int hk_stop, hk_requested, hk_kicked;
 static struct {
     sg_time last, next;
     int ran, ok;
@@ -559,6 +591,14 @@ void sg_sweep_request(void)
 {
     pthread_mutex_lock(&hk_lock);
     hk_requested = 1;
+    pthread_cond_signal(&hk_wake);
+    pthread_mutex_unlock(&hk_lock);
+}
+
+void sg_outbox_kick(void)
+{
+    pthread_mutex_lock(&hk_lock);
+    hk_kicked = 1;
     pthread_cond_signal(&hk_wake);
     pthread_mutex_unlock(&hk_lock);
 }
@@ -623,10 +663,11 @@ static void *housekeeping_main(void *arg)
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 60;
-        while (!hk_stop && !hk_requested && pthread_cond_timedwait(&hk_wake, &hk_lock, &until) == 0)
+        while (!hk_stop && !hk_requested && !hk_kicked &&
+               pthread_cond_timedwait(&hk_wake, &hk_lock, &until) == 0)
             ;
         int stop = hk_stop, requested = hk_requested;
-        hk_requested = 0;
+        hk_requested = hk_kicked = 0;
         sg_time next = hk.next;
         pthread_mutex_unlock(&hk_lock);
         if (stop)
@@ -848,17 +889,21 @@ static enum MHD_Result send_answer(struct MHD_Connection *conn, struct sg_req *r
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", type);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    /* An operator's cookie goes to the whole API; a person's only to their
+     * own routes. */
+    const char *cname = r->person_cookie ? SG_PERSON_COOKIE : SG_SESSION_COOKIE;
+    const char *cpath = r->person_cookie ? "/v1/me" : "/";
     if (r->set_cookie[0]) {
         char c[320];
-        snprintf(c, sizeof c,
-                 SG_SESSION_COOKIE "=%s; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=%lld",
-                 r->set_cookie, (long long)(SG_SESSION_LIFE_USEC / SG_USEC_PER_SEC));
+        snprintf(c, sizeof c, "%s=%s; Path=%s; HttpOnly; Secure; SameSite=Strict; Max-Age=%lld",
+                 cname, r->set_cookie, cpath, (long long)(SG_SESSION_LIFE_USEC / SG_USEC_PER_SEC));
         MHD_add_response_header(resp, "Set-Cookie", c);
         sodium_memzero(c, sizeof c);
     } else if (r->clear_cookie) {
-        MHD_add_response_header(resp, "Set-Cookie",
-                                SG_SESSION_COOKIE "=; Path=/; HttpOnly; Secure; SameSite=Strict; "
-                                                  "Max-Age=0");
+        char c[160];
+        snprintf(c, sizeof c, "%s=; Path=%s; HttpOnly; Secure; SameSite=Strict; Max-Age=0", cname,
+                 cpath);
+        MHD_add_response_header(resp, "Set-Cookie", c);
     }
     if (r->retry_after) {
         char ra[24];

@@ -33,6 +33,8 @@ struct sg_server_opts {
 void sg_sweep_status(json_t **out);
 /* Asks the housekeeping thread to sweep now. */
 void sg_sweep_request(void);
+/* Asks it to deliver the outbox now (a sign-in code is waiting). */
+void sg_outbox_kick(void);
 
 /* Serves until SIGTERM or SIGINT, then lets requests in flight finish.
  * Returns nonzero (with `err`) when it could not start. */
@@ -44,6 +46,9 @@ void sg_server_print_routes(void);
 /* ------------------------------------------------ for the route handlers */
 
 #define SG_SESSION_COOKIE "sargs_session"
+
+/* A person's own session (self-service): sent only to /v1/me. */
+#define SG_PERSON_COOKIE "sargs_me"
 
 /* Sign-in attempts one client address may make per minute before 429. */
 #define SG_SIGNIN_PER_MINUTE 10
@@ -71,6 +76,7 @@ struct sg_req {
     struct sg_uuid self;  /* Sargs-Viewer */
     char set_cookie[160]; /* a new session cookie to send, or "" */
     int clear_cookie;     /* tell the browser to forget the session cookie */
+    int person_cookie;    /* the two above are about SG_PERSON_COOKIE */
     int retry_after;      /* seconds, for 429; 0: none */
     void *audit;          /* audit entries of a READ route, for the writer */
     /* the answer */
@@ -104,6 +110,7 @@ struct sg_route {
     int public;  /* no token needed */
     int session; /* still open to a session whose password expired */
     int run;     /* where it runs: SG_RUN_* */
+    int me;      /* a person's own route: their session only, nothing else */
 };
 
 /* Where a route runs. WRITE: on the writer thread, in its group commit.

@@ -363,3 +363,26 @@ def test_concurrent_requests_share_commits(world):
     v = world.v.ok("--json", "audit", "verify").json()
     assert v["valid"] and v["entries"] == len(log)
     assert v["heads"] < v["entries"]
+
+
+def test_notice_and_record_of_processing(world):
+    s = world.s
+    # The notice is public, in each language of the policy.
+    r = s.call("GET", "/v1/notice")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    lv = r.text
+    en = s.call("GET", "/v1/notice?lang=en&format=md")
+    assert en.status_code == 200 and en.headers["Content-Type"].startswith("text/markdown")
+    assert en.text != lv and "eTwinning" in en.text
+    assert s.call("GET", "/v1/notice?lang=xx").status_code == 400
+    assert s.call("GET", "/v1/notice?format=pdf").status_code == 400
+    # The record of processing is the controller's: staff, not users.
+    r = s.call("GET", "/v1/ropa", world.t["central_support"])
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
+    assert "newsletter" in {a["purpose"] for a in r.json()["activities"]}
+    r = s.call("GET", "/v1/ropa?format=csv&lang=en", world.t["central_support"])
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    assert "newsletter" in r.text
+    assert s.call("GET", "/v1/ropa", world.t["registered_user"]).status_code == 403
+    assert s.call("GET", "/v1/ropa").status_code == 401
+    assert s.call("GET", "/v1/ropa?format=xml", world.t["central_support"]).status_code == 400

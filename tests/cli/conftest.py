@@ -22,7 +22,7 @@ PG = os.environ.get("SARGS_TEST_PG")
 TABLES = ["meta", "categories", "subjects", "lookup", "events", "history", "audit_log",
           "audit_nodes", "audit_heads", "tokens", "policies", "memberships", "consent_events",
           "decisions", "operators", "sessions", "sweep_done", "global_events", "statistics",
-          "outbox", "requests", "request_events"]
+          "outbox", "requests", "request_events", "person_codes"]
 _schemas = itertools.count()
 
 
@@ -142,7 +142,7 @@ class Vault:
                 "audit_heads": ["root"], "tokens": ["hash"], "policies": ["text"],
                 "consent_events": ["bidx", "details"], "decisions": ["purposes"],
                 "sessions": ["hash"], "statistics": ["id"], "outbox": ["sealed"],
-                "request_events": ["reason"]}
+                "request_events": ["reason"], "person_codes": ["hash"]}
         return ", ".join([f"encode({c}, 'hex')" for c in cols.get(table, [])] + ["''"])
 
     def lose_db(self):

@@ -605,10 +605,11 @@ static void test_policy_versions(void **state)
 
 /* A database from before the policy versions (step 4), the memberships
  * (step 5), the consent ledger (step 6), operators (step 7), retention
- * (step 8) and requests (step 9) is migrated forward. It is made by taking
- * back what those steps created (on PostgreSQL the trigger function of step
- * 4 too, so that the step's text runs again on exactly the schema of step
- * 3), with a token of step 3 in it that must survive the new column. */
+ * (step 8), requests (step 9) and sign-in codes (step 10) is migrated
+ * forward. It is made by taking back what those steps created (on
+ * PostgreSQL the trigger function of step 4 too, so that the step's text
+ * runs again on exactly the schema of step 3), with a token of step 3 in it
+ * that must survive the new column. */
 static void test_migrate_forward(void **state)
 {
     (void)state;
@@ -619,7 +620,7 @@ static void test_migrate_forward(void **state)
         "DROP TABLE consent_events; DROP TABLE decisions; DROP TABLE operators;"
         "DROP TABLE sessions; DROP TABLE sweep_done; DROP TABLE global_events;"
         "DROP TABLE statistics; DROP TABLE outbox; DROP TABLE requests;"
-        "DROP TABLE request_events;"
+        "DROP TABLE request_events; DROP TABLE person_codes;"
         "DELETE FROM schema_migrations WHERE version >= 4;";
     char sql[1024];
     if (ts_pg())
@@ -1956,6 +1957,78 @@ static void test_request_calls(void **state)
     sg_store_close(s);
 }
 
+/* ----------------------------------------------------------- sign-in codes */
+
+/* One code per person: read back as written, replaced by a new one,
+ * deleted when used, gone with an erasure; none (or a damaged one) is
+ * SG_NOTFOUND. A restore takes the backup's. */
+static void test_code_calls(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    struct sg_store_subject a = {0}, b = {0};
+    sg_uuid_v7(1000, &a.id);
+    sg_uuid_v7(1000, &b.id);
+    uint8_t h1[32], h2[32], got[32];
+    memset(h1, 0x5c, sizeof h1);
+    memset(h2, 0x00, sizeof h2);
+    sg_time expires = 0, sent = 0;
+    int attempts = -1;
+    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &a, NULL, 0, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &b, NULL, 0, &e), SG_OK);
+    assert_int_equal(s->ops->code_put(s, &a.id, h1, 600, 0, 10, &e), SG_OK);
+    assert_int_equal(s->ops->code_put(s, &b.id, h2, 700, 2, 20, &e), SG_OK);
+    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
+    assert_memory_equal(got, h1, 32);
+    assert_int_equal(expires, 600);
+    assert_int_equal(attempts, 0);
+    assert_int_equal(sent, 10);
+    /* A wrong guess counts; a new code replaces the old. */
+    assert_int_equal(s->ops->code_put(s, &a.id, h1, 600, 1, 10, &e), SG_OK);
+    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
+    assert_int_equal(attempts, 1);
+    assert_int_equal(s->ops->code_put(s, &a.id, h2, 900, 0, 300, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
+    assert_memory_equal(got, h2, 32);
+    assert_int_equal(expires, 900);
+    assert_int_equal(attempts, 0);
+    assert_int_equal(sent, 300);
+    assert_int_equal(ts_count("SELECT count(*) FROM person_codes"), 2);
+
+    char bak[160];
+    snprintf(bak, sizeof bak, "%s/backup.db", dir);
+    assert_int_equal(s->ops->backup(s, bak, &e), SG_OK);
+
+    /* Used up; gone with an erasure. */
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->code_del(s, &a.id, &e), SG_OK);
+    assert_int_equal(s->ops->code_del(s, &a.id, &e), SG_OK); /* again: nothing */
+    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->subject_shred(s, &b.id, 4, 9, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(s->ops->code_get(s, &b.id, got, &expires, &attempts, &sent, &e), SG_NOTFOUND);
+    assert_int_equal(ts_count("SELECT count(*) FROM person_codes"), 0);
+
+    /* A restore takes the backup's codes. */
+    assert_int_equal(s->ops->restore(s, bak, &e), SG_OK);
+    assert_int_equal(s->ops->code_get(s, &b.id, got, &expires, &attempts, &sent, &e), SG_OK);
+    assert_memory_equal(got, h2, 32);
+    assert_int_equal(attempts, 2);
+
+    /* A hash that is not one reads as no code. */
+    const void *vals[2] = {"short", b.id.b};
+    const size_t lens[2] = {5, 16};
+    ts_exec_blobs(ts_pg() ? "UPDATE person_codes SET hash = $1 WHERE subject = $2::uuid"
+                          : "UPDATE person_codes SET hash = $1 WHERE subject = $2",
+                  2, vals, lens);
+    assert_int_equal(s->ops->code_get(s, &b.id, got, &expires, &attempts, &sent, &e), SG_NOTFOUND);
+    sg_store_close(s);
+}
+
 /* What a restore keeps since steps 6-8: the credentials (operators,
  * sessions) and the history (statistics, dates of global events) when the
  * live ones have rows; the ledger, the decision rows, the done marks and
@@ -2159,6 +2232,53 @@ static void test_pg_request_and_sweep_locks(void **state)
     sg_store_close(w);
 }
 
+/* Checking a guess inside a writing transaction reads the code locked: a
+ * second node checking a guess against the same code waits (here, up to its
+ * lock timeout), then reads the first's count; a code used up is gone for
+ * the next. Readers and calls outside a transaction take no lock. */
+static void test_pg_code_lock(void **state)
+{
+    (void)state;
+    if (!ts_pg())
+        skip();
+    struct sg_store *s = open_new(), *w = NULL;
+    struct sg_err e;
+    struct sg_store_subject a = {0};
+    sg_uuid_v7(1000, &a.id);
+    uint8_t h[32] = {7}, got[32];
+    sg_time expires, sent;
+    int attempts;
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &a, NULL, 0, &e), SG_OK);
+    assert_int_equal(s->ops->code_put(s, &a.id, h, 600, 0, 10, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    char uri[700];
+    snprintf(uri, sizeof uri, "%s%%20-clock_timeout%%3D200", where);
+    assert_int_equal(sg_store_open(uri, 0, &w, &e), SG_OK);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
+    assert_int_equal(w->ops->begin(w, &e), SG_OK);
+    assert_int_equal(w->ops->code_get(w, &a.id, got, &expires, &attempts, &sent, &e),
+                     SG_UNAVAILABLE);
+    w->ops->rollback(w);
+    assert_int_equal(w->ops->begin_read(w, &e), SG_OK);
+    assert_int_equal(w->ops->code_get(w, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
+    w->ops->rollback(w);
+    assert_int_equal(w->ops->code_get(w, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
+    assert_int_equal(s->ops->code_put(s, &a.id, h, 600, attempts + 1, 10, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(w->ops->begin(w, &e), SG_OK);
+    assert_int_equal(w->ops->code_get(w, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
+    assert_int_equal(attempts, 1);
+    assert_int_equal(w->ops->code_del(w, &a.id, &e), SG_OK);
+    assert_int_equal(w->ops->commit(w, &e), SG_OK);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_NOTFOUND);
+    s->ops->rollback(s);
+    sg_store_close(s);
+    sg_store_close(w);
+}
+
 /* A consent recorded against a value on one node while another adds a
  * person with that value: whichever commits first, the event ends up with
  * the person or is refused for another try, never left pending beside
@@ -2341,9 +2461,11 @@ static void test_pg_read_takes_no_lock(void **state)
     assert_int_equal(s->ops->subject_get(s, &a.id, &got, NULL, &e), SG_OK);
     assert_int_equal(got.state, 1);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
-    /* A writer's read of the person is a lock. */
+    /* A writer's read of the person is a lock; a read outside any
+     * transaction does not wait for it. */
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
     assert_int_equal(s->ops->subject_get(s, &a.id, &got, NULL, &e), SG_OK);
+    assert_int_equal(w->ops->subject_get(w, &a.id, &got, NULL, &e), SG_OK);
     assert_int_equal(w->ops->begin(w, &e), SG_OK);
     assert_int_equal(w->ops->subject_get(w, &a.id, &got, NULL, &e), SG_UNAVAILABLE);
     w->ops->rollback(w);
@@ -2454,7 +2576,8 @@ static void test_pg_old_partition(void **state)
     struct sg_store *s = open_new();
     sg_store_close(s);
     ts_exec("DROP TABLE tokens, policies, memberships, consent_events, decisions, operators, "
-            "sessions, sweep_done, global_events, statistics, outbox, requests, request_events;"
+            "sessions, sweep_done, global_events, statistics, outbox, requests, request_events, "
+            "person_codes;"
             "DROP FUNCTION policies_refuse();"
             "DROP INDEX audit_log_person;"
             "CREATE INDEX audit_log_person ON audit_log ((idx >> 16), pseudonym) "
@@ -2645,9 +2768,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retention_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_calls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_code_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_keeps_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_outbox_workers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_request_and_sweep_locks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_code_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_decide_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_read_takes_no_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_pending_meets_add, setup, teardown),

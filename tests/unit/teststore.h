@@ -321,7 +321,8 @@ static inline size_t ts_dump(char *buf, size_t cap)
                      "UNION ALL SELECT convert_to(channel || coalesce(identity, '') || "
                      "coalesce(agent, ''), 'UTF8') FROM requests "
                      "UNION ALL SELECT convert_to(actor || verb, 'UTF8') || "
-                     "coalesce(reason, ''::bytea) FROM request_events",
+                     "coalesce(reason, ''::bytea) FROM request_events "
+                     "UNION ALL SELECT hash FROM person_codes",
                      0, NULL, NULL, NULL, NULL, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         fail_msg("dump: %s", PQerrorMessage(ts_conn));

@@ -526,7 +526,7 @@ enum sg_rc sg_audit_log(struct sg_vault *v, const struct sg_actor *who,
     if ((rc = sg_view_open(v, who, "audit.read", &w, err)))
         return rc;
     /* Who did what to whom is for the operator and the controller's staff. */
-    int staff = !w.role || w.role->kind == SG_ROLE_STAFF;
+    int staff = !w.only_self && (!w.role || w.role->kind == SG_ROLE_STAFF);
     sg_view_close(&w);
     if (!staff) {
         sg_err_set(err, SG_DENIED, "role '%s' may not read the audit log", who->role);

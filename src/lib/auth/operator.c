@@ -166,7 +166,7 @@ static enum sg_rc may_manage(struct sg_vault *v, const struct sg_actor *who, con
     enum sg_rc rc = sg_view_open(v, who, action, &w, err);
     if (rc)
         return rc;
-    int ok = !w.role || w.role->kind == SG_ROLE_STAFF;
+    int ok = !w.only_self && (!w.role || w.role->kind == SG_ROLE_STAFF);
     sg_view_close(&w);
     if (ok)
         return SG_OK;

@@ -1585,6 +1585,8 @@ static void load_roles(struct ld *l, const struct ynode *root)
          * policy role of that name would be ambiguous. */
         if (r->id && strcmp(r->id, SG_ROLE_OPERATOR) == 0)
             pb(l, mget(it, "id"), "role id 'operator' is reserved for the vault's operators");
+        if (r->id && strcmp(r->id, SG_ROLE_SELF) == 0)
+            pb(l, mget(it, "id"), "role id 'self' is reserved for people at their own data");
         r->name = get_text(l, it, "name", what, 1);
         r->kind = (enum sg_role_kind)get_enum(l, it, "kind", what, role_kinds, SG_ROLE_STAFF, 0);
         if (nc)

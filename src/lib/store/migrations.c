@@ -550,6 +550,25 @@ const struct sg_migration sg_migrations[] = {
      "  reason bytea);"
      "ALTER TABLE request_events ALTER COLUMN reason SET STORAGE EXTERNAL;"
      "CREATE INDEX request_events_request ON request_events (request, seq);"},
+    /* One-time sign-in codes of people (self-service): the hash only. */
+    {10, "sign-in codes",
+     "CREATE TABLE person_codes ("
+     "  subject BLOB PRIMARY KEY,"
+     "  hash BLOB NOT NULL,"
+     "  expires INTEGER NOT NULL,"
+     "  attempts INTEGER NOT NULL,"
+     "  sent INTEGER NOT NULL"
+     ") WITHOUT ROWID;",
+     /* PostgreSQL. A code is read to be checked and then counted or used
+      * up: inside a writing transaction code_get locks its row (pg.c), so
+      * two nodes checking guesses at once cannot both count from the same
+      * number of attempts, nor both use one code. */
+     "CREATE TABLE person_codes ("
+     "  subject uuid PRIMARY KEY,"
+     "  hash bytea NOT NULL,"
+     "  expires bigint NOT NULL,"
+     "  attempts integer NOT NULL,"
+     "  sent bigint NOT NULL);"},
 };
 
 const int sg_migrations_count = (int)(sizeof sg_migrations / sizeof sg_migrations[0]);
@@ -593,6 +612,7 @@ const struct sg_table sg_tables[] = {
      "uuitiiiiiiittiii", NULL, SG_KEEP_NONE},
     {"request_events", "seq, request, at, actor, verb, state, reason", "iuittib", "seq",
      SG_KEEP_NONE},
+    {"person_codes", "subject, hash, expires, attempts, sent", "ubiii", NULL, SG_KEEP_NONE},
 };
 
 const int sg_tables_count = (int)(sizeof sg_tables / sizeof sg_tables[0]);

@@ -180,6 +180,10 @@ enum stmt_id {
     ST_REQ_SUBJECT,
     ST_REQ_EV_PUT,
     ST_REQ_EV_EACH,
+    ST_CODE_PUT,
+    ST_CODE_GET,
+    ST_CODE_GET_LOCK,
+    ST_CODE_DEL,
     ST_COUNT
 };
 
@@ -398,8 +402,8 @@ static const struct {
                              "ORDER BY seq",
                              0,
                              {0}},
-    /* Inside a transaction that mostly reads (begin_read): no row lock, as
-     * readers must not queue behind writers (MVCC). */
+    /* Inside a transaction that mostly reads (begin_read), or outside any:
+     * no row lock, as readers must not queue behind writers (MVCC). */
     [ST_SUBJ_GET_READ] = {"SELECT state, created, changed, dek_version, dek, record FROM subjects "
                           "WHERE id = $1",
                           1,
@@ -608,6 +612,24 @@ static const struct {
                         "WHERE request = $1 ORDER BY seq",
                         1,
                         {OID_UUID}},
+    [ST_CODE_PUT] = {"INSERT INTO person_codes (subject, hash, expires, attempts, sent) "
+                     "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subject) DO UPDATE SET "
+                     "hash = excluded.hash, expires = excluded.expires, "
+                     "attempts = excluded.attempts, sent = excluded.sent",
+                     5,
+                     {OID_UUID, OID_BYTEA, OID_INT8, OID_INT4, OID_INT8}},
+    [ST_CODE_GET] = {"SELECT hash, expires, attempts, sent FROM person_codes WHERE subject = $1",
+                     1,
+                     {OID_UUID}},
+    /* Inside a writing transaction a code is read to be counted or used up
+     * (and then maybe deleted, hence FOR UPDATE): two nodes checking
+     * guesses against one code queue, so neither counts from a stale number
+     * of attempts and one code opens one session. */
+    [ST_CODE_GET_LOCK] = {"SELECT hash, expires, attempts, sent FROM person_codes "
+                          "WHERE subject = $1 FOR UPDATE",
+                          1,
+                          {OID_UUID}},
+    [ST_CODE_DEL] = {"DELETE FROM person_codes WHERE subject = $1", 1, {OID_UUID}},
 };
 
 /* One answer still to read: what it was, for the message, which statement
@@ -1559,8 +1581,11 @@ static enum sg_rc pg_subject_get(struct sg_store *s, const struct sg_uuid *id,
     PGresult *r = NULL;
     p_id(&a, id);
     struct pg *p = PG(s);
-    enum sg_rc rc =
-        read_stmt(p, p->reading ? ST_SUBJ_GET_READ : ST_SUBJ_GET, &a, "read subject", &r, err);
+    /* Locked only inside a transaction that writes: outside one the lock
+     * would end with the statement and only make the read wait for a
+     * writer (a person's session checked while a batch changes them). */
+    enum stmt_id which = p->depth && !p->reading ? ST_SUBJ_GET : ST_SUBJ_GET_READ;
+    enum sg_rc rc = read_stmt(p, which, &a, "read subject", &r, err);
     if (rc)
         return rc;
     if (PQntuples(r) == 0) {
@@ -1662,7 +1687,8 @@ static enum sg_rc pg_subject_shred(struct sg_store *s, const struct sg_uuid *id,
         (rc = by_subject(p, ST_MEMBERS_DEL, id, err)) ||
         (rc = by_subject(p, ST_CONSENT_DEL, id, err)) ||
         (rc = by_subject(p, ST_PSTATE_DEL, id, err)) ||
-        (rc = by_subject(p, ST_DONE_DEL, id, err)) || (rc = by_subject(p, ST_OUTBOX_DEL, id, err)))
+        (rc = by_subject(p, ST_DONE_DEL, id, err)) ||
+        (rc = by_subject(p, ST_OUTBOX_DEL, id, err)) || (rc = by_subject(p, ST_CODE_DEL, id, err)))
         return rc;
     struct params a = {0};
     p_id(&a, id);
@@ -3038,6 +3064,51 @@ static enum sg_rc pg_request_events_each(struct sg_store *s, const struct sg_uui
     return SG_OK;
 }
 
+/* ------------------------------------------------------------ sign-in codes */
+
+static enum sg_rc pg_code_put(struct sg_store *s, const struct sg_uuid *id, const uint8_t hash[32],
+                              sg_time expires, int attempts, sg_time sent, struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    p_bytes(&a, hash, 32);
+    p_i64(&a, expires);
+    p_i32(&a, attempts);
+    p_i64(&a, sent);
+    return write_stmt(PG(s), ST_CODE_PUT, &a, "code", err);
+}
+
+/* SG_NOTFOUND when there is no code, or its hash is not one (as sqlite.c). */
+static enum sg_rc pg_code_get(struct sg_store *s, const struct sg_uuid *id, uint8_t hash[32],
+                              sg_time *expires, int *attempts, sg_time *sent, struct sg_err *err)
+{
+    struct pg *p = PG(s);
+    struct params a = {0};
+    PGresult *r = NULL;
+    p_id(&a, id);
+    enum stmt_id which = p->depth && !p->reading ? ST_CODE_GET_LOCK : ST_CODE_GET;
+    enum sg_rc rc = read_stmt(p, which, &a, "code", &r, err);
+    if (rc)
+        return rc;
+    if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) && PQgetlength(r, 0, 0) == 32) {
+        memcpy(hash, PQgetvalue(r, 0, 0), 32);
+        *expires = r_int(r, 0, 1);
+        *attempts = (int)r_int(r, 0, 2);
+        *sent = r_int(r, 0, 3);
+    } else {
+        rc = sg_err_set(err, SG_NOTFOUND, "no sign-in code");
+    }
+    PQclear(r);
+    return rc;
+}
+
+static enum sg_rc pg_code_del(struct sg_store *s, const struct sg_uuid *id, struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    return write_stmt(PG(s), ST_CODE_DEL, &a, "code", err);
+}
+
 /* --------------------------------------------------------------- operators */
 
 static void op_params(struct params *a, const struct sg_store_operator *o)
@@ -3785,6 +3856,9 @@ const struct sg_store_ops sg_store_postgres = {
     .outbox_claim = pg_outbox_claim,
     .outbox_update = pg_outbox_update,
     .outbox_each = pg_outbox_each,
+    .code_put = pg_code_put,
+    .code_get = pg_code_get,
+    .code_del = pg_code_del,
     .request_put = pg_request_put,
     .request_get = pg_request_get,
     .request_each = pg_request_each,

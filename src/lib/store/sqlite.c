@@ -113,6 +113,9 @@ enum stmt_id {
     ST_REQ_SUBJECT,
     ST_REQ_EV_PUT,
     ST_REQ_EV_EACH,
+    ST_CODE_PUT,
+    ST_CODE_GET,
+    ST_CODE_DEL,
     ST_COUNT
 };
 
@@ -260,6 +263,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "ORDER BY received DESC LIMIT ?1",
     [ST_REQ_EV_PUT] = "INSERT INTO request_events (request, at, actor, verb, state, reason) "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_CODE_PUT] = "INSERT OR REPLACE INTO person_codes (subject, hash, expires, attempts, sent) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_CODE_GET] = "SELECT hash, expires, attempts, sent FROM person_codes WHERE subject = ?1",
+    [ST_CODE_DEL] = "DELETE FROM person_codes WHERE subject = ?1",
     [ST_REQ_EV_EACH] = "SELECT seq, at, actor, verb, state, reason FROM request_events "
                        "WHERE request = ?1 ORDER BY seq",
     [ST_TOKEN_REVOKE] = "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked = 0",
@@ -821,7 +828,8 @@ static enum sg_rc sq_subject_shred(struct sg_store *s, const struct sg_uuid *id,
         (r = del_by_subject(q, ST_CONSENT_DEL, id, err)) ||
         (r = del_by_subject(q, ST_PSTATE_DEL, id, err)) ||
         (r = del_by_subject(q, ST_DONE_DEL, id, err)) ||
-        (r = del_by_subject(q, ST_OUTBOX_DEL, id, err)))
+        (r = del_by_subject(q, ST_OUTBOX_DEL, id, err)) ||
+        (r = del_by_subject(q, ST_CODE_DEL, id, err)))
         return r;
     sqlite3_stmt *st = stmt(q, ST_SUBJ_SHRED, err);
     if (!st)
@@ -2141,6 +2149,53 @@ static enum sg_rc sq_request_events_each(struct sg_store *s, const struct sg_uui
     return r;
 }
 
+/* ------------------------------------------------------------ sign-in codes */
+
+static enum sg_rc sq_code_put(struct sg_store *s, const struct sg_uuid *id, const uint8_t hash[32],
+                              sg_time expires, int attempts, sg_time sent, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CODE_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, expires);
+    sqlite3_bind_int(st, 4, attempts);
+    sqlite3_bind_int64(st, 5, sent);
+    return run(q, st, "code", err);
+}
+
+static enum sg_rc sq_code_get(struct sg_store *s, const struct sg_uuid *id, uint8_t hash[32],
+                              sg_time *expires, int *attempts, sg_time *sent, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CODE_GET, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+        memcpy(hash, sqlite3_column_blob(st, 0), 32);
+        *expires = sqlite3_column_int64(st, 1);
+        *attempts = sqlite3_column_int(st, 2);
+        *sent = sqlite3_column_int64(st, 3);
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        r = SG_NOTFOUND;
+    } else {
+        r = fail(q, rc, "code", err);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r;
+}
+
+static enum sg_rc sq_code_del(struct sg_store *s, const struct sg_uuid *id, struct sg_err *err)
+{
+    return del_by_subject(SQ(s), ST_CODE_DEL, id, err);
+}
+
 /* ---------------------------------------------------------------- operators */
 
 static enum sg_rc op_write(struct sg_store *s, enum stmt_id which,
@@ -2745,6 +2800,9 @@ const struct sg_store_ops sg_store_sqlite = {
     .outbox_claim = sq_outbox_claim,
     .outbox_update = sq_outbox_update,
     .outbox_each = sq_outbox_each,
+    .code_put = sq_code_put,
+    .code_get = sq_code_get,
+    .code_del = sq_code_del,
     .request_put = sq_request_put,
     .request_get = sq_request_get,
     .request_each = sq_request_each,

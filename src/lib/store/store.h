@@ -44,7 +44,7 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 9
+#define SG_SCHEMA_VERSION 10
 
 #define SG_PSEUDONYM_BYTES 16
 
@@ -466,6 +466,14 @@ struct sg_store_ops {
                                        const struct sg_store_request_event *e, struct sg_err *err);
     enum sg_rc (*request_events_each)(struct sg_store *s, const struct sg_uuid *request,
                                       sg_request_event_cb cb, void *ctx, struct sg_err *err);
+
+    /* People's one-time sign-in codes: one per person (a new one replaces
+     * it); code_get gives SG_NOTFOUND when none; subject_shred removes it. */
+    enum sg_rc (*code_put)(struct sg_store *s, const struct sg_uuid *id, const uint8_t hash[32],
+                           sg_time expires, int attempts, sg_time sent, struct sg_err *err);
+    enum sg_rc (*code_get)(struct sg_store *s, const struct sg_uuid *id, uint8_t hash[32],
+                           sg_time *expires, int *attempts, sg_time *sent, struct sg_err *err);
+    enum sg_rc (*code_del)(struct sg_store *s, const struct sg_uuid *id, struct sg_err *err);
 
     /* Operators and sessions. operator_get: SG_NOTFOUND for an unknown
      * login (`cb` once otherwise); operator_put inserts or replaces;

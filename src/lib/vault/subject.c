@@ -720,7 +720,7 @@ static enum sg_rc find_in_view(struct sg_vault *v, const struct sg_actor *who,
     /* Through a role that sees only some people, every match is examined
      * (up to FIND_SCAN_MAX), so that the count is of those it sees. */
     struct sg_uuid *all = NULL;
-    if (w->role && !(all = malloc(FIND_SCAN_MAX * sizeof *all)))
+    if ((w->role || w->only_self) && !(all = malloc(FIND_SCAN_MAX * sizeof *all)))
         return sg_err_set(err, SG_NOMEM, "out of memory");
     struct find_ctx c = {all ? all : ids, all ? FIND_SCAN_MAX : max, 0};
     struct sg_opmark mark;
@@ -1138,11 +1138,11 @@ enum sg_rc sg_subject_list(struct sg_vault *v, const struct sg_actor *who,
         for (size_t i = 0; i < c.n && !rc; i++) {
             enum sg_verdict verdict = SG_SEES;
             struct sg_store_subject row = {0};
-            if (w.role && c.rows[i].state != SG_STATE_ERASED) {
+            if ((w.role || w.only_self) && c.rows[i].state != SG_STATE_ERASED) {
                 if ((rc = sg_vault_load_subject(v, &c.rows[i].id, &row, 0, err)) ||
                     (rc = sg_view_row(v, &w, &c.rows[i].id, &row, 0, &verdict, err)))
                     break;
-            } else if (w.role) {
+            } else if (w.role || w.only_self) {
                 verdict = SG_HIDDEN; /* a tombstone is nobody's business but the operator's */
             }
             cursor = c.rows[i].id;
@@ -1260,7 +1260,7 @@ enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
         rc = sg_err_set(err, SG_NOTFOUND, "subject %s not found", sg_uuid_format(id, ids));
     else if (!rc && row.state == SG_STATE_ERASED)
         rc = sg_err_set(err, SG_CONFLICT, "subject %s is already erased", sg_uuid_format(id, ids));
-    if (!rc && w.role && !(rc = sg_view_row(v, &w, id, &row, 0, &verdict, err)) &&
+    if (!rc && (w.role || w.only_self) && !(rc = sg_view_row(v, &w, id, &row, 0, &verdict, err)) &&
         verdict != SG_SEES)
         rc = SG_DENIED;
     sg_vault_forget_key(v);

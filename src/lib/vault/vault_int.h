@@ -153,6 +153,7 @@ enum sg_rc sg_vault_loaded_field(struct sg_vault *v, const struct sg_uuid *id,
 struct sg_view {
     const struct sg_role *role; /* NULL: the operator, who sees everything */
     int wide;                   /* sees events, groups, history: operator, staff, service */
+    int only_self;              /* SG_ROLE_SELF: a person at their own record */
     int has_self;
     struct sg_uuid self; /* the person the actor is */
     char *scope;         /* the viewer's value of the role's row field (stored form) */

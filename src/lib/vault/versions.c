@@ -327,3 +327,14 @@ enum sg_rc sg_vault_policy_list(struct sg_vault *v,
     struct lister l = {cb, ctx};
     return v->store->ops->policy_each(v->store, 0, list_one, &l, err);
 }
+
+enum sg_rc sg_vault_ropa(struct sg_vault *v, const struct sg_actor *who, enum sg_doc_format format,
+                         const char *lang, struct sg_buf *out, struct sg_err *err)
+{
+    enum sg_rc rc = sg_view_require_staff(v, who, "policy.ropa", err);
+    if (rc)
+        return rc;
+    if (!v->policy)
+        return sg_err_set(err, SG_INVALID, "this vault has no policy");
+    return sg_ropa_render(v->policy, format, lang, out, err);
+}

@@ -86,6 +86,15 @@ enum sg_rc sg_view_open(struct sg_vault *v, const struct sg_actor *who, const ch
         w->wide = 1;
         return SG_OK;
     }
+    if (strcmp(who->role, SG_ROLE_SELF) == 0) {
+        if (!w->has_self) {
+            sg_err_set(err, SG_DENIED, "a person's own session names the person");
+            return sg_view_deny(v, who, action, NULL, err);
+        }
+        w->wide = 1;
+        w->only_self = 1;
+        return SG_OK;
+    }
     const struct sg_policy *p = v->policy;
     const struct sg_role *r = p ? sg_policy_role(p, who->role) : NULL;
     if (!r) {
@@ -151,6 +160,11 @@ enum sg_rc sg_view_row(struct sg_vault *v, const struct sg_view *w, const struct
 {
     const struct sg_role *r = w->role;
     *out = SG_SEES;
+    if (w->only_self) {
+        if (!sg_view_is_self(w, id))
+            *out = SG_OUTSIDE;
+        return SG_OK;
+    }
     if (!r)
         return SG_OK;
     if (row->state == SG_STATE_HIDDEN && !r->sees_hidden && !sg_view_is_self(w, id)) {
@@ -213,6 +227,12 @@ enum sg_rc sg_view_may_write(const struct sg_vault *v, const struct sg_view *w,
                              const struct sg_uuid *id, int erase, struct sg_err *err)
 {
     const struct sg_role *r = w->role;
+    if (w->only_self)
+        return id && sg_view_is_self(w, id) && !erase
+                   ? SG_OK
+                   : sg_err_set(err, SG_DENIED,
+                                "a person changes only their own record, and erases through a "
+                                "request");
     if (!r)
         return SG_OK;
     switch (r->kind) {
@@ -242,7 +262,7 @@ enum sg_rc sg_view_require_staff(struct sg_vault *v, const struct sg_actor *who,
     enum sg_rc rc = sg_view_open(v, who, action, &w, err);
     if (rc)
         return rc;
-    int ok = !w.role || w.role->kind == SG_ROLE_STAFF;
+    int ok = !w.only_self && (!w.role || w.role->kind == SG_ROLE_STAFF);
     sg_view_close(&w);
     if (ok)
         return SG_OK;

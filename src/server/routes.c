@@ -1017,7 +1017,13 @@ static int me_consent_row(void *ctx, const struct sg_consent_event *e)
     if (e->state == SG_CONSENT_GIVEN && e->expires && e->expires <= m->now)
         st = sg_consent_state_name(SG_CONSENT_EXPIRED);
     json_object_set_new(m->state, e->purpose, json_string(st));
-    return consent_row(m->events, e);
+    int r = consent_row(m->events, e);
+    /* "by" says whether the person, a guardian or an agent acted; which
+     * member of staff recorded it is the controller's business. */
+    json_t *last = json_array_get(m->events, json_array_size(m->events) - 1);
+    if (last)
+        json_object_del(last, "actor");
+    return r;
 }
 
 static void me_consents(struct sg_req *r)
@@ -1380,7 +1386,7 @@ const struct sg_route sg_routes[] = {
     {"GET", "/healthz", healthz, 1, 0, SG_RUN_DIRECT, 0},
     {"GET", "/metrics", metrics, 1, 0, SG_RUN_DIRECT, 0},
     {"GET", "/v1/openapi.yaml", openapi, 1, 0, SG_RUN_DIRECT, 0},
-        {"GET", "/.well-known/gpc.json", gpc, 1, 0, SG_RUN_DIRECT, 0},
+    {"GET", "/.well-known/gpc.json", gpc, 1, 0, SG_RUN_DIRECT, 0},
     {"GET", "/v1/notice", notice, 1, 0, SG_RUN_DIRECT, 0},
     {"GET", "/v1/ropa", ropa, 0, 0, SG_RUN_DIRECT, 0},
     {"POST", "/v1/session", session_open, 1, 0, SG_RUN_DIRECT, 0},

@@ -274,14 +274,18 @@ const struct sg_migration sg_migrations[] = {
      "  reason BLOB"
      ");"
      "CREATE INDEX request_events_request ON request_events (request, seq);"},
-    /* One-time sign-in codes of people (self-service): the hash only. */
+    /* One-time sign-in codes of people (self-service): a keyed hash of
+     * the code only, and what the limits count (per code, per day). */
     {10, "sign-in codes",
      "CREATE TABLE person_codes ("
      "  subject BLOB PRIMARY KEY,"
      "  hash BLOB NOT NULL,"
      "  expires INTEGER NOT NULL,"
      "  attempts INTEGER NOT NULL,"
-     "  sent INTEGER NOT NULL"
+     "  sent INTEGER NOT NULL,"
+     "  day_start INTEGER NOT NULL,"
+     "  day_sends INTEGER NOT NULL,"
+     "  day_fails INTEGER NOT NULL"
      ") WITHOUT ROWID;"},
 };
 

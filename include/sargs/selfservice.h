@@ -16,17 +16,21 @@
 #include "sargs/request.h"
 #include "sargs/vault.h"
 
-#define SG_CODE_DIGITS   8
-#define SG_CODE_USEC     (INT64_C(10) * 60 * SG_USEC_PER_SEC)
-#define SG_CODE_ATTEMPTS 5
-#define SG_CODE_EVERY    (INT64_C(60) * SG_USEC_PER_SEC)
+#define SG_CODE_DIGITS        8
+#define SG_CODE_USEC          (INT64_C(10) * 60 * SG_USEC_PER_SEC)
+#define SG_CODE_ATTEMPTS      5 /* tries of one code */
+#define SG_CODE_EVERY         (INT64_C(60) * SG_USEC_PER_SEC)
+#define SG_CODE_SENDS_PER_DAY 10 /* codes sent to one person in 24 hours */
+#define SG_CODE_FAILS_PER_DAY 20 /* wrong codes of one person in 24 hours */
 
 /*
- * Sends a one-time code (SG_CODE_DIGITS digits, valid 10 minutes) to the
- * person whose blind-indexed `category` (e-mail) equals `value`, to the
- * address on file, through the outbox. Answers SG_OK whether or not anyone
- * has that value (nothing tells an outsider who is on file); at most one
- * code a minute per person. Audited when sent.
+ * Sends a one-time code (SG_CODE_DIGITS uniform digits, valid 10 minutes)
+ * to the person whose blind-indexed `category` (e-mail) equals `value`, to
+ * the address on file, through the outbox. Answers SG_OK whether or not
+ * anyone has that value, and whether or not a code went out: at most one a
+ * minute and SG_CODE_SENDS_PER_DAY a day per person. Only a hash of the
+ * code, keyed with the vault's index key, is stored. Audited (actor
+ * "sargs:sign-in") when sent.
  */
 enum sg_rc sg_person_code_send(struct sg_vault *v, const char *category, const char *value,
                                struct sg_err *err);
@@ -34,8 +38,11 @@ enum sg_rc sg_person_code_send(struct sg_vault *v, const char *category, const c
 /*
  * Signs a person in with the code: SG_OK, the session's secret and their
  * id. SG_DENIED "wrong or expired code" alike for an unknown person, no
- * code, an expired or a wrong one; after SG_CODE_ATTEMPTS wrong codes the
- * code is void (SG_LIMITED). The code is single-use. Audited.
+ * code, an expired, a wrong or a used one, a code tried SG_CODE_ATTEMPTS
+ * times, and a person with SG_CODE_FAILS_PER_DAY wrong codes in a day. The
+ * check and its count are one transaction on the person's row, so parallel
+ * tries neither reuse a code nor escape the count. Wrong codes and
+ * sign-ins are audited.
  */
 enum sg_rc sg_person_session_open(struct sg_vault *v, const char *category, const char *value,
                                   const char *code, char secret[SG_SESSION_MAX], struct sg_uuid *id,
@@ -54,9 +61,12 @@ void sg_person_actor(const struct sg_uuid *id, char buf[64], struct sg_actor *ou
 /*
  * A request the person makes themself, through the policy's account
  * channel, identified by their sign-in (kind: access, portability,
- * rectification, erasure, restriction, objection, review, withdrawal).
- * Access and portability are answered at once (`out` gets the files; may
- * be NULL for other kinds, which wait for the controller).
+ * rectification, erasure, restriction, objection, review, withdrawal), in
+ * one transaction. Access and portability are answered at once (`out`
+ * gets the files) unless an identical one was answered within the
+ * policy's window with the data unchanged since (info->has_identical):
+ * that one, like every other kind, waits for the controller's staff. The
+ * controller's side is recorded under the actor "sargs:self-service".
  */
 enum sg_rc sg_person_request(struct sg_vault *v, const struct sg_uuid *id, int kind,
                              struct sg_request_info *info, struct sg_fulfil_out *out,

@@ -1017,7 +1017,13 @@ static int me_consent_row(void *ctx, const struct sg_consent_event *e)
     if (e->state == SG_CONSENT_GIVEN && e->expires && e->expires <= m->now)
         st = sg_consent_state_name(SG_CONSENT_EXPIRED);
     json_object_set_new(m->state, e->purpose, json_string(st));
-    return consent_row(m->events, e);
+    int r = consent_row(m->events, e);
+    /* "by" says whether the person, a guardian or an agent acted; which
+     * member of staff recorded it is the controller's business. */
+    json_t *last = json_array_get(m->events, json_array_size(m->events) - 1);
+    if (last)
+        json_object_del(last, "actor");
+    return r;
 }
 
 static void me_consents(struct sg_req *r)

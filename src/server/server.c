@@ -495,8 +495,16 @@ int sg_signin_limited(struct MHD_Connection *conn)
     uint8_t addr[16] = {0};
     if (sa && sa->sa_family == AF_INET)
         memcpy(addr, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-    else if (sa && sa->sa_family == AF_INET6)
-        memcpy(addr, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+    else if (sa && sa->sa_family == AF_INET6) {
+        /* One IPv6 client holds a whole /64: count by the prefix (an
+         * IPv4-mapped address by its IPv4 part). */
+        const uint8_t *a6 = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(a6, mapped, 12) == 0)
+            memcpy(addr, a6 + 12, 4);
+        else
+            memcpy(addr + 4, a6, 8);
+    }
     uint8_t h[crypto_shorthash_BYTES];
     crypto_shorthash(h, addr, sizeof addr, limits_key);
     uint64_t tag;

@@ -3,15 +3,15 @@ delivered through the outbox to a maildir by the server's housekeeping
 thread, a session cookie that reaches only /v1/me, and what a person does
 there: see their record, give and withdraw consent, take the access package
 and the portable export, make a request and follow it."""
-import base64
 import email
-import os
 import re
+import subprocess
+import threading
 import time
 
 import pytest
 
-from conftest import ETWINNING, Vault, token
+from conftest import ETWINNING, SARGS, Vault, token
 
 
 @pytest.fixture
@@ -53,6 +53,18 @@ def codes_to(w, addr, seen):
             return new
         time.sleep(0.05)
     raise AssertionError("no code arrived")
+
+
+class SourceAdapter(__import__("requests").adapters.HTTPAdapter):
+    """Connects from a given loopback address (each a client of its own)."""
+
+    def __init__(self, addr):
+        self.addr = addr
+        super().__init__()
+
+    def init_poolmanager(self, *a, **kw):
+        kw["source_address"] = (self.addr, 0)
+        super().init_poolmanager(*a, **kw)
 
 
 def cookie_of(r):
@@ -119,24 +131,85 @@ def test_sign_in_with_a_code(me):
     assert as_me(me, "GET", "/v1/me", c).status_code == 401
 
 
+PUBLIC = {"GET /healthz", "GET /metrics", "GET /v1/openapi.yaml", "GET /.well-known/gpc.json",
+          "GET /v1/notice", "POST /v1/session", "POST /v1/me/code", "POST /v1/me/session"}
+
+
 def test_a_person_reaches_only_their_own(me):
     seen = set()
     c, _ = sign_in(me, "anna@skola.lv", seen)
-    # The person's cookie opens nothing outside /v1/me...
-    for method, path in [("GET", f"/v1/subjects/{me.anna}"), ("GET", f"/v1/subjects/{me.janis}"),
-                         ("GET", "/v1/subjects"), ("GET", "/v1/requests"),
-                         ("GET", "/v1/outbox"), ("GET", "/v1/audit/log")]:
-        r = me.s.call(method, path, headers={"Cookie": f"sargs_me={c}"})
-        assert r.status_code == 401, (path, r.status_code)
-        # ...not even sent as an operator's cookie.
-        r = me.s.call(method, path, headers={"Cookie": f"sargs_session={c}"})
-        assert r.status_code == 401, (path, r.status_code)
-    # ...and a token or an operator's session opens nothing inside it.
-    assert me.s.call("GET", "/v1/me", me.staff).status_code == 401
-    assert me.s.call("GET", "/v1/me/consents", me.staff).status_code == 401
+    routes = subprocess.run([SARGS, "serve", "--routes"], capture_output=True, text=True,
+                            check=True).stdout.split()
+    routes = [f"{m} {p}" for m, p in zip(routes[::2], routes[1::2])]
+    assert len(routes) > 40
+    for route in routes:
+        if route in PUBLIC:
+            continue
+        method, path = route.split(" ")
+        path = (path.replace("{id}", me.anna).replace("{group}", "g").replace("{seq}", "1")
+                .replace("{verb}", "verify").replace("{name}", "x"))
+        body = {} if method in ("POST", "PUT", "PATCH") else None
+        if path.startswith("/v1/me"):
+            # ...a token or an operator's cookie opens nothing inside /v1/me...
+            assert me.s.call(method, path, me.staff, json=body).status_code == 401, route
+            r = me.s.call(method, path, headers={"Cookie": f"sargs_session={c}"}, json=body)
+            assert r.status_code == 401, route
+            continue
+        # ...and the person's cookie nothing outside it, under either name.
+        for name in ("sargs_me", "sargs_session"):
+            r = me.s.call(method, path, headers={"Cookie": f"{name}={c}"}, json=body)
+            assert r.status_code == 401, (route, name, r.status_code)
     assert me.s.call("GET", "/v1/me").status_code == 401
     assert as_me(me, "GET", "/v1/me", "sgp_" + "A" * 43).status_code == 401
     assert as_me(me, "GET", "/v1/me", "nonsense").status_code == 401
+    assert as_me(me, "GET", "/v1/me", c).status_code == 200
+
+
+def test_one_code_one_session_under_load(me):
+    """Parallel tries of one code open one session; parallel wrong tries are
+    all counted. Each thread comes from its own loopback address, past the
+    per-address limit."""
+    seen = set()
+    assert me.s.call("POST", "/v1/me/code", json={"email": "anna@skola.lv"}).status_code == 202
+    code = codes_to(me, "anna@skola.lv", seen)[0]
+    port = me.s.base.rsplit(":", 1)[1]
+    results = []
+
+    def attempt(i, guess, who="anna@skola.lv"):
+        import requests
+        sess = requests.Session()
+        sess.mount("http://", SourceAdapter(f"127.0.0.{10 + i}"))
+        r = sess.post(f"http://127.0.0.1:{port}/v1/me/session",
+                      json={"email": who, "code": guess}, timeout=30)
+        results.append(r.status_code)
+
+    threads = [threading.Thread(target=attempt, args=(i, code)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200] + [401] * 7, results
+
+    # A new code a minute later is not possible at once; use Jānis.
+    assert me.s.call("POST", "/v1/me/code", json={"email": "janis@skola.lv"}).status_code == 202
+    code = codes_to(me, "janis@skola.lv", seen)[0]
+    wrong = ("0" if code[0] != "0" else "1") + code[1:]
+    results.clear()
+    threads = [threading.Thread(target=attempt, args=(i, wrong, "janis@skola.lv"))
+               for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [401] * 20
+    # Every wrong try counted: five used the code up, so the right one fails
+    # now, exactly as it does for an address nobody has.
+    r = me.s.call("POST", "/v1/me/session", json={"email": "janis@skola.lv", "code": code})
+    u = me.s.call("POST", "/v1/me/session", json={"email": "nobody@skola.lv", "code": code})
+    assert r.status_code == u.status_code == 401 and r.json() == u.json()
+    log = me.v.ok("--json", "audit", "log").json()
+    denied = [e for e in log if e["action"] == "person.session" and e["result"] == "denied"]
+    assert len(denied) == 5   # tries of a live code; the rest met none
 
 
 def test_consents_and_requests(me):
@@ -181,7 +254,16 @@ def test_consents_and_requests(me):
     assert r.status_code == 201 and r.json()["state"] == "verified" and "files" not in r.json()
     mine = as_me(me, "GET", "/v1/me/requests", c).json()["requests"]
     assert sorted(x["kind"] for x in mine) == ["access", "erasure", "portability"]
+    assert all("actor" not in e for e in as_me(me, "GET", "/v1/me/consents", c).json()["events"])
     assert all(x["subject"] == me.anna for x in mine)
+    # The controller's side is the self-service desk's, on her behalf.
+    log = me.v.ok("--json", "audit", "log").json()
+    req = [e for e in log if e["action"].startswith("request.")]
+    assert req and all(e["actor"] == "sargs:self-service" for e in req)
+    # Asked again with nothing changed: that one waits for the staff.
+    r2 = as_me(me, "POST", "/v1/me/requests", c, json={"kind": "access"})
+    assert r2.status_code == 201 and r2.json()["state"] == "verified"
+    assert "files" not in r2.json() and r2.json()["identical_to"]
     # Staff see it among theirs.
     staff = me.s.call("GET", "/v1/requests", me.staff).json()["requests"]
     assert any(x["id"] == r.json()["id"] for x in staff)

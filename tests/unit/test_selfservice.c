@@ -13,6 +13,9 @@
 #include "sargs/outbox.h"
 #include "sargs/selfservice.h"
 
+#include "../../src/lib/store/store.h"
+#include "../../src/lib/vault/vault_int.h"
+
 #include <dirent.h>
 #include <sodium.h>
 
@@ -247,7 +250,9 @@ static void test_codes(void **state)
     wrong[7] = wrong[7] == '9' ? '0' : (char)(wrong[7] + 1);
     for (int i = 0; i < SG_CODE_ATTEMPTS; i++)
         assert_int_equal(sign_in("janis@skola.lv", wrong, secret, &id, &e), SG_DENIED);
-    assert_int_equal(sign_in("janis@skola.lv", code, secret, &id, &e), SG_LIMITED);
+    /* ...and the answer is the one an unknown address gets. */
+    assert_int_equal(sign_in("janis@skola.lv", code, secret, &id, &e), SG_DENIED);
+    assert_string_equal(e.msg, "wrong or expired code");
 
     /* A new code a minute later; it expires after ten minutes. */
     sg_clock_init_fixed(&clk, t0 + 3 * 60 * SG_USEC_PER_SEC);
@@ -258,6 +263,16 @@ static void test_codes(void **state)
     assert_int_equal(sign_in("janis@skola.lv", code, secret, &id, &e), SG_DENIED);
     assert_string_equal(e.msg, "wrong or expired code");
 
+    /* Only a keyed hash is stored: the code's plain BLAKE2b is not it. */
+    struct sg_store_code row;
+    struct sg_opmark mark;
+    assert_int_equal(sg_op_begin(v, &mark, &e), SG_OK);
+    assert_int_equal(v->store->ops->code_lock(v->store, &berzs, &row, &e), SG_OK);
+    assert_int_equal(sg_op_end(v, mark, SG_OK, &e), SG_OK);
+    assert_int_equal(row.day_sends, 2);
+    assert_int_equal(row.day_fails, SG_CODE_ATTEMPTS);
+    assert_int_equal(row.attempts, 0); /* the expired code was never tried */
+
     /* The audit trail has the sends and the sign-ins, never a code. */
     struct trail tr = {code, 0, 0, 0};
     assert_int_equal(sg_audit_log(v, &op, NULL, 0, 0, trail_one, &tr, &e), SG_OK);
@@ -267,6 +282,47 @@ static void test_codes(void **state)
     struct sg_audit_report rep;
     assert_int_equal(sg_audit_verify(v, &rep, &e), SG_OK);
     assert_true(rep.ok);
+}
+
+/* A day's limits per person: codes sent, and wrong codes across codes. */
+static void test_daily_limits(void **state)
+{
+    (void)state;
+    struct sg_err e;
+    char code[SG_CODE_DIGITS + 1], secret[SG_SESSION_MAX];
+    struct sg_uuid id;
+    int sent = 0;
+    for (int i = 0; i < SG_CODE_SENDS_PER_DAY + 5; i++) {
+        sg_clock_init_fixed(&clk, t0 + (sg_time)i * 2 * 60 * SG_USEC_PER_SEC);
+        assert_int_equal(sg_person_code_send(v, "user.contact.email", "anna@skola.lv", &e), SG_OK);
+        deliver_code(code);
+        if (!code[0])
+            continue;
+        sent++;
+        /* Wrong twice each: the day's wrong codes add up across codes. */
+        char wrong[SG_CODE_DIGITS + 1];
+        memcpy(wrong, code, sizeof wrong);
+        wrong[3] = wrong[3] == '9' ? '0' : (char)(wrong[3] + 1);
+        for (int k = 0; k < 2; k++)
+            assert_int_equal(sign_in("anna@skola.lv", wrong, secret, &id, &e), SG_DENIED);
+    }
+    assert_int_equal(sent, SG_CODE_SENDS_PER_DAY);
+    struct sg_store_code row;
+    struct sg_opmark mark;
+    assert_int_equal(sg_op_begin(v, &mark, &e), SG_OK);
+    assert_int_equal(v->store->ops->code_lock(v->store, &anna, &row, &e), SG_OK);
+    assert_int_equal(sg_op_end(v, mark, SG_OK, &e), SG_OK);
+    assert_int_equal(row.day_sends, SG_CODE_SENDS_PER_DAY);
+    assert_int_equal(row.day_fails, SG_CODE_FAILS_PER_DAY);
+    /* Twenty wrong codes are spent: the right one of the last code is
+     * refused as well. */
+    assert_int_equal(sign_in("anna@skola.lv", code, secret, &id, &e), SG_DENIED);
+    /* A day later it all starts again. */
+    sg_clock_init_fixed(&clk, t0 + SG_USEC_PER_DAY + 60 * 60 * SG_USEC_PER_SEC);
+    assert_int_equal(sg_person_code_send(v, "user.contact.email", "anna@skola.lv", &e), SG_OK);
+    deliver_code(code);
+    assert_int_equal(strlen(code), SG_CODE_DIGITS);
+    assert_int_equal(sign_in("anna@skola.lv", code, secret, &id, &e), SG_OK);
 }
 
 static void test_own_data_only(void **state)
@@ -304,6 +360,23 @@ static void test_own_data_only(void **state)
                      SG_OK);
     assert_int_equal(sg_may(v, &op, &anna, "newsletter", 0, &d, &e), SG_OK);
     assert_false(d.allowed);
+
+    /* Nothing else of their record is theirs to change here: a change of
+     * a value, a group, an event, a restriction or an objection is a
+     * request to the controller. */
+    struct sg_field_in nf[] = {{"country", "EE", 2}};
+    assert_int_equal(sg_subject_update(v, &me, &anna, nf, 1, "moved", NULL, &e), SG_DENIED);
+    assert_non_null(strstr(e.msg, "is a request"));
+    assert_int_equal(sg_subject_touch(v, &me, &anna, "last_login", t0, &e), SG_DENIED);
+    assert_int_equal(sg_subject_join(v, &me, &anna, "twinspace-1", &e), SG_DENIED);
+    assert_non_null(strstr(e.msg, "is a request"));
+    assert_int_equal(sg_restrict(v, &me, &anna, 0, &e), SG_DENIED);
+    assert_int_equal(sg_object(v, &me, &anna, "community", NULL, 0, &e), SG_DENIED);
+    /* Nor can they look anyone up or list people. */
+    struct sg_uuid found[2];
+    size_t nfound = 9;
+    enum sg_rc frc = sg_subject_find(v, &me, "email", "janis@skola.lv", 14, found, 2, &nfound, &e);
+    assert_true(frc == SG_DENIED || (frc == SG_OK && nfound == 0));
 
     /* Staff work is not theirs: requests of others, the outbox, the log. */
     size_t n = 0;
@@ -394,6 +467,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         T(test_codes),
+        T(test_daily_limits),
         T(test_own_data_only),
         T(test_requests),
     };

@@ -1922,8 +1922,8 @@ static void test_request_calls(void **state)
     assert_int_equal(ts_count("SELECT count(*) FROM requests"), 4);
     assert_int_equal(ts_count("SELECT count(*) FROM request_events"), 4);
 
-    /* Backup and restore: the backup's requests and transitions, nothing
-     * lost of a row (none stays none), and the numbering goes on. */
+    /* Backup and restore: requests are evidence, so a restore keeps the
+     * live ones (a request registered after the backup stays). */
     char bak[160];
     snprintf(bak, sizeof bak, "%s/backup.db", dir);
     assert_int_equal(s->ops->backup(s, bak, &e), SG_OK);
@@ -1933,6 +1933,19 @@ static void test_request_calls(void **state)
     assert_int_equal(s->ops->request_put(s, &later, &e), SG_OK);
     assert_int_equal(s->ops->request_event_append(s, &later.id, &ev[0], &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(s->ops->restore(s, bak, &e), SG_OK);
+    assert_int_equal(ts_count("SELECT count(*) FROM requests"), 5);
+    assert_int_equal(ts_count("SELECT count(*) FROM request_events"), 5);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->request_get(s, &later.id, see_request, &l, &e), SG_OK);
+
+    /* Into an empty store the backup's come whole: nothing lost of a row
+     * (none stays none), and the numbering goes on. */
+    sg_store_close(s);
+    ts_teardown();
+    snprintf(dbpath, sizeof dbpath, "%s/t2.db", dir);
+    where = ts_setup(dbpath);
+    s = open_new();
     assert_int_equal(s->ops->restore(s, bak, &e), SG_OK);
     assert_int_equal(ts_count("SELECT count(*) FROM requests"), 4);
     memset(&l, 0, sizeof l);
@@ -1970,62 +1983,66 @@ static void test_code_calls(void **state)
     struct sg_store_subject a = {0}, b = {0};
     sg_uuid_v7(1000, &a.id);
     sg_uuid_v7(1000, &b.id);
-    uint8_t h1[32], h2[32], got[32];
-    memset(h1, 0x5c, sizeof h1);
-    memset(h2, 0x00, sizeof h2);
-    sg_time expires = 0, sent = 0;
-    int attempts = -1;
-    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_NOTFOUND);
+    static const uint8_t zero[32] = {0};
+    struct sg_store_code c, got;
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
     assert_int_equal(s->ops->subject_insert(s, &a, NULL, 0, &e), SG_OK);
     assert_int_equal(s->ops->subject_insert(s, &b, NULL, 0, &e), SG_OK);
-    assert_int_equal(s->ops->code_put(s, &a.id, h1, 600, 0, 10, &e), SG_OK);
-    assert_int_equal(s->ops->code_put(s, &b.id, h2, 700, 2, 20, &e), SG_OK);
-    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
-    assert_memory_equal(got, h1, 32);
-    assert_int_equal(expires, 600);
-    assert_int_equal(attempts, 0);
-    assert_int_equal(sent, 10);
-    /* A wrong guess counts; a new code replaces the old. */
-    assert_int_equal(s->ops->code_put(s, &a.id, h1, 600, 1, 10, &e), SG_OK);
-    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
-    assert_int_equal(attempts, 1);
-    assert_int_equal(s->ops->code_put(s, &a.id, h2, 900, 0, 300, &e), SG_OK);
+    /* The first lock makes an empty row: no code, nothing counted. */
+    memset(&got, 0x77, sizeof got);
+    assert_int_equal(s->ops->code_lock(s, &a.id, &got, &e), SG_OK);
+    assert_memory_equal(got.hash, zero, 32);
+    assert_true(got.expires == 0 && got.attempts == 0 && got.sent == 0 && got.day_start == 0 &&
+                got.day_sends == 0 && got.day_fails == 0);
+    memset(c.hash, 0x5c, 32);
+    c.expires = 600;
+    c.attempts = 1;
+    c.sent = 10;
+    c.day_start = 5;
+    c.day_sends = 2;
+    c.day_fails = 3;
+    assert_int_equal(s->ops->code_put(s, &a.id, &c, &e), SG_OK);
+    assert_int_equal(s->ops->code_lock(s, &b.id, &got, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
-    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
-    assert_memory_equal(got, h2, 32);
-    assert_int_equal(expires, 900);
-    assert_int_equal(attempts, 0);
-    assert_int_equal(sent, 300);
+    /* Read back whole, and a second lock does not reset it. */
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->code_lock(s, &a.id, &got, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_memory_equal(got.hash, c.hash, 32);
+    assert_true(got.expires == 600 && got.attempts == 1 && got.sent == 10 && got.day_start == 5 &&
+                got.day_sends == 2 && got.day_fails == 3);
     assert_int_equal(ts_count("SELECT count(*) FROM person_codes"), 2);
 
     char bak[160];
     snprintf(bak, sizeof bak, "%s/backup.db", dir);
     assert_int_equal(s->ops->backup(s, bak, &e), SG_OK);
 
-    /* Used up; gone with an erasure. */
+    /* The code used after the backup: a restore keeps the live rows, so it
+     * does not come back. */
+    struct sg_store_code used = c;
+    memset(used.hash, 0, 32);
+    used.expires = 0;
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->code_put(s, &a.id, &used, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(s->ops->restore(s, bak, &e), SG_OK);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->code_lock(s, &a.id, &got, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(got.expires, 0);
+    assert_memory_equal(got.hash, zero, 32);
+
+    /* Gone with an erasure. */
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
     assert_int_equal(s->ops->code_del(s, &a.id, &e), SG_OK);
     assert_int_equal(s->ops->code_del(s, &a.id, &e), SG_OK); /* again: nothing */
-    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_NOTFOUND);
     assert_int_equal(s->ops->subject_shred(s, &b.id, 4, 9, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
-    assert_int_equal(s->ops->code_get(s, &b.id, got, &expires, &attempts, &sent, &e), SG_NOTFOUND);
     assert_int_equal(ts_count("SELECT count(*) FROM person_codes"), 0);
 
-    /* A restore takes the backup's codes. */
+    /* A restore into a vault with no codes at all takes the backup's. */
     assert_int_equal(s->ops->restore(s, bak, &e), SG_OK);
-    assert_int_equal(s->ops->code_get(s, &b.id, got, &expires, &attempts, &sent, &e), SG_OK);
-    assert_memory_equal(got, h2, 32);
-    assert_int_equal(attempts, 2);
-
-    /* A hash that is not one reads as no code. */
-    const void *vals[2] = {"short", b.id.b};
-    const size_t lens[2] = {5, 16};
-    ts_exec_blobs(ts_pg() ? "UPDATE person_codes SET hash = $1 WHERE subject = $2::uuid"
-                          : "UPDATE person_codes SET hash = $1 WHERE subject = $2",
-                  2, vals, lens);
-    assert_int_equal(s->ops->code_get(s, &b.id, got, &expires, &attempts, &sent, &e), SG_NOTFOUND);
+    assert_int_equal(ts_count("SELECT count(*) FROM person_codes"), 2);
     sg_store_close(s);
 }
 
@@ -2232,10 +2249,9 @@ static void test_pg_request_and_sweep_locks(void **state)
     sg_store_close(w);
 }
 
-/* Checking a guess inside a writing transaction reads the code locked: a
- * second node checking a guess against the same code waits (here, up to its
- * lock timeout), then reads the first's count; a code used up is gone for
- * the next. Readers and calls outside a transaction take no lock. */
+/* A sign-in takes the person's code row locked: a second node checking a
+ * guess for the same person waits (here, up to its lock timeout), then
+ * reads the first's count; a code used up is gone for the next. */
 static void test_pg_code_lock(void **state)
 {
     (void)state;
@@ -2245,35 +2261,35 @@ static void test_pg_code_lock(void **state)
     struct sg_err e;
     struct sg_store_subject a = {0};
     sg_uuid_v7(1000, &a.id);
-    uint8_t h[32] = {7}, got[32];
-    sg_time expires, sent;
-    int attempts;
+    struct sg_store_code c, got;
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
     assert_int_equal(s->ops->subject_insert(s, &a, NULL, 0, &e), SG_OK);
-    assert_int_equal(s->ops->code_put(s, &a.id, h, 600, 0, 10, &e), SG_OK);
+    assert_int_equal(s->ops->code_lock(s, &a.id, &c, &e), SG_OK);
+    memset(c.hash, 7, 32);
+    c.expires = 600;
+    assert_int_equal(s->ops->code_put(s, &a.id, &c, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     char uri[700];
     snprintf(uri, sizeof uri, "%s%%20-clock_timeout%%3D200", where);
     assert_int_equal(sg_store_open(uri, 0, &w, &e), SG_OK);
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
+    assert_int_equal(s->ops->code_lock(s, &a.id, &c, &e), SG_OK);
     assert_int_equal(w->ops->begin(w, &e), SG_OK);
-    assert_int_equal(w->ops->code_get(w, &a.id, got, &expires, &attempts, &sent, &e),
-                     SG_UNAVAILABLE);
+    assert_int_equal(w->ops->code_lock(w, &a.id, &got, &e), SG_UNAVAILABLE);
     w->ops->rollback(w);
-    assert_int_equal(w->ops->begin_read(w, &e), SG_OK);
-    assert_int_equal(w->ops->code_get(w, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
-    w->ops->rollback(w);
-    assert_int_equal(w->ops->code_get(w, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
-    assert_int_equal(s->ops->code_put(s, &a.id, h, 600, attempts + 1, 10, &e), SG_OK);
+    c.attempts++;
+    assert_int_equal(s->ops->code_put(s, &a.id, &c, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     assert_int_equal(w->ops->begin(w, &e), SG_OK);
-    assert_int_equal(w->ops->code_get(w, &a.id, got, &expires, &attempts, &sent, &e), SG_OK);
-    assert_int_equal(attempts, 1);
-    assert_int_equal(w->ops->code_del(w, &a.id, &e), SG_OK);
+    assert_int_equal(w->ops->code_lock(w, &a.id, &got, &e), SG_OK);
+    assert_int_equal(got.attempts, 1);
+    memset(got.hash, 0, 32);
+    got.expires = 0;
+    assert_int_equal(w->ops->code_put(w, &a.id, &got, &e), SG_OK);
     assert_int_equal(w->ops->commit(w, &e), SG_OK);
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->code_get(s, &a.id, got, &expires, &attempts, &sent, &e), SG_NOTFOUND);
+    assert_int_equal(s->ops->code_lock(s, &a.id, &c, &e), SG_OK);
+    assert_int_equal(c.expires, 0);
     s->ops->rollback(s);
     sg_store_close(s);
     sg_store_close(w);

@@ -550,25 +550,32 @@ const struct sg_migration sg_migrations[] = {
      "  reason bytea);"
      "ALTER TABLE request_events ALTER COLUMN reason SET STORAGE EXTERNAL;"
      "CREATE INDEX request_events_request ON request_events (request, seq);"},
-    /* One-time sign-in codes of people (self-service): the hash only. */
+    /* One-time sign-in codes of people (self-service): a keyed hash of
+     * the code only, and what the limits count (per code, per day). */
     {10, "sign-in codes",
      "CREATE TABLE person_codes ("
      "  subject BLOB PRIMARY KEY,"
      "  hash BLOB NOT NULL,"
      "  expires INTEGER NOT NULL,"
      "  attempts INTEGER NOT NULL,"
-     "  sent INTEGER NOT NULL"
+     "  sent INTEGER NOT NULL,"
+     "  day_start INTEGER NOT NULL,"
+     "  day_sends INTEGER NOT NULL,"
+     "  day_fails INTEGER NOT NULL"
      ") WITHOUT ROWID;",
-     /* PostgreSQL. A code is read to be checked and then counted or used
-      * up: inside a writing transaction code_get locks its row (pg.c), so
+     /* PostgreSQL. A sign-in takes the person's row with code_lock (INSERT
+      * ... ON CONFLICT DO NOTHING, then SELECT ... FOR UPDATE, pg.c), so
       * two nodes checking guesses at once cannot both count from the same
-      * number of attempts, nor both use one code. */
+      * number of tries, nor both use one code. */
      "CREATE TABLE person_codes ("
      "  subject uuid PRIMARY KEY,"
      "  hash bytea NOT NULL,"
      "  expires bigint NOT NULL,"
      "  attempts integer NOT NULL,"
-     "  sent bigint NOT NULL);"},
+     "  sent bigint NOT NULL,"
+     "  day_start bigint NOT NULL,"
+     "  day_sends integer NOT NULL,"
+     "  day_fails integer NOT NULL);"},
 };
 
 const int sg_migrations_count = (int)(sizeof sg_migrations / sizeof sg_migrations[0]);
@@ -609,10 +616,11 @@ const struct sg_table sg_tables[] = {
     {"requests",
      "id, subject, kind, channel, state, received, received_day, paused_days, paused_since, "
      "extended, due_day, identity, agent, copies, closed, updated",
-     "uuitiiiiiiittiii", NULL, SG_KEEP_NONE},
+     "uuitiiiiiiittiii", NULL, SG_KEEP_OWN},
     {"request_events", "seq, request, at, actor, verb, state, reason", "iuittib", "seq",
-     SG_KEEP_NONE},
-    {"person_codes", "subject, hash, expires, attempts, sent", "ubiii", NULL, SG_KEEP_NONE},
+     SG_KEEP_OWN},
+    {"person_codes", "subject, hash, expires, attempts, sent, day_start, day_sends, day_fails",
+     "ubiiiiii", NULL, SG_KEEP_OWN},
 };
 
 const int sg_tables_count = (int)(sizeof sg_tables / sizeof sg_tables[0]);

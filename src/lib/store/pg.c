@@ -180,9 +180,9 @@ enum stmt_id {
     ST_REQ_SUBJECT,
     ST_REQ_EV_PUT,
     ST_REQ_EV_EACH,
-    ST_CODE_PUT,
-    ST_CODE_GET,
+    ST_CODE_LOCK,
     ST_CODE_GET_LOCK,
+    ST_CODE_PUT,
     ST_CODE_DEL,
     ST_COUNT
 };
@@ -612,23 +612,24 @@ static const struct {
                         "WHERE request = $1 ORDER BY seq",
                         1,
                         {OID_UUID}},
-    [ST_CODE_PUT] = {"INSERT INTO person_codes (subject, hash, expires, attempts, sent) "
-                     "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subject) DO UPDATE SET "
-                     "hash = excluded.hash, expires = excluded.expires, "
-                     "attempts = excluded.attempts, sent = excluded.sent",
-                     5,
-                     {OID_UUID, OID_BYTEA, OID_INT8, OID_INT4, OID_INT8}},
-    [ST_CODE_GET] = {"SELECT hash, expires, attempts, sent FROM person_codes WHERE subject = $1",
-                     1,
-                     {OID_UUID}},
-    /* Inside a writing transaction a code is read to be counted or used up
-     * (and then maybe deleted, hence FOR UPDATE): two nodes checking
-     * guesses against one code queue, so neither counts from a stale number
-     * of attempts and one code opens one session. */
-    [ST_CODE_GET_LOCK] = {"SELECT hash, expires, attempts, sent FROM person_codes "
-                          "WHERE subject = $1 FOR UPDATE",
+    /* A sign-in takes the person's row before reading it: made if need
+     * be, then locked (FOR UPDATE) until the transaction ends, so that two
+     * nodes checking guesses at once queue: neither counts from a stale
+     * number of tries, and one code opens one session. */
+    [ST_CODE_LOCK] = {"INSERT INTO person_codes (subject, hash, expires, attempts, sent, "
+                      "day_start, day_sends, day_fails) VALUES ($1, decode(repeat('00', 32), "
+                      "'hex'), 0, 0, 0, 0, 0, 0) ON CONFLICT (subject) DO NOTHING",
+                      1,
+                      {OID_UUID}},
+    [ST_CODE_GET_LOCK] = {"SELECT hash, expires, attempts, sent, day_start, day_sends, day_fails "
+                          "FROM person_codes WHERE subject = $1 FOR UPDATE",
                           1,
                           {OID_UUID}},
+    [ST_CODE_PUT] = {"UPDATE person_codes SET hash = $2, expires = $3, attempts = $4, sent = $5, "
+                     "day_start = $6, day_sends = $7, day_fails = $8 WHERE subject = $1",
+                     8,
+                     {OID_UUID, OID_BYTEA, OID_INT8, OID_INT4, OID_INT8, OID_INT8, OID_INT4,
+                      OID_INT4}},
     [ST_CODE_DEL] = {"DELETE FROM person_codes WHERE subject = $1", 1, {OID_UUID}},
 };
 
@@ -3066,40 +3067,48 @@ static enum sg_rc pg_request_events_each(struct sg_store *s, const struct sg_uui
 
 /* ------------------------------------------------------------ sign-in codes */
 
-static enum sg_rc pg_code_put(struct sg_store *s, const struct sg_uuid *id, const uint8_t hash[32],
-                              sg_time expires, int attempts, sg_time sent, struct sg_err *err)
-{
-    struct params a = {0};
-    p_id(&a, id);
-    p_bytes(&a, hash, 32);
-    p_i64(&a, expires);
-    p_i32(&a, attempts);
-    p_i64(&a, sent);
-    return write_stmt(PG(s), ST_CODE_PUT, &a, "code", err);
-}
-
-/* SG_NOTFOUND when there is no code, or its hash is not one (as sqlite.c). */
-static enum sg_rc pg_code_get(struct sg_store *s, const struct sg_uuid *id, uint8_t hash[32],
-                              sg_time *expires, int *attempts, sg_time *sent, struct sg_err *err)
+static enum sg_rc pg_code_lock(struct sg_store *s, const struct sg_uuid *id,
+                               struct sg_store_code *c, struct sg_err *err)
 {
     struct pg *p = PG(s);
     struct params a = {0};
     PGresult *r = NULL;
     p_id(&a, id);
-    enum stmt_id which = p->depth && !p->reading ? ST_CODE_GET_LOCK : ST_CODE_GET;
-    enum sg_rc rc = read_stmt(p, which, &a, "code", &r, err);
+    enum sg_rc rc = write_stmt(p, ST_CODE_LOCK, &a, "code", err);
     if (rc)
         return rc;
+    memset(&a, 0, sizeof a);
+    p_id(&a, id);
+    if ((rc = read_stmt(p, ST_CODE_GET_LOCK, &a, "code", &r, err)))
+        return rc;
     if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) && PQgetlength(r, 0, 0) == 32) {
-        memcpy(hash, PQgetvalue(r, 0, 0), 32);
-        *expires = r_int(r, 0, 1);
-        *attempts = (int)r_int(r, 0, 2);
-        *sent = r_int(r, 0, 3);
+        memcpy(c->hash, PQgetvalue(r, 0, 0), 32);
+        c->expires = r_int(r, 0, 1);
+        c->attempts = (int)r_int(r, 0, 2);
+        c->sent = r_int(r, 0, 3);
+        c->day_start = r_int(r, 0, 4);
+        c->day_sends = (int)r_int(r, 0, 5);
+        c->day_fails = (int)r_int(r, 0, 6);
     } else {
-        rc = sg_err_set(err, SG_NOTFOUND, "no sign-in code");
+        rc = sg_err_set(err, SG_INTERNAL, "a sign-in code row vanished");
     }
     PQclear(r);
     return rc;
+}
+
+static enum sg_rc pg_code_put(struct sg_store *s, const struct sg_uuid *id,
+                              const struct sg_store_code *c, struct sg_err *err)
+{
+    struct params a = {0};
+    p_id(&a, id);
+    p_bytes(&a, c->hash, 32);
+    p_i64(&a, c->expires);
+    p_i32(&a, c->attempts);
+    p_i64(&a, c->sent);
+    p_i64(&a, c->day_start);
+    p_i32(&a, c->day_sends);
+    p_i32(&a, c->day_fails);
+    return write_stmt(PG(s), ST_CODE_PUT, &a, "code", err);
 }
 
 static enum sg_rc pg_code_del(struct sg_store *s, const struct sg_uuid *id, struct sg_err *err)
@@ -3856,8 +3865,8 @@ const struct sg_store_ops sg_store_postgres = {
     .outbox_claim = pg_outbox_claim,
     .outbox_update = pg_outbox_update,
     .outbox_each = pg_outbox_each,
+    .code_lock = pg_code_lock,
     .code_put = pg_code_put,
-    .code_get = pg_code_get,
     .code_del = pg_code_del,
     .request_put = pg_request_put,
     .request_get = pg_request_get,

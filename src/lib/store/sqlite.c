@@ -113,8 +113,9 @@ enum stmt_id {
     ST_REQ_SUBJECT,
     ST_REQ_EV_PUT,
     ST_REQ_EV_EACH,
-    ST_CODE_PUT,
+    ST_CODE_LOCK,
     ST_CODE_GET,
+    ST_CODE_PUT,
     ST_CODE_DEL,
     ST_COUNT
 };
@@ -263,9 +264,15 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "ORDER BY received DESC LIMIT ?1",
     [ST_REQ_EV_PUT] = "INSERT INTO request_events (request, at, actor, verb, state, reason) "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_CODE_PUT] = "INSERT OR REPLACE INTO person_codes (subject, hash, expires, attempts, sent) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5)",
-    [ST_CODE_GET] = "SELECT hash, expires, attempts, sent FROM person_codes WHERE subject = ?1",
+    /* A write first: in a deferred transaction it takes the write lock
+     * (BEGIN IMMEDIATE already holds it). */
+    [ST_CODE_LOCK] = "INSERT INTO person_codes (subject, hash, expires, attempts, sent, day_start, "
+                     "day_sends, day_fails) VALUES (?1, zeroblob(32), 0, 0, 0, 0, 0, 0) "
+                     "ON CONFLICT (subject) DO NOTHING",
+    [ST_CODE_GET] = "SELECT hash, expires, attempts, sent, day_start, day_sends, day_fails "
+                    "FROM person_codes WHERE subject = ?1",
+    [ST_CODE_PUT] = "UPDATE person_codes SET hash = ?2, expires = ?3, attempts = ?4, sent = ?5, "
+                    "day_start = ?6, day_sends = ?7, day_fails = ?8 WHERE subject = ?1",
     [ST_CODE_DEL] = "DELETE FROM person_codes WHERE subject = ?1",
     [ST_REQ_EV_EACH] = "SELECT seq, at, actor, verb, state, reason FROM request_events "
                        "WHERE request = ?1 ORDER BY seq",
@@ -2151,44 +2158,55 @@ static enum sg_rc sq_request_events_each(struct sg_store *s, const struct sg_uui
 
 /* ------------------------------------------------------------ sign-in codes */
 
-static enum sg_rc sq_code_put(struct sg_store *s, const struct sg_uuid *id, const uint8_t hash[32],
-                              sg_time expires, int attempts, sg_time sent, struct sg_err *err)
+static enum sg_rc sq_code_lock(struct sg_store *s, const struct sg_uuid *id,
+                               struct sg_store_code *c, struct sg_err *err)
 {
     struct sq *q = SQ(s);
-    sqlite3_stmt *st = stmt(q, ST_CODE_PUT, err);
+    sqlite3_stmt *st = stmt(q, ST_CODE_LOCK, err);
     if (!st)
         return err ? err->rc : SG_IO;
     bind_id(st, 1, id);
-    sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, expires);
-    sqlite3_bind_int(st, 4, attempts);
-    sqlite3_bind_int64(st, 5, sent);
-    return run(q, st, "code", err);
-}
-
-static enum sg_rc sq_code_get(struct sg_store *s, const struct sg_uuid *id, uint8_t hash[32],
-                              sg_time *expires, int *attempts, sg_time *sent, struct sg_err *err)
-{
-    struct sq *q = SQ(s);
-    sqlite3_stmt *st = stmt(q, ST_CODE_GET, err);
-    if (!st)
+    enum sg_rc r = run(q, st, "code", err);
+    if (r)
+        return r;
+    if (!(st = stmt(q, ST_CODE_GET, err)))
         return err ? err->rc : SG_IO;
     bind_id(st, 1, id);
     int rc = sqlite3_step(st);
-    enum sg_rc r = SG_OK;
     if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
-        memcpy(hash, sqlite3_column_blob(st, 0), 32);
-        *expires = sqlite3_column_int64(st, 1);
-        *attempts = sqlite3_column_int(st, 2);
-        *sent = sqlite3_column_int64(st, 3);
+        memcpy(c->hash, sqlite3_column_blob(st, 0), 32);
+        c->expires = sqlite3_column_int64(st, 1);
+        c->attempts = sqlite3_column_int(st, 2);
+        c->sent = sqlite3_column_int64(st, 3);
+        c->day_start = sqlite3_column_int64(st, 4);
+        c->day_sends = sqlite3_column_int(st, 5);
+        c->day_fails = sqlite3_column_int(st, 6);
     } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-        r = SG_NOTFOUND;
+        r = sg_err_set(err, SG_INTERNAL, "a sign-in code row vanished");
     } else {
         r = fail(q, rc, "code", err);
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return r;
+}
+
+static enum sg_rc sq_code_put(struct sg_store *s, const struct sg_uuid *id,
+                              const struct sg_store_code *c, struct sg_err *err)
+{
+    struct sq *q = SQ(s);
+    sqlite3_stmt *st = stmt(q, ST_CODE_PUT, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    sqlite3_bind_blob(st, 2, c->hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, c->expires);
+    sqlite3_bind_int(st, 4, c->attempts);
+    sqlite3_bind_int64(st, 5, c->sent);
+    sqlite3_bind_int64(st, 6, c->day_start);
+    sqlite3_bind_int(st, 7, c->day_sends);
+    sqlite3_bind_int(st, 8, c->day_fails);
+    return run(q, st, "code", err);
 }
 
 static enum sg_rc sq_code_del(struct sg_store *s, const struct sg_uuid *id, struct sg_err *err)
@@ -2607,18 +2625,25 @@ static int quoted(char *out, size_t len, const char *schema, const char *name)
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* The append-only history: kept across restores unless empty. */
 /* Tables a restore keeps when the live ones have rows: the append-only
  * history (audit log, policy versions, the anonymised statistics and the
- * dates of global events), and the credentials (API tokens,
- * operators, sessions), so that a token revoked, an operator disabled or a
- * password changed after the backup stays so. */
+ * dates of global events), the evidence of data-subject requests (a request
+ * registered or answered after the backup stays so), and the credentials
+ * (API tokens, operators, sessions, people's sign-in codes), so that a token
+ * revoked, an operator disabled, a password changed or a code used after
+ * the backup stays so. (migrations.c lists the same for PostgreSQL.) */
 static int is_history(const char *table)
 {
-    return strncmp(table, "audit_", 6) == 0 || strcmp(table, "policies") == 0 ||
-           strcmp(table, "tokens") == 0 || strcmp(table, "operators") == 0 ||
-           strcmp(table, "sessions") == 0 || strcmp(table, "statistics") == 0 ||
-           strcmp(table, "global_events") == 0;
+    static const char *const kept[] = {
+        "policies",      "tokens",   "operators",      "sessions",     "statistics",
+        "global_events", "requests", "request_events", "person_codes",
+    };
+    if (strncmp(table, "audit_", 6) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+        if (strcmp(table, kept[i]) == 0)
+            return 1;
+    return 0;
 }
 
 /* The archive boundary of the audit log lives in meta; it follows the log. */
@@ -2800,8 +2825,8 @@ const struct sg_store_ops sg_store_sqlite = {
     .outbox_claim = sq_outbox_claim,
     .outbox_update = sq_outbox_update,
     .outbox_each = sq_outbox_each,
+    .code_lock = sq_code_lock,
     .code_put = sq_code_put,
-    .code_get = sq_code_get,
     .code_del = sq_code_del,
     .request_put = sq_request_put,
     .request_get = sq_request_get,

@@ -247,6 +247,16 @@ struct sg_store_pstate {
 typedef int (*sg_audit_cb)(void *ctx, const struct sg_store_audit *a);
 typedef int (*sg_head_cb)(void *ctx, const struct sg_store_head *h);
 
+/* A person's sign-in code and the counts its limits keep. */
+struct sg_store_code {
+    uint8_t hash[32]; /* keyed hash of the code; all zero: none */
+    sg_time expires;  /* 0: no code */
+    int attempts;     /* tries of this code */
+    sg_time sent;     /* when the last code was sent; 0: never */
+    sg_time day_start;
+    int day_sends, day_fails; /* codes sent and wrong tries since day_start */
+};
+
 struct sg_store_ops {
     const char *name;
     /* `where` is backend-specific (a file path for SQLite). Creates the
@@ -467,12 +477,16 @@ struct sg_store_ops {
     enum sg_rc (*request_events_each)(struct sg_store *s, const struct sg_uuid *request,
                                       sg_request_event_cb cb, void *ctx, struct sg_err *err);
 
-    /* People's one-time sign-in codes: one per person (a new one replaces
-     * it); code_get gives SG_NOTFOUND when none; subject_shred removes it. */
-    enum sg_rc (*code_put)(struct sg_store *s, const struct sg_uuid *id, const uint8_t hash[32],
-                           sg_time expires, int attempts, sg_time sent, struct sg_err *err);
-    enum sg_rc (*code_get)(struct sg_store *s, const struct sg_uuid *id, uint8_t hash[32],
-                           sg_time *expires, int *attempts, sg_time *sent, struct sg_err *err);
+    /* People's one-time sign-in codes, one row per person. code_lock
+     * takes the person's row for change until the transaction ends
+     * (creating an empty one first), so that two sign-ins with one code,
+     * or two wrong guesses, never both see the row before the other's
+     * change: call it before anything else reads the row. code_put writes
+     * it back; subject_shred removes it. */
+    enum sg_rc (*code_lock)(struct sg_store *s, const struct sg_uuid *id, struct sg_store_code *out,
+                            struct sg_err *err);
+    enum sg_rc (*code_put)(struct sg_store *s, const struct sg_uuid *id,
+                           const struct sg_store_code *c, struct sg_err *err);
     enum sg_rc (*code_del)(struct sg_store *s, const struct sg_uuid *id, struct sg_err *err);
 
     /* Operators and sessions. operator_get: SG_NOTFOUND for an unknown

@@ -1229,6 +1229,13 @@ enum sg_rc sg_shred_subject(struct sg_store *s, const struct sg_key *kek, uint8_
     }
     if (!rc)
         rc = s->ops->subject_shred(s, id, state, at, err);
+    /* The person's own sessions end with them (self-service, login
+     * "person:<id>"). */
+    if (!rc) {
+        char login[64], ids[SG_UUID_STR_LEN + 1];
+        snprintf(login, sizeof login, "person:%s", sg_uuid_format(id, ids));
+        rc = s->ops->session_del_login(s, login, err);
+    }
     sg_buf_release(&rec);
     free(e);
     return rc;

@@ -154,6 +154,7 @@ struct sg_view {
     const struct sg_role *role; /* NULL: the operator, who sees everything */
     int wide;                   /* sees events, groups, history: operator, staff, service */
     int only_self;              /* SG_ROLE_SELF: a person at their own record */
+    const char *action;         /* what the view was opened for ("consent.give") */
     int has_self;
     struct sg_uuid self; /* the person the actor is */
     char *scope;         /* the viewer's value of the role's row field (stored form) */

@@ -76,6 +76,7 @@ enum sg_rc sg_view_open(struct sg_vault *v, const struct sg_actor *who, const ch
 {
     enum sg_rc rc;
     memset(w, 0, sizeof *w);
+    w->action = action;
     if ((rc = sg_actor_check(who, err)))
         return rc;
     if (who->self) {
@@ -91,7 +92,8 @@ enum sg_rc sg_view_open(struct sg_vault *v, const struct sg_actor *who, const ch
             sg_err_set(err, SG_DENIED, "a person's own session names the person");
             return sg_view_deny(v, who, action, NULL, err);
         }
-        w->wide = 1;
+        /* Their own events, groups and history come with being themself
+         * (sg_view_is_self), nothing of anyone else's. */
         w->only_self = 1;
         return SG_OK;
     }
@@ -227,12 +229,16 @@ enum sg_rc sg_view_may_write(const struct sg_vault *v, const struct sg_view *w,
                              const struct sg_uuid *id, int erase, struct sg_err *err)
 {
     const struct sg_role *r = w->role;
+    /* A person at their own data gives and withdraws their own consents;
+     * anything else (rectification, erasure, restriction, objection) is a
+     * request the controller answers. */
     if (w->only_self)
-        return id && sg_view_is_self(w, id) && !erase
+        return id && sg_view_is_self(w, id) && !erase && w->action &&
+                       strncmp(w->action, "consent.", 8) == 0
                    ? SG_OK
                    : sg_err_set(err, SG_DENIED,
-                                "a person changes only their own record, and erases through a "
-                                "request");
+                                "a person changes only their own consents here; anything else "
+                                "is a request");
     if (!r)
         return SG_OK;
     switch (r->kind) {

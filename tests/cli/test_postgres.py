@@ -123,9 +123,10 @@ def test_app_role_grants(vault, tmp_path):
                 f"VALUES ('{c}', '{c}', 'notice', 1, 1, '\\x00', 1)",
                 "UPDATE outbox SET claimed_until = 5 WHERE id IN (SELECT id FROM outbox "
                 "FOR UPDATE SKIP LOCKED)",
-                f"INSERT INTO person_codes VALUES ('{c}', '\\x00', 1, 0, 1)",
-                f"INSERT INTO person_codes VALUES ('{c}', '\\x01', 2, 0, 2) "
-                "ON CONFLICT (subject) DO UPDATE SET hash = excluded.hash",
+                f"INSERT INTO person_codes VALUES ('{c}', '\\x00', 1, 0, 1, 0, 0, 0)",
+                f"INSERT INTO person_codes VALUES ('{c}', '\\x01', 2, 0, 2, 0, 0, 0) "
+                "ON CONFLICT (subject) DO NOTHING",
+                f"UPDATE person_codes SET hash = '\\x02', day_fails = 1 WHERE subject = '{c}'",
                 "SELECT * FROM person_codes FOR UPDATE", "DELETE FROM person_codes",
                 "INSERT INTO sessions VALUES ('\\x02', 'desk', 1, 2, 1)",
                 "UPDATE sessions SET seen = 2", "DELETE FROM sessions"]:

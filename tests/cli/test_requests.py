@@ -242,3 +242,33 @@ def test_access_lists_disclosures_but_never_confidential_ones(tmp_path):
     # two years back only; retained data to law enforcement never shows
     assert [d["recipient"] for d in pkg["disclosed_to"]] == ["credit_bureau"]
     assert "law_enforcement" not in text
+
+
+def test_two_fulfilments_at_once(tmp_path):
+    """Two clerks fulfil one access request at the same moment: one answers,
+    the other is told it is already answered; one copy is counted."""
+    import threading
+    v = vault(tmp_path, AZETA)
+    when = "2026-03-02T10:00:00Z"
+    a = person(v, when, "name=Anna", "email=anna@x.lv")
+    for round_ in range(3):
+        r = j(v, when, "request", "new", "--kind", "access", "--channel", "in_person",
+              "--subject", a)
+        ok(v, when, "request", "verify", r["id"], "--method", "id_document")
+        codes = []
+
+        def go(i):
+            res = at(v, when, "request", "fulfil", r["id"], "--out", str(tmp_path / f"o{round_}{i}"))
+            codes.append(res.code)
+
+        ts = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert sorted(codes) == [0, 6], codes
+        shown = j(v, when, "request", "show", r["id"])
+        assert shown["state"] == "fulfilled"
+        assert [e["verb"] for e in shown["events"]].count("fulfilled") == 1
+        when = f"2026-0{4 + round_}-02T10:00:00Z"
+    ok(v, when, "audit", "verify")

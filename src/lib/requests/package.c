@@ -646,6 +646,10 @@ static enum sg_rc rectify(struct sg_vault *v, const struct sg_actor *reader,
     return sg_subject_update(v, reader, &r->subject, in->fields, in->nfields, reason, NULL, err);
 }
 
+static enum sg_rc fulfil(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
+                         const struct sg_fulfil_in *in, struct sg_fulfil_out *out,
+                         struct sg_err *err);
+
 enum sg_rc sg_request_fulfil(struct sg_vault *v, const struct sg_actor *who,
                              const struct sg_uuid *id, const struct sg_fulfil_in *in,
                              struct sg_fulfil_out *out, struct sg_err *err)
@@ -657,6 +661,24 @@ enum sg_rc sg_request_fulfil(struct sg_vault *v, const struct sg_actor *who,
         in = &none;
     if ((rc = sg_view_require_staff(v, who, "request.handle", err)))
         return rc;
+    /* One transaction from reading the request to recording the answer:
+     * two fulfilments at once (two nodes, two clerks) queue, and the second
+     * finds the request answered; a failure leaves nothing done. */
+    struct sg_opmark mark;
+    if ((rc = sg_op_begin(v, &mark, err)))
+        return rc;
+    rc = fulfil(v, who, id, in, out, err);
+    rc = sg_op_end(v, mark, rc, err);
+    if (rc)
+        sg_fulfil_out_release(out);
+    return rc;
+}
+
+static enum sg_rc fulfil(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
+                         const struct sg_fulfil_in *in, struct sg_fulfil_out *out,
+                         struct sg_err *err)
+{
+    enum sg_rc rc;
     struct req_copy cp;
     rc = v->store->ops->request_get(v->store, id, copy_req, &cp, err);
     if (rc == SG_NOTFOUND) {

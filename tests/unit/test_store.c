@@ -1668,9 +1668,14 @@ static void test_outbox_calls(void **state)
     assert_int_equal(s->ops->outbox_claim(s, 40, 100, 10, see_message, &l, &e), SG_OK);
     assert_int_equal(l.n, 1); /* only the third: the others are leased */
     assert_memory_equal(l.id[0].b, ids[2].b, 16);
+    /* An outcome under a claim that is not the message's (it ran out and
+     * another worker took it) is refused and changes nothing. */
+    assert_int_equal(s->ops->outbox_update(s, &ids[0], 99, 1, 1, 10, 41, NULL, &e), SG_CONFLICT);
     /* The first is sent, the second failed and waits until 200. */
-    assert_int_equal(s->ops->outbox_update(s, &ids[0], 1, 1, 10, 41, NULL, &e), SG_OK);
-    assert_int_equal(s->ops->outbox_update(s, &ids[1], 0, 1, 200, 0, "refused", &e), SG_OK);
+    assert_int_equal(s->ops->outbox_update(s, &ids[0], 100, 1, 1, 10, 41, NULL, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_update(s, &ids[1], 100, 0, 1, 200, 0, "refused", &e), SG_OK);
+    /* Recorded once: the claim is lifted with it. */
+    assert_int_equal(s->ops->outbox_update(s, &ids[0], 100, 1, 1, 10, 41, NULL, &e), SG_CONFLICT);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     memset(&l, 0, sizeof l);
     assert_int_equal(s->ops->begin(s, &e), SG_OK);

@@ -177,7 +177,7 @@ static void note(struct claimed *c, int state, int attempts, sg_time next, sg_ti
  * transaction: one sync for the batch. A crash before it sends the batch
  * again after the lease; the Message-ID makes the repeats recognisable. */
 static enum sg_rc record_all(struct sg_vault *v, const struct sg_actor *who, struct claimed *c,
-                             size_t n, struct sg_err *err)
+                             size_t n, sg_time lease, struct sg_err *err)
 {
     struct sg_opmark mark;
     sg_time now = sg_clock_now(v->clock);
@@ -187,8 +187,16 @@ static enum sg_rc record_all(struct sg_vault *v, const struct sg_actor *who, str
     for (size_t i = 0; i < n && !rc; i++) {
         if (!c[i].action)
             continue;
-        rc = v->store->ops->outbox_update(v->store, &c[i].id, c[i].state, c[i].attempts, c[i].next,
-                                          c[i].sent, c[i].error[0] ? c[i].error : NULL, err);
+        rc = v->store->ops->outbox_update(v->store, &c[i].id, lease, c[i].state, c[i].attempts,
+                                          c[i].next, c[i].sent, c[i].error[0] ? c[i].error : NULL,
+                                          err);
+        if (rc == SG_CONFLICT) {
+            /* Our claim ran out and another worker has the message: its
+             * outcome is that worker's to record. */
+            sg_err_clear(err);
+            rc = SG_OK;
+            continue;
+        }
         if (!rc)
             rc = sg_audit_record_details(&v->audit, v->store, who, now, c[i].action,
                                          c[i].has_subject ? &c[i].subject : NULL, "ok", 1,
@@ -222,11 +230,11 @@ enum sg_rc sg_outbox_deliver(struct sg_vault *v, const struct sg_actor *who, str
     struct claim_ctx c = {calloc(max, sizeof *c.v), 0, max, 0};
     if (!c.v)
         return sg_err_set(err, SG_NOMEM, "out of memory");
-    sg_time now = sg_clock_now(v->clock);
+    sg_time now = sg_clock_now(v->clock), lease = now + LEASE_USEC;
     struct sg_opmark mark;
     if ((rc = sg_op_begin(v, &mark, err)))
         goto out;
-    rc = v->store->ops->outbox_claim(v->store, now, now + LEASE_USEC, max, claim_one, &c, err);
+    rc = v->store->ops->outbox_claim(v->store, now, lease, max, claim_one, &c, err);
     if (!rc && c.oom)
         rc = sg_err_set(err, SG_NOMEM, "out of memory");
     if ((rc = sg_op_end(v, mark, rc, err)))
@@ -235,6 +243,10 @@ enum sg_rc sg_outbox_deliver(struct sg_vault *v, const struct sg_actor *who, str
     char mid[SG_UUID_STR_LEN + 64];
     for (size_t i = 0; i < c.n && !rc; i++) {
         struct claimed *m = &c.v[i];
+        /* A send that could end after the claim runs out would race the
+         * next worker's: leave the rest of the batch to it. */
+        if (sg_clock_now(v->clock) + SG_TRANSPORT_MAX_USEC >= lease)
+            break;
         char *text = NULL;
         size_t len = 0;
         struct sg_err e;
@@ -280,7 +292,7 @@ enum sg_rc sg_outbox_deliver(struct sg_vault *v, const struct sg_actor *who, str
     {
         /* What was sent is recorded even when a later message failed. */
         struct sg_err rerr;
-        enum sg_rc r2 = record_all(v, who, c.v, c.n, &rerr);
+        enum sg_rc r2 = record_all(v, who, c.v, c.n, lease, &rerr);
         if (!rc && r2) {
             rc = r2;
             *err = rerr;

@@ -11,6 +11,11 @@
 
 #define SG_OUTBOX_FIELD "sargs.outbox.message"
 
+/* The longest one send may take (transport.c bounds SMTP to 60 s), with a
+ * margin: a worker starts no send that could end after its claim. */
+#define SG_TRANSPORT_SEND_SECONDS 60L
+#define SG_TRANSPORT_MAX_USEC     (INT64_C(75) * SG_USEC_PER_SEC)
+
 /*
  * Queues a message to person `id`, whose data key is loaded (v->dek, key
  * version `kv`), inside the caller's operation: it is written with the

@@ -263,7 +263,7 @@ static enum sg_rc smtp_send(struct sg_transport *t, const char *text, size_t len
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, SG_TRANSPORT_SEND_SECONDS);
     curl_easy_setopt(c, CURLOPT_USE_SSL,
                      t->require_tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
     const char *user = getenv("SARGS_SMTP_USER"), *pass = getenv("SARGS_SMTP_PASSWORD");

@@ -537,9 +537,10 @@ static const struct {
                          3,
                          {OID_INT8, OID_INT8, OID_INT8}},
     [ST_OUTBOX_UPDATE] = {"UPDATE outbox SET state = $2, attempts = $3, next_attempt = $4, "
-                          "sent = $5, error = $6, claimed_until = 0 WHERE id = $1",
-                          6,
-                          {OID_UUID, OID_INT4, OID_INT4, OID_INT8, OID_INT8, OID_TEXT}},
+                          "sent = $5, error = $6, claimed_until = 0 WHERE id = $1 AND "
+                          "claimed_until = $7 RETURNING id",
+                          7,
+                          {OID_UUID, OID_INT4, OID_INT4, OID_INT8, OID_INT8, OID_TEXT, OID_INT8}},
     [ST_OUTBOX_EACH] = {"SELECT " OUTBOX_COLS " FROM outbox ORDER BY created, id", 0, {0}},
     [ST_OUTBOX_EACH_STATE] = {"SELECT " OUTBOX_COLS " FROM outbox WHERE state = $1 "
                               "ORDER BY created, id",
@@ -2892,18 +2893,25 @@ static enum sg_rc pg_outbox_claim(struct sg_store *s, sg_time now, sg_time until
     return SG_OK;
 }
 
-static enum sg_rc pg_outbox_update(struct sg_store *s, const struct sg_uuid *id, int state,
-                                   int attempts, sg_time next_attempt, sg_time sent,
+static enum sg_rc pg_outbox_update(struct sg_store *s, const struct sg_uuid *id, sg_time lease,
+                                   int state, int attempts, sg_time next_attempt, sg_time sent,
                                    const char *error, struct sg_err *err)
 {
     struct params a = {0};
+    PGresult *r = NULL;
     p_id(&a, id);
     p_i32(&a, state);
     p_i32(&a, attempts);
     p_i64(&a, next_attempt);
     p_i64(&a, sent);
     p_text(&a, error); /* NULL: none */
-    return write_stmt(PG(s), ST_OUTBOX_UPDATE, &a, "outbox", err);
+    p_i64(&a, lease);
+    /* A read: whether the claim was still ours decides the answer. */
+    enum sg_rc rc = read_stmt(PG(s), ST_OUTBOX_UPDATE, &a, "outbox", &r, err);
+    if (!rc && PQntuples(r) == 0)
+        rc = sg_err_set(err, SG_CONFLICT, "the claim on an outbox message ran out");
+    PQclear(r);
+    return rc;
 }
 
 static enum sg_rc pg_outbox_each(struct sg_store *s, int state, sg_message_cb cb, void *ctx,

@@ -245,7 +245,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                         "WHERE state = 0 AND next_attempt <= ?1 AND claimed_until <= ?1 "
                         "ORDER BY next_attempt LIMIT ?3) RETURNING " OUTBOX_COLS,
     [ST_OUTBOX_UPDATE] = "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt = ?4, "
-                         "sent = ?5, error = ?6, claimed_until = 0 WHERE id = ?1",
+                         "sent = ?5, error = ?6, claimed_until = 0 WHERE id = ?1 AND "
+                         "claimed_until = ?7",
     [ST_OUTBOX_EACH] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY created, id",
     [ST_OUTBOX_EACH_STATE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE state = ?1 "
                              "ORDER BY created, id",
@@ -1973,8 +1974,8 @@ static enum sg_rc sq_outbox_claim(struct sg_store *s, sg_time now, sg_time until
     return each_message(q, st, cb, ctx, err);
 }
 
-static enum sg_rc sq_outbox_update(struct sg_store *s, const struct sg_uuid *id, int state,
-                                   int attempts, sg_time next_attempt, sg_time sent,
+static enum sg_rc sq_outbox_update(struct sg_store *s, const struct sg_uuid *id, sg_time lease,
+                                   int state, int attempts, sg_time next_attempt, sg_time sent,
                                    const char *error, struct sg_err *err)
 {
     struct sq *q = SQ(s);
@@ -1988,7 +1989,11 @@ static enum sg_rc sq_outbox_update(struct sg_store *s, const struct sg_uuid *id,
     sqlite3_bind_int64(st, 5, sent);
     if (error)
         sqlite3_bind_text(st, 6, error, -1, SQLITE_STATIC);
-    return run(q, st, "outbox", err);
+    sqlite3_bind_int64(st, 7, lease);
+    enum sg_rc r = run(q, st, "outbox", err);
+    if (!r && sqlite3_changes(q->db) == 0)
+        r = sg_err_set(err, SG_CONFLICT, "the claim on an outbox message ran out");
+    return r;
 }
 
 static enum sg_rc sq_outbox_each(struct sg_store *s, int state, sg_message_cb cb, void *ctx,

@@ -446,16 +446,18 @@ struct sg_store_ops {
     /* The outbox. outbox_claim marks up to `limit` messages due at `now`
      * (queued, next attempt reached, not claimed by another worker) as
      * claimed until `until` and hands them out: several workers never get
-     * the same message. outbox_update records a delivery's outcome (and
-     * lifts the claim); outbox_each lists messages, of one state or all
-     * (state -1), oldest first. */
+     * the same message. outbox_update records a delivery's outcome and
+     * lifts the claim, only while the claim is still the one made until
+     * `lease` (SG_CONFLICT otherwise: it ran out and another worker has the
+     * message); outbox_each lists messages, of one state or all (state -1),
+     * oldest first. */
     enum sg_rc (*outbox_put)(struct sg_store *s, const struct sg_store_message *m,
                              struct sg_err *err);
     enum sg_rc (*outbox_claim)(struct sg_store *s, sg_time now, sg_time until, size_t limit,
                                sg_message_cb cb, void *ctx, struct sg_err *err);
-    enum sg_rc (*outbox_update)(struct sg_store *s, const struct sg_uuid *id, int state,
-                                int attempts, sg_time next_attempt, sg_time sent, const char *error,
-                                struct sg_err *err);
+    enum sg_rc (*outbox_update)(struct sg_store *s, const struct sg_uuid *id, sg_time lease,
+                                int state, int attempts, sg_time next_attempt, sg_time sent,
+                                const char *error, struct sg_err *err);
     enum sg_rc (*outbox_each)(struct sg_store *s, int state, sg_message_cb cb, void *ctx,
                               struct sg_err *err);
 

@@ -78,6 +78,8 @@ struct sg_vault_opts {
                                      * operation, so it must outlive the vault */
     const struct sg_policy *policy; /* sg_vault_init: the policy the vault is bound
                                      * to (required); the vault keeps its text */
+    int shared;                     /* several handles of this process read and
+                                     * write at once (a server): tunes the store */
 };
 
 struct sg_vault;

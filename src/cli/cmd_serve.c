@@ -69,6 +69,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         cli_opt(&a, "--transport") ? cli_opt(&a, "--transport") : getenv("SARGS_TRANSPORT");
     o.mail_from = cli_opt(&a, "--from") ? cli_opt(&a, "--from") : getenv("SARGS_MAIL_FROM");
     cli_vault_opts(c, &o.vault);
+    o.vault.shared = 1; /* a handle per thread, a writer among them */
     /* The server reads the real clock; --now is for the command's own
      * operations and tests of them, not for a service. */
     if (c->clock.fixed)

@@ -1200,8 +1200,9 @@ static enum sg_rc has_schema(struct pg *p, int *yes, struct sg_err *err)
     return SG_OK;
 }
 
-static enum sg_rc pg_open(const char *uri, int create, struct sg_store **out, struct sg_err *err)
+static enum sg_rc pg_open(const char *uri, int flags, struct sg_store **out, struct sg_err *err)
 {
+    int create = flags & SG_STORE_CREATE;
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(uri, &perr);
     if (!opts) {

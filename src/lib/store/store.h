@@ -560,12 +560,21 @@ struct sg_store {
 extern const struct sg_store_ops sg_store_sqlite;
 extern const struct sg_store_ops sg_store_postgres;
 
+/* Flags of sg_store_open(). */
+#define SG_STORE_CREATE 1 /* make the database when there is none */
+#define SG_STORE_SHARED                                                                            \
+    2 /* other handles of this process write while this                                            \
+       * one reads (the server): SQLite then reads with                                            \
+       * read(), not through a memory map, which it would                                          \
+       * unmap at every transaction after another's commit */
+
 /*
  * Opens the store named by `uri`: "sqlite:PATH" or a plain path for SQLite;
  * "postgres://..." or "postgresql://..." (a libpq connection URI) for
- * PostgreSQL. Backends add their schemes here and only here.
+ * PostgreSQL. Backends add their schemes here and only here. `flags`:
+ * SG_STORE_*.
  */
-enum sg_rc sg_store_open(const char *uri, int create, struct sg_store **out, struct sg_err *err);
+enum sg_rc sg_store_open(const char *uri, int flags, struct sg_store **out, struct sg_err *err);
 
 static inline void sg_store_close(struct sg_store *s)
 {

@@ -405,7 +405,7 @@ enum sg_rc sg_vault_open(const struct sg_vault_opts *o, struct sg_vault **out, s
         return sg_err_set(err, SG_NOMEM, "out of memory");
     if ((rc = set_paths(v, o, &uri, err)))
         goto bad;
-    if ((rc = sg_store_open(uri, 0, &v->store, err))) {
+    if ((rc = sg_store_open(uri, o->shared ? SG_STORE_SHARED : 0, &v->store, err))) {
         if (rc == SG_NOTFOUND)
             sg_err_set(err, SG_NOTFOUND, "no vault in '%s' (run 'sargs init' first)", v->dir);
         goto bad;

@@ -45,6 +45,8 @@ bench: deps $(BENCHBUILD)/build.ninja
 	@scripts/pg-test-cluster run --durable -- $(BENCHBUILD)/bench/bench_postgres
 	@scripts/pg-test-cluster run --durable -- $(BENCHBUILD)/bench/bench_audit 1000000
 	@scripts/pg-test-cluster run --durable -- $(BENCHBUILD)/bench/bench_consent 100000 200000
+	@scripts/pg-test-cluster run --durable -- sh -c 'SARGS_STORE=$$SARGS_TEST_PG NODES=1 bench/bench_http.sh $(BENCHBUILD)/sargs'
+	@scripts/pg-test-cluster run --durable -- sh -c 'SARGS_STORE=$$SARGS_TEST_PG NODES=2 bench/bench_http.sh $(BENCHBUILD)/sargs'
 
 format:
 	@find include src tests fuzz bench -name "*.[ch]" | xargs clang-format -i

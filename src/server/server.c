@@ -714,6 +714,20 @@ static void *housekeeping_main(void *arg)
     return NULL;
 }
 
+/* Times a job that met a transient conflict runs again on its own. */
+#define RETRIES 3
+
+/* Drops a job's answer before it runs again. */
+static void forget_answer(struct sg_req *r)
+{
+    json_decref(r->out);
+    r->out = NULL;
+    free((char *)r->raw);
+    r->raw = NULL;
+    r->status = 0;
+    r->retry_after = 0;
+}
+
 static void *writer_main(void *arg)
 {
     (void)arg;
@@ -765,6 +779,22 @@ static void *writer_main(void *arg)
                                  err.msg);
                 }
         }
+        /* A job that lost a deadlock or a serialization conflict with
+         * another node (batches on two nodes can take the same rows in
+         * different orders) was rolled back to its savepoint, nothing of it
+         * done: it runs again, alone, a few times before the client hears
+         * 503. */
+        for (struct job *j = batch; j; j = j->next)
+            for (int k = 0; k < RETRIES && j->route && j->r->status == 503; k++) {
+                forget_answer(j->r);
+                int one = sg_vault_begin(writer_vault, &err) == SG_OK;
+                j->route->fn(j->r);
+                if (one && sg_vault_commit(writer_vault, &err) != SG_OK) {
+                    forget_answer(j->r);
+                    sg_req_error(j->r, SG_UNAVAILABLE, "the change could not be committed: %s",
+                                 err.msg);
+                }
+            }
         atomic_fetch_add(&batches, 1);
         atomic_fetch_add(&batched, n);
         pthread_mutex_lock(&q_lock);

@@ -94,7 +94,10 @@ def serve(tmp_path):
     started = []
 
     def start(vault, *args):
-        s = Server(vault, str(tmp_path), args)
+        # A second server of one test (another node) gets its own files.
+        d = tmp_path / f"node{len(started)}" if started else tmp_path
+        d.mkdir(exist_ok=True)
+        s = Server(vault, str(d), args)
         started.append(s)
         return s
 

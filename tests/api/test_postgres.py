@@ -95,3 +95,112 @@ def test_database_away(etwinning, serve):
     assert code == 0 and password not in out and "anna@example.lv" not in out
     assert "postgresql at 127.0.0.1" in out
     v.ok("audit", "verify")
+
+
+def test_two_nodes(etwinning, serve, tmp_path):
+    """Two `sargs serve` on one PostgreSQL, the work spread over both at once:
+    people, consents, requests and their answers, sweeps on both at the same
+    moment with the outbox delivered by both. At the end every count adds
+    up, no message went out twice, and the audit log verifies."""
+    v = etwinning
+    t = token(v, "central_support", "community")
+    mail = tmp_path / "mail"
+    nodes = [serve(v, "--sweep-every", "0", "--transport", f"maildir:{mail}",
+                   "--from", "etwinning@example.org") for _ in range(2)]
+    errors, ids = [], []
+    lock = threading.Lock()
+
+    def client(k):
+        s = nodes[k % 2]
+        http = requests.Session()
+        h = {"Authorization": "Bearer " + t}
+        try:
+            for i in range(6):
+                # a person who last signed in two years ago: the sweep hides
+                # them and tells them so
+                r = http.post(s.url("/v1/subjects"), headers=h, timeout=30, json={
+                    "fields": {"name": f"P{k}.{i}", "email": f"p{k}.{i}@x.lv", "country": "LV",
+                               "school_role": "teacher"},
+                    "events": {"last_login": "2024-01-01T00:00:00Z"}})
+                if r.status_code != 201:
+                    errors.append(r.text)
+                    continue
+                sid = r.json()["id"]
+                with lock:
+                    ids.append(sid)
+                # the other node records the consent and takes the request
+                o = nodes[(k + 1) % 2]
+                r = http.post(o.url("/v1/consents"), headers=h, timeout=30, json={
+                    "subject": sid, "purpose": "newsletter", "state": "given",
+                    "method": "web_form"})
+                if r.status_code != 201:
+                    errors.append(r.text)
+                r = http.post(o.url("/v1/requests"), headers=h, timeout=30, json={
+                    "kind": "access", "channel": "account", "subject": sid})
+                if r.status_code != 201:
+                    errors.append(r.text)
+                    continue
+                rid = r.json()["id"]
+                r = http.post(s.url(f"/v1/requests/{rid}/verify"), headers=h, timeout=30,
+                              json={"method": "account"})
+                if r.status_code != 200:
+                    errors.append(r.text)
+                # both nodes answer it at once: one answers, the other is told
+                codes = []
+
+                def fulfil(node):
+                    r = requests.post(node.url(f"/v1/requests/{rid}/fulfil"), headers=h,
+                                      timeout=30)
+                    codes.append(r.status_code)
+                    if r.status_code == 503:
+                        errors.append(r.text)
+                ts = [threading.Thread(target=fulfil, args=(n,)) for n in nodes]
+                for x in ts:
+                    x.start()
+                for x in ts:
+                    x.join()
+                if sorted(codes) != [200, 409]:
+                    errors.append(f"fulfil: {codes}")
+        except requests.RequestException as e:
+            errors.append(str(e))
+
+    clients = [threading.Thread(target=client, args=(k,)) for k in range(6)]
+    for c in clients:
+        c.start()
+    for c in clients:
+        c.join()
+    assert errors == []
+    assert len(ids) == 36
+    # Both nodes sweep at the same moment.
+    for s in nodes:
+        assert s.call("POST", "/v1/sweep", t).status_code == 202
+    for _ in range(400):
+        sts = [s.call("GET", "/v1/sweep", t).json() for s in nodes]
+        if all(st.get("last") for st in sts):
+            break
+        time.sleep(0.05)
+    assert all(st["ok"] for st in sts), sts
+    assert sum(st["report"]["hidden"] for st in sts) == 36
+    # The outbox drains through both; nothing is sent twice.
+    for _ in range(600):
+        queued = v.sql("SELECT count(*) FROM outbox WHERE state = 0")[0][0]
+        if queued == "0":
+            break
+        for s in nodes:
+            s.call("POST", "/v1/sweep", t)  # wakes the housekeeping thread
+        time.sleep(0.1)
+    sent = int(v.sql("SELECT count(*) FROM outbox WHERE state = 1")[0][0])
+    files = list((mail / "new").iterdir())
+    assert sent >= 36 and len(files) == sent
+    mids = [next(line for line in f.read_text().splitlines() if line.startswith("Message-ID"))
+            for f in files]
+    assert len(set(mids)) == len(mids)
+    # Every count adds up.
+    assert v.sql("SELECT count(*) FROM subjects") == [("36",)]
+    assert v.sql("SELECT count(*) FROM consent_events") == [("36",)]
+    assert v.sql("SELECT count(*) FROM requests") == [("36",)]
+    assert v.sql("SELECT count(*) FROM requests WHERE state = 6") == [("36",)]
+    assert v.sql("SELECT count(*) FROM request_events WHERE verb = 'fulfilled'") == [("36",)]
+    assert v.sql("SELECT count(DISTINCT subject) FROM sweep_done") == [("36",)]
+    assert v.sql("SELECT count(*) FROM subjects WHERE state = 2") == [("36",)]  # hidden
+    assert "signed heads" in v.ok("audit", "verify").out

@@ -124,6 +124,17 @@ enum sg_rc sg_vault_begin(struct sg_vault *v, struct sg_err *err);
 enum sg_rc sg_vault_commit(struct sg_vault *v, struct sg_err *err);
 void sg_vault_rollback(struct sg_vault *v);
 
+/*
+ * Groups several calls inside sg_vault_begin() into one savepoint (a
+ * request that takes more than one call): sg_vault_group_end() with `keep`
+ * zero undoes all of them, the audit entries and erasures they queued
+ * included; nonzero keeps them for the commit. At most SG_VAULT_GROUPS
+ * nested. SG_CONFLICT outside sg_vault_begin() or too deep.
+ */
+#define SG_VAULT_GROUPS 8
+enum sg_rc sg_vault_group(struct sg_vault *v, struct sg_err *err);
+enum sg_rc sg_vault_group_end(struct sg_vault *v, int keep, struct sg_err *err);
+
 /* ------------------------------------------------------------------ policy */
 
 /* A recorded version of the policy. */

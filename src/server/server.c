@@ -728,6 +728,24 @@ static void forget_answer(struct sg_req *r)
     r->retry_after = 0;
 }
 
+/* Runs a write route in the batch as one savepoint: a job that fails
+ * with a 5xx leaves nothing of its earlier steps (so it can run again);
+ * one answered 2xx or 4xx keeps what it did (a refusal keeps its audit
+ * entry). */
+static void run_job(struct job *j)
+{
+    struct sg_err err;
+    int sp = sg_vault_group(writer_vault, &err) == SG_OK;
+    j->route->fn(j->r);
+    if (!sp)
+        return;
+    int failed = j->r->status >= 500;
+    if (sg_vault_group_end(writer_vault, !failed, &err) && !failed) {
+        forget_answer(j->r);
+        sg_req_error(j->r, SG_UNAVAILABLE, "the change could not be kept: %s", err.msg);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     (void)arg;
@@ -759,7 +777,7 @@ static void *writer_main(void *arg)
         for (struct job *j = batch; j; j = j->next) {
             if (j->route) {
                 j->r->vault = writer_vault;
-                j->route->fn(j->r);
+                run_job(j);
                 continue;
             }
             for (size_t i = 0; i < j->leaves->n && !j->failed; i++)
@@ -769,30 +787,36 @@ static void *writer_main(void *arg)
                         j->leaves->v[i].len, j->leaves->v[i].at,
                         j->leaves->v[i].has_ps ? j->leaves->v[i].ps : NULL, &err) != SG_OK;
         }
-        if (tx && sg_vault_commit(writer_vault, &err) != SG_OK) {
-            /* Nothing of the batch happened: no request may say it did. */
-            for (struct job *j = batch; j; j = j->next)
-                if (j->r->status < 400 || !j->r->status) {
-                    free((char *)j->r->raw);
-                    j->r->raw = NULL;
-                    sg_req_error(j->r, SG_UNAVAILABLE, "the change could not be committed: %s",
-                                 err.msg);
-                }
-        }
-        /* A job that lost a deadlock or a serialization conflict with
-         * another node (batches on two nodes can take the same rows in
-         * different orders) was rolled back to its savepoint, nothing of it
-         * done: it runs again, alone, a few times before the client hears
-         * 503. */
-        for (struct job *j = batch; j; j = j->next)
-            for (int k = 0; k < RETRIES && j->route && j->r->status == 503; k++) {
+        int committed = !tx || sg_vault_commit(writer_vault, &err) == SG_OK;
+        if (!committed) {
+            /* Nothing of the batch happened, or nobody knows whether it did:
+             * no request may say it did, nor give a refusal whose audit
+             * entry went with the batch. Not run again: its outcome may be
+             * unknown. */
+            for (struct job *j = batch; j; j = j->next) {
                 forget_answer(j->r);
-                int one = sg_vault_begin(writer_vault, &err) == SG_OK;
+                sg_req_error(j->r, SG_UNAVAILABLE, "the change could not be committed: %s",
+                             err.msg);
+            }
+        }
+        /* A job that lost a deadlock, a serialization conflict or a lock
+         * wait to another node (batches on two nodes can take the same rows
+         * in different orders) was rolled back whole to its savepoint, and
+         * the batch around it committed: it runs again, alone, a few times
+         * before the client hears 503. */
+        for (struct job *j = batch; committed && j; j = j->next)
+            for (int k = 0; k < RETRIES && j->route && j->r->status == 503; k++) {
+                if (sg_vault_begin(writer_vault, &err) != SG_OK)
+                    break; /* the database is away: the 503 stands */
+                forget_answer(j->r);
                 j->route->fn(j->r);
-                if (one && sg_vault_commit(writer_vault, &err) != SG_OK) {
+                if (j->r->status >= 500) {
+                    sg_vault_rollback(writer_vault);
+                } else if (sg_vault_commit(writer_vault, &err) != SG_OK) {
                     forget_answer(j->r);
                     sg_req_error(j->r, SG_UNAVAILABLE, "the change could not be committed: %s",
                                  err.msg);
+                    break; /* its outcome is unknown: never twice */
                 }
             }
         atomic_fetch_add(&batches, 1);

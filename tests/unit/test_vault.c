@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "../../src/lib/vault/record.h"
+#include "../../src/lib/vault/vault_int.h"
 
 static char dir[64];
 static struct sg_clock clk;
@@ -946,6 +947,90 @@ static void test_batch(void **state)
     assert_int_equal(lines, 1);
 }
 
+/* An operation inside another (a fulfilment that erases) is a savepoint of
+ * it: when the outer one fails, the inner one's erasure leaves no journal
+ * line behind (a restore would erase the person after all) and nothing is
+ * signed or committed on its own. */
+static void test_nested_ops(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid a = add_person(v, "a@example.lv");
+    struct sg_err e;
+    struct sg_audit_head h0, h1;
+    assert_int_equal(sg_audit_latest(v, &h0, &e), SG_OK);
+    int64_t before = db_state();
+    struct sg_opmark mark;
+    assert_int_equal(sg_op_begin(v, &mark, &e), SG_OK);
+    assert_int_equal(sg_subject_erase(v, &who, &a, &e), SG_OK);
+    assert_int_equal(sg_op_end(v, mark, sg_err_set(&e, SG_INVALID, "later step failed"), &e),
+                     SG_INVALID);
+    assert_int_equal(db_state(), before);
+    assert_int_equal(sg_audit_latest(v, &h1, &e), SG_OK);
+    assert_int_equal(h1.size, h0.size);
+    struct sg_subject *s;
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    /* The same, succeeding: one signed head for the whole, the erasure
+     * journaled once. */
+    assert_int_equal(sg_op_begin(v, &mark, &e), SG_OK);
+    assert_int_equal(sg_subject_erase(v, &who, &a, &e), SG_OK);
+    assert_int_equal(sg_op_end(v, mark, SG_OK, &e), SG_OK);
+    assert_int_equal(sg_audit_latest(v, &h1, &e), SG_OK);
+    assert_true(h1.size > h0.size);
+    sg_vault_close(v);
+    char j[160], line[256];
+    snprintf(j, sizeof j, "%s/keys/erasures.log", dir);
+    FILE *f = fopen(j, "r");
+    int lines = 0;
+    while (fgets(line, sizeof line, f))
+        lines += line[0] == 'E';
+    fclose(f);
+    assert_int_equal(lines, 1);
+}
+
+/* Groups inside a transaction: undone whole, or kept for the commit. */
+static void test_groups(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_err e;
+    assert_int_equal(sg_vault_group(v, &e), SG_CONFLICT); /* no transaction */
+    struct sg_uuid keep = add_person(v, "keep@example.lv");
+    int64_t before = db_state();
+    assert_int_equal(sg_vault_begin(v, &e), SG_OK);
+    assert_int_equal(sg_vault_group(v, &e), SG_OK);
+    add_person(v, "gone@example.lv");
+    assert_int_equal(sg_subject_erase(v, &who, &keep, &e), SG_OK);
+    assert_int_equal(sg_vault_group_end(v, 0, &e), SG_OK);
+    assert_int_equal(sg_vault_group_end(v, 1, &e), SG_CONFLICT); /* none open */
+    assert_int_equal(sg_vault_group(v, &e), SG_OK);
+    struct sg_uuid b = add_person(v, "b@example.lv");
+    assert_int_equal(sg_vault_group_end(v, 1, &e), SG_OK);
+    assert_int_equal(sg_vault_commit(v, &e), SG_OK);
+    assert_true(db_state() != before);
+    struct sg_subject *s;
+    assert_int_equal(sg_subject_get(v, &who, &keep, 0, &s, &e), SG_OK); /* not erased */
+    sg_subject_free(s);
+    assert_int_equal(sg_subject_get(v, &who, &b, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    struct sg_uuid found[2];
+    size_t n = 9;
+    assert_int_equal(sg_subject_find(v, &who, "email", "gone@example.lv", 15, found, 2, &n, &e),
+                     SG_OK);
+    assert_int_equal(n, 0);
+    sg_vault_close(v);
+    /* and the undone erasure left no journal line */
+    char j[160], line[256];
+    snprintf(j, sizeof j, "%s/keys/erasures.log", dir);
+    FILE *f = fopen(j, "r");
+    int lines = 0;
+    while (fgets(line, sizeof line, f))
+        lines += line[0] == 'E';
+    fclose(f);
+    assert_int_equal(lines, 0);
+}
+
 static void test_audit_failure_stops_operation(void **state)
 {
     (void)state;
@@ -1289,6 +1374,8 @@ int main(void)
         T(test_restore_after_rotation),
         T(test_restore_refusals),
         T(test_journal_torn_and_cancel),
+        T(test_nested_ops),
+        T(test_groups),
         T(test_batch),
         T(test_audit_failure_stops_operation),
         T(test_move_to_postgres),

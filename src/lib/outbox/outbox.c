@@ -192,10 +192,10 @@ static enum sg_rc record_all(struct sg_vault *v, const struct sg_actor *who, str
                                           err);
         if (rc == SG_CONFLICT) {
             /* Our claim ran out and another worker has the message: its
-             * outcome is that worker's to record. */
+             * state is that worker's to record; what this one did (a send
+             * included) is still audited. */
             sg_err_clear(err);
             rc = SG_OK;
-            continue;
         }
         if (!rc)
             rc = sg_audit_record_details(&v->audit, v->store, who, now, c[i].action,

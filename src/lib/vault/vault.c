@@ -454,17 +454,32 @@ bad:
 
 /* ------------------------------------------------------------ transactions */
 
+/* Operations nest (a fulfilment erases, a person's request is answered):
+ * only the outermost one outside sg_vault_begin() is a transaction of its
+ * own, with its signed head and its journal lines written at its commit;
+ * the inner ones are savepoints in it. */
+static int top_level(const struct sg_vault *v)
+{
+    return !v->explicit_tx && v->op_depth == 0;
+}
+
 enum sg_rc sg_op_begin(struct sg_vault *v, struct sg_opmark *mark, struct sg_err *err)
 {
-    if (!v->explicit_tx)
+    int top = top_level(v);
+    if (top)
         sg_auditlog_begin(&v->audit, sg_clock_now(v->clock));
     mark->journal = v->npending;
     mark->audit = sg_auditlog_mark(&v->audit);
+    enum sg_rc rc;
     /* A handle whose audit entries go to a sink reads: it must not queue
      * behind the writer's lock. */
-    if (v->audit.sink && !v->explicit_tx && v->store->ops->begin_read)
-        return v->store->ops->begin_read(v->store, err);
-    return v->store->ops->begin(v->store, err);
+    if (v->audit.sink && top && v->store->ops->begin_read)
+        rc = v->store->ops->begin_read(v->store, err);
+    else
+        rc = v->store->ops->begin(v->store, err);
+    if (!rc)
+        v->op_depth++;
+    return rc;
 }
 
 /* Signs the transaction's audit head, journals the queued erasures, then
@@ -500,13 +515,15 @@ static enum sg_rc commit_all(struct sg_vault *v, struct sg_err *err)
 
 enum sg_rc sg_op_end(struct sg_vault *v, struct sg_opmark mark, enum sg_rc rc, struct sg_err *err)
 {
+    if (v->op_depth > 0)
+        v->op_depth--;
     if (rc) {
         v->store->ops->rollback(v->store);
         v->npending = mark.journal;
         sg_auditlog_rollback_to(&v->audit, mark.audit);
         return rc;
     }
-    if (v->explicit_tx)
+    if (!top_level(v))
         return v->store->ops->commit(v->store, err); /* releases the savepoint */
     return commit_all(v, err);
 }
@@ -547,7 +564,30 @@ enum sg_rc sg_vault_commit(struct sg_vault *v, struct sg_err *err)
     if (!v->explicit_tx)
         return sg_err_set(err, SG_CONFLICT, "no transaction is open");
     v->explicit_tx = 0;
+    v->ngroups = v->op_depth = 0;
     return commit_all(v, err);
+}
+
+enum sg_rc sg_vault_group(struct sg_vault *v, struct sg_err *err)
+{
+    if (!v->explicit_tx || v->ngroups == SG_VAULT_GROUPS)
+        return sg_err_set(err, SG_CONFLICT, "a group needs an open transaction (and room)");
+    enum sg_rc rc = sg_op_begin(v, &v->groups[v->ngroups], err);
+    if (!rc)
+        v->ngroups++;
+    return rc;
+}
+
+enum sg_rc sg_vault_group_end(struct sg_vault *v, int keep, struct sg_err *err)
+{
+    if (!v->explicit_tx || v->ngroups == 0)
+        return sg_err_set(err, SG_CONFLICT, "no group is open");
+    struct sg_opmark m = v->groups[--v->ngroups];
+    if (keep)
+        return sg_op_end(v, m, SG_OK, err);
+    struct sg_err ignored;
+    sg_op_end(v, m, sg_err_set(&ignored, SG_INVALID, "group undone"), &ignored);
+    return SG_OK;
 }
 
 void sg_vault_rollback(struct sg_vault *v)
@@ -555,6 +595,7 @@ void sg_vault_rollback(struct sg_vault *v)
     if (!v->explicit_tx)
         return;
     v->explicit_tx = 0;
+    v->ngroups = v->op_depth = 0;
     v->store->ops->rollback(v->store);
     sg_auditlog_rollback_to(&v->audit, 0);
     v->npending = 0;

@@ -26,6 +26,12 @@
 #define META_CREATED   "created"
 #define META_BACKUP_AT "backup_taken"
 
+/* What an operation's savepoint restores when it is rolled back. */
+struct sg_opmark {
+    size_t journal;
+    uint64_t audit;
+};
+
 struct sg_vault {
     char *dir;
     char *kek_path;
@@ -64,7 +70,10 @@ struct sg_vault {
     uint64_t *node_ids;
     uint8_t *node_hashes;
 
-    int explicit_tx;                  /* inside sg_vault_begin() */
+    int explicit_tx;                          /* inside sg_vault_begin() */
+    int op_depth;                             /* sg_op_begin()s not yet ended */
+    struct sg_opmark groups[SG_VAULT_GROUPS]; /* sg_vault_group() marks */
+    int ngroups;
     struct sg_journal_entry *pending; /* erasures to journal before commit */
     size_t npending, cap_pending;
 };
@@ -74,12 +83,6 @@ char *sg_path_join(const char *a, const char *b);
 
 /* Wipes v->dek and v->rkey at the end of an operation. */
 void sg_vault_forget_key(struct sg_vault *v);
-
-/* What an operation's savepoint restores when it is rolled back. */
-struct sg_opmark {
-    size_t journal;
-    uint64_t audit;
-};
 
 /* The operation's transaction: opens one (or a savepoint inside the caller's
  * group) and ends it with the operation's result; returns that result. */

@@ -387,6 +387,13 @@ struct sg_restore_report {
     sg_time backup_taken; /* when the backup was made */
     size_t reerased;      /* erasures re-applied */
     size_t rewrapped;     /* data keys re-wrapped from a retired master key */
+    /* The live requests are kept (evidence); of those changed after the
+     * backup: answered ones whose change of data the restore undid (a
+     * rectification, restriction, objection, consent withdrawal or partial
+     * erasure: to be carried out again), and those of a person the restored
+     * data does not have. Both listed in the audit entry of the restore. */
+    size_t requests_to_redo;
+    size_t requests_orphaned;
 };
 
 /*

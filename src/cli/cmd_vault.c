@@ -155,14 +155,25 @@ int cmd_restore(struct cli *c, int argc, char **argv)
         return cli_fail(c, &err);
     char ts[SG_TIME_STR_MAX];
     if (c->json)
-        return cli_print_json(json_pack("{s:s,s:s?,s:I,s:I}", "restored", a.pos[0], "backup_taken",
-                                        rep.backup_taken ? cli_time(rep.backup_taken, ts) : NULL,
-                                        "erasures_reapplied", (json_int_t)rep.reerased,
-                                        "keys_rewrapped", (json_int_t)rep.rewrapped));
+        return cli_print_json(json_pack(
+            "{s:s,s:s?,s:I,s:I,s:I,s:I}", "restored", a.pos[0], "backup_taken",
+            rep.backup_taken ? cli_time(rep.backup_taken, ts) : NULL, "erasures_reapplied",
+            (json_int_t)rep.reerased, "keys_rewrapped", (json_int_t)rep.rewrapped,
+            "requests_to_redo", (json_int_t)rep.requests_to_redo, "requests_orphaned",
+            (json_int_t)rep.requests_orphaned));
     printf("restored %s (taken %s)\n", a.pos[0],
            rep.backup_taken ? cli_time(rep.backup_taken, ts) : "at an unknown time");
     printf("re-applied %zu erasure(s) made after the backup\n", rep.reerased);
     if (rep.rewrapped)
         printf("re-wrapped %zu data key(s) from a retired master key\n", rep.rewrapped);
+    if (rep.requests_to_redo)
+        printf("%zu request(s) answered after the backup changed data the restore took back: "
+               "carry them out again (their ids are in the restore's audit entry: sargs audit "
+               "log)\n",
+               rep.requests_to_redo);
+    if (rep.requests_orphaned)
+        printf("%zu request(s) are of people the backup does not have (their ids are in the "
+               "restore's audit entry)\n",
+               rep.requests_orphaned);
     return 0;
 }

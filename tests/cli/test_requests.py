@@ -272,3 +272,39 @@ def test_two_fulfilments_at_once(tmp_path):
         assert [e["verb"] for e in shown["events"]].count("fulfilled") == 1
         when = f"2026-0{4 + round_}-02T10:00:00Z"
     ok(v, when, "audit", "verify")
+
+
+def test_restore_keeps_requests_and_names_what_to_redo(tmp_path):
+    """A restore keeps the live requests (evidence) and says which answered
+    since the backup changed data the restore took back, and which are of
+    people the backup does not have."""
+    v = vault(tmp_path, AZETA)
+    when = "2026-03-02T10:00:00Z"
+    a = person(v, when, "name=Anna", "email=anna@x.lv")
+    bak = str(tmp_path / "b.db")
+    ok(v, when, "backup", bak)
+    later = "2026-03-03T10:00:00Z"
+    # after the backup: a rectification answered, an access answered, and a
+    # request of a person added since
+    r = j(v, later, "request", "new", "--kind", "rectification", "--channel", "in_person",
+          "--subject", a)
+    ok(v, later, "request", "verify", r["id"], "--method", "id_document")
+    ok(v, later, "request", "fulfil", r["id"], "--field", "email=anna@new.lv")
+    acc = j(v, later, "request", "new", "--kind", "access", "--channel", "in_person",
+            "--subject", a)
+    ok(v, later, "request", "verify", acc["id"], "--method", "id_document")
+    ok(v, later, "request", "fulfil", acc["id"], "--out", str(tmp_path / "acc"))
+    b = person(v, later, "name=Bērzs", "email=b@x.lv")
+    rb = j(v, later, "request", "new", "--kind", "access", "--channel", "in_person",
+           "--subject", b)
+    rep = j(v, "2026-03-04T10:00:00Z", "restore", bak)
+    assert rep["requests_to_redo"] == 1 and rep["requests_orphaned"] == 1
+    # the data is the backup's, the requests are the live ones
+    assert j(v, later, "subject", "show", a)["fields"]["user.contact.email"] == "anna@x.lv"
+    assert j(v, later, "request", "show", r["id"])["state"] == "fulfilled"
+    assert j(v, later, "request", "show", rb["id"])["state"] == "received"
+    entry = [e for e in j(v, later, "audit", "log") if e["action"] == "vault.restore"][-1]
+    assert f"redo:{r['id']}" in entry["details"] and f"orphaned:{rb['id']}" in entry["details"]
+    assert acc["id"] not in entry["details"]
+    out = ok(v, "2026-03-04T10:00:00Z", "restore", bak).out
+    assert "1 request(s) answered after the backup changed data" in out

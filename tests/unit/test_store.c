@@ -1846,7 +1846,7 @@ static void test_request_calls(void **state)
     assert_int_equal(ts_count("SELECT count(*) FROM requests"), 4);
 
     /* Open ones: d (10), a (30), b (40); c is closed. */
-    struct sg_request_filter f = {1, 0, 0, {{0}}, 0};
+    struct sg_request_filter f = {1, 0, 0, {{0}}, 0, 0};
     memset(&l, 0, sizeof l);
     assert_int_equal(s->ops->request_each(s, &f, see_request, &l, &e), SG_OK);
     assert_int_equal(l.n, 3);
@@ -1869,7 +1869,7 @@ static void test_request_calls(void **state)
     assert_int_equal(s->ops->request_each(s, &f, see_request, &l, &e), SG_OK);
     assert_int_equal(l.n, 1);
     /* The first person's, closed too, newest first; the second's. */
-    struct sg_request_filter g = {0, 0, 1, who[0], 0};
+    struct sg_request_filter g = {0, 0, 1, who[0], 0, 0};
     memset(&l, 0, sizeof l);
     assert_int_equal(s->ops->request_each(s, &g, see_request, &l, &e), SG_OK);
     assert_int_equal(l.n, 2);
@@ -1892,7 +1892,7 @@ static void test_request_calls(void **state)
     memset(&l, 0, sizeof l);
     assert_int_equal(s->ops->request_each(s, &g, see_request, &l, &e), SG_OK);
     assert_int_equal(l.n, 0);
-    struct sg_request_filter none = {0, 0, 0, {{0}}, 0};
+    struct sg_request_filter none = {0, 0, 0, {{0}}, 0, 0};
     assert_int_equal(s->ops->request_each(s, &none, see_request, &l, &e), SG_INVALID);
 
     /* Transitions, in order, reasons as given (a NUL inside). */

@@ -968,6 +968,7 @@ static void test_nested_ops(void **state)
     assert_int_equal(db_state(), before);
     assert_int_equal(sg_audit_latest(v, &h1, &e), SG_OK);
     assert_int_equal(h1.size, h0.size);
+    sg_audit_head_release(&h1);
     struct sg_subject *s;
     assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
     sg_subject_free(s);
@@ -978,6 +979,8 @@ static void test_nested_ops(void **state)
     assert_int_equal(sg_op_end(v, mark, SG_OK, &e), SG_OK);
     assert_int_equal(sg_audit_latest(v, &h1, &e), SG_OK);
     assert_true(h1.size > h0.size);
+    sg_audit_head_release(&h1);
+    sg_audit_head_release(&h0);
     sg_vault_close(v);
     char j[160], line[256];
     snprintf(j, sizeof j, "%s/keys/erasures.log", dir);

@@ -715,7 +715,7 @@ static enum sg_rc fulfil(struct sg_vault *v, const struct sg_actor *who, const s
         rc = access_package(v, who, r, s, out, err);
         /* The first copy is free; further ones carry the policy's fee. */
         struct copies cc = {0};
-        struct sg_request_filter f = {0, 0, 1, r->subject, 0};
+        struct sg_request_filter f = {0, 0, 1, r->subject, 0, 0};
         if (!rc)
             rc = v->store->ops->request_each(v->store, &f, count_copies, &cc, err);
         if (!rc && cc.n >= 1)

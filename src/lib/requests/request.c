@@ -292,7 +292,7 @@ enum sg_rc sg_request_new(struct sg_vault *v, const struct sg_actor *who, int ki
         struct sg_store_subject row;
         rc = sg_vault_load_subject(v, subject, &row, 0, err);
         if (!rc) {
-            struct sg_request_filter f = {0, 0, 1, *subject, 0};
+            struct sg_request_filter f = {0, 0, 1, *subject, 0, 0};
             struct open_of o = {kind, 0, {{0}}};
             rc = s->ops->request_each(s, &f, open_same_kind, &o, err);
             if (!rc && o.found) {
@@ -408,7 +408,7 @@ enum sg_rc sg_req_identical(struct sg_vault *v, const struct sg_store_request *r
     /* the window back from the receipt: receipt - window <= closed */
     struct sg_duration back = {-win.years, -win.months, -win.days, -win.seconds};
     struct ident x = {r, sg_duration_add(r->received, &back), row.changed, 0, {{0}}};
-    struct sg_request_filter f = {0, 0, 1, r->subject, 200};
+    struct sg_request_filter f = {0, 0, 1, r->subject, 200, 0};
     if ((rc = v->store->ops->request_each(v->store, &f, identical_one, &x, err)))
         return rc;
     info->has_identical = x.found;

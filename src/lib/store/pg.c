@@ -178,6 +178,7 @@ enum stmt_id {
     ST_REQ_OPEN,
     ST_REQ_OPEN_BEFORE,
     ST_REQ_SUBJECT,
+    ST_REQ_CHANGED,
     ST_REQ_EV_PUT,
     ST_REQ_EV_EACH,
     ST_CODE_LOCK,
@@ -600,6 +601,10 @@ static const struct {
                             "ORDER BY due_day, id LIMIT $1",
                             2,
                             {OID_INT8, OID_INT8}},
+    [ST_REQ_CHANGED] = {"SELECT " REQ_COLS " FROM requests WHERE updated > $2 "
+                        "ORDER BY updated, id LIMIT $1",
+                        2,
+                        {OID_INT8, OID_INT8}},
     /* Newest first; the id breaks ties, which SQLite leaves to chance. */
     [ST_REQ_SUBJECT] = {"SELECT " REQ_COLS " FROM requests WHERE subject = $2 "
                         "ORDER BY received DESC, id DESC LIMIT $1",
@@ -3010,11 +3015,12 @@ static enum sg_rc pg_request_get(struct sg_store *s, const struct sg_uuid *id, s
 static enum sg_rc pg_request_each(struct sg_store *s, const struct sg_request_filter *f,
                                   sg_request_cb cb, void *ctx, struct sg_err *err)
 {
-    if (!f->has_subject && !f->open_only)
-        return sg_err_set(err, SG_INVALID, "list open requests or one person's");
-    enum stmt_id which = f->has_subject  ? ST_REQ_SUBJECT
-                         : f->due_before ? ST_REQ_OPEN_BEFORE
-                                         : ST_REQ_OPEN;
+    if (!f->has_subject && !f->open_only && f->changed_after <= 0)
+        return sg_err_set(err, SG_INVALID, "list open requests, one person's or changed ones");
+    enum stmt_id which = f->has_subject         ? ST_REQ_SUBJECT
+                         : f->changed_after > 0 ? ST_REQ_CHANGED
+                         : f->due_before        ? ST_REQ_OPEN_BEFORE
+                                                : ST_REQ_OPEN;
     struct params a = {0};
     PGresult *r = NULL;
     p_i64(&a, f->limit && f->limit <= INT64_MAX ? (int64_t)f->limit : INT64_MAX);
@@ -3022,6 +3028,8 @@ static enum sg_rc pg_request_each(struct sg_store *s, const struct sg_request_fi
         p_id(&a, &f->subject);
     else if (which == ST_REQ_OPEN_BEFORE)
         p_i64(&a, f->due_before);
+    else if (which == ST_REQ_CHANGED)
+        p_i64(&a, f->changed_after);
     enum sg_rc rc = read_stmt(PG(s), which, &a, "request", &r, err);
     if (rc)
         return rc;

@@ -111,6 +111,7 @@ enum stmt_id {
     ST_REQ_OPEN,
     ST_REQ_OPEN_BEFORE,
     ST_REQ_SUBJECT,
+    ST_REQ_CHANGED,
     ST_REQ_EV_PUT,
     ST_REQ_EV_EACH,
     ST_CODE_LOCK,
@@ -261,6 +262,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "LIMIT ?1",
     [ST_REQ_OPEN_BEFORE] = "SELECT " REQ_COLS " FROM requests WHERE closed = 0 AND due_day < ?2 "
                            "ORDER BY due_day, id LIMIT ?1",
+    [ST_REQ_CHANGED] = "SELECT " REQ_COLS " FROM requests WHERE updated > ?2 "
+                       "ORDER BY updated, id LIMIT ?1",
     [ST_REQ_SUBJECT] = "SELECT " REQ_COLS " FROM requests WHERE subject = ?2 "
                        "ORDER BY received DESC LIMIT ?1",
     [ST_REQ_EV_PUT] = "INSERT INTO request_events (request, at, actor, verb, state, reason) "
@@ -2102,11 +2105,11 @@ static enum sg_rc sq_request_each(struct sg_store *s, const struct sg_request_fi
 {
     struct sq *q = SQ(s);
     enum stmt_id which = f->has_subject                  ? ST_REQ_SUBJECT
+                         : f->changed_after > 0          ? ST_REQ_CHANGED
                          : f->open_only && f->due_before ? ST_REQ_OPEN_BEFORE
-                         : f->open_only                  ? ST_REQ_OPEN
                                                          : ST_REQ_OPEN;
-    if (!f->has_subject && !f->open_only)
-        return sg_err_set(err, SG_INVALID, "list open requests or one person's");
+    if (!f->has_subject && !f->open_only && f->changed_after <= 0)
+        return sg_err_set(err, SG_INVALID, "list open requests, one person's or changed ones");
     sqlite3_stmt *st = stmt(q, which, err);
     if (!st)
         return err ? err->rc : SG_IO;
@@ -2115,6 +2118,8 @@ static enum sg_rc sq_request_each(struct sg_store *s, const struct sg_request_fi
         bind_id(st, 2, &f->subject);
     else if (which == ST_REQ_OPEN_BEFORE)
         sqlite3_bind_int64(st, 2, f->due_before);
+    else if (which == ST_REQ_CHANGED)
+        sqlite3_bind_int64(st, 2, f->changed_after);
     int seen = 0;
     return each_request(q, st, cb, ctx, &seen, err);
 }

@@ -236,6 +236,8 @@ struct sg_request_filter {
     int has_subject;        /* one person's */
     struct sg_uuid subject; /*   (all states, newest first) */
     size_t limit;           /* 0: no limit */
+    sg_time changed_after;  /* > 0: every request changed after this time,
+                             * in order of change (a restore's report) */
 };
 
 /* What a decision reads for one person and purpose. */

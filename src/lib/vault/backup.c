@@ -9,6 +9,8 @@
  */
 #include "vault_int.h"
 
+#include "sargs/request.h"
+
 #include <sodium.h>
 
 #include <stdio.h>
@@ -206,6 +208,67 @@ static void remove_db_files(const char *path)
             unlink(p);
 }
 
+/* The live requests changed after the backup, against the restored data. */
+struct redo {
+    struct sg_store *s;
+    sg_time since;
+    size_t redo, orphaned;
+    enum sg_rc rc;
+    char ids[1024]; /* "redo:ID orphaned:ID ..." for the audit entry (no
+                     * personal data: request ids), cut when long */
+    size_t len;
+};
+
+static void note_id(struct redo *d, const char *what, const struct sg_uuid *id)
+{
+    char ids[SG_UUID_STR_LEN + 1];
+    int n = snprintf(d->ids + d->len, sizeof d->ids - d->len, "%s%s:%s", d->len ? " " : "", what,
+                     sg_uuid_format(id, ids));
+    if (n > 0 && d->len + (size_t)n < sizeof d->ids)
+        d->len += (size_t)n;
+}
+
+static int redo_one(void *ctx, const struct sg_store_request *r)
+{
+    struct redo *d = ctx;
+    struct sg_store_subject row;
+    if (r->has_subject) {
+        enum sg_rc rc = d->s->ops->subject_get(d->s, &r->subject, &row, NULL, NULL);
+        if (rc == SG_NOTFOUND) {
+            d->orphaned++;
+            note_id(d, "orphaned", &r->id);
+            return 0;
+        }
+        if (rc) {
+            d->rc = rc;
+            return 1;
+        }
+    }
+    /* Answered after the backup, with a change the restore took back. A
+     * full erasure is re-applied from the journal; access, portability and
+     * reviews change nothing. */
+    int changes = r->kind == SG_REQ_RECTIFICATION || r->kind == SG_REQ_RESTRICTION ||
+                  r->kind == SG_REQ_OBJECTION || r->kind == SG_REQ_WITHDRAWAL ||
+                  (r->kind == SG_REQ_ERASURE && r->state == SG_RS_PARTIALLY_FULFILLED);
+    if (r->closed > d->since && changes &&
+        (r->state == SG_RS_FULFILLED || r->state == SG_RS_PARTIALLY_FULFILLED)) {
+        d->redo++;
+        note_id(d, "redo", &r->id);
+    }
+    return 0;
+}
+
+static enum sg_rc requests_since(struct redo *d, struct sg_err *err)
+{
+    if (d->since <= 0)
+        return SG_OK; /* a backup of unknown time: nothing to compare */
+    struct sg_request_filter f = {0, 0, 0, {{0}}, 0, d->since};
+    enum sg_rc rc = d->s->ops->request_each(d->s, &f, redo_one, d, err);
+    if (!rc && d->rc)
+        rc = sg_err_set(err, d->rc, "cannot read the requests after the restore");
+    return rc;
+}
+
 enum sg_rc sg_vault_restore(const struct sg_vault_opts *o, const struct sg_actor *who,
                             const char *path, struct sg_restore_report *rep, struct sg_err *err)
 {
@@ -319,8 +382,12 @@ enum sg_rc sg_vault_restore(const struct sg_vault_opts *o, const struct sg_actor
     sg_auditlog_begin(&log, now);
     if ((rc = live->ops->begin(live, err)))
         goto out;
+    struct redo rd = {live, r.backup_taken, 0, 0, SG_OK, {0}, 0};
     if ((rc = apply_erasures(live, kek, &set, now, &reerased, err)) ||
-        (rc = sg_audit_record(&log, live, who, now, "vault.restore", NULL, "ok", err)) ||
+        (rc = requests_since(&rd, err)) ||
+        (rc = rd.len ? sg_audit_record_details(&log, live, who, now, "vault.restore", NULL, "ok", 1,
+                                               rd.ids, rd.len, err)
+                     : sg_audit_record(&log, live, who, now, "vault.restore", NULL, "ok", err)) ||
         (rc = sg_auditlog_seal(&log, live, now, err))) {
         live->ops->rollback(live);
         goto out;
@@ -329,6 +396,8 @@ enum sg_rc sg_vault_restore(const struct sg_vault_opts *o, const struct sg_actor
         goto out;
     r.reerased = reerased;
     r.rewrapped = rewrapped;
+    r.requests_to_redo = rd.redo;
+    r.requests_orphaned = rd.orphaned;
     if (rep)
         *rep = r;
 out:

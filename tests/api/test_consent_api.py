@@ -88,7 +88,8 @@ def test_before_the_account(cw):
     give(cw, {"category": "email", "value": "Later@X.lv", "purpose": "newsletter",
               "state": "given", "method": "web_form", "evidence": "footer form"})
     later = cw.v.add("name=Vēlāk", "email=later@x.lv", "birth_date=1990-01-01")
-    assert may(cw, later, "newsletter")["allowed"] is True
+    d = may(cw, later, "newsletter")
+    assert d["allowed"] is True, d
 
 
 def test_receipts(cw, tmp_path):

@@ -1343,6 +1343,29 @@ static void test_pending_after_index(void **state)
     assert_int_equal(s->ops->consent_pending(s, 3, k4, see_consent, &l, &e), SG_OK);
     assert_int_equal(l.n, 1);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    /* The first and the last bucket (0x0…, 0xf…): pending events found. */
+    uint8_t lo[SG_BIDX_BYTES], hi[SG_BIDX_BYTES];
+    memset(lo, 0x07, sizeof lo);
+    memset(hi, 0xf7, sizeof hi);
+    struct sg_store_consent p6 = consent_event(NULL, 3, 0x07, "news", "lo");
+    struct sg_store_consent p7 = consent_event(NULL, 3, 0xf7, "news", "hi");
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->consent_append(s, &p6, &e), SG_OK);
+    assert_int_equal(s->ops->consent_append(s, &p7, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->index_put(s, 3, lo, &b.id, &e), SG_OK);
+    assert_int_equal(s->ops->index_put(s, 3, hi, &b.id, &e), SG_OK);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->consent_pending(s, 3, hi, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.details[0], "hi");
+    memset(&l, 0, sizeof l);
+    assert_int_equal(s->ops->consent_pending(s, 3, lo, see_consent, &l, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(s->ops->consent_link(s, 3, hi, &b.id, &e), SG_OK);
+    assert_int_equal(s->ops->consent_link(s, 3, lo, &b.id, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
     /* Many keys in one transaction, in every bucket. */
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
     for (int i = 0; i < 40; i++) {

@@ -1748,7 +1748,11 @@ static enum sg_rc pg_index_put(struct sg_store *s, int code, const uint8_t bidx[
         struct params k = {0}, look = {0};
         uint8_t lo = (uint8_t)(b << 4), hi[SG_BIDX_BYTES + 1];
         memset(hi, 0xff, sizeof hi);
-        hi[0] = (uint8_t)((b + 1) << 4);
+        /* The last bucket's bound is all 0xff, longer than any value: a
+         * first byte of (16 << 4) would wrap to 0 and make its range empty,
+         * so that consents pending in it were never handed over. */
+        if (b + 1 < KEY_BUCKETS)
+            hi[0] = (uint8_t)((b + 1) << 4);
         p_i32(&k, b);
         p_bytes(&look, &lo, 1);
         /* (past the last bucket, a bound above every 16-byte value) */

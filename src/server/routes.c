@@ -39,6 +39,40 @@ static int get_id(struct sg_req *r, size_t i, struct sg_uuid *id)
     return 0;
 }
 
+/* A sign-in (an operator's or a person's) from an address that has tried
+ * too often this minute: answered 429, nonzero. */
+static int limited(struct sg_req *r)
+{
+    if (!sg_signin_limited(r->conn))
+        return 0;
+    sg_req_error(r, SG_LIMITED, "too many sign-in attempts from this address: wait a minute");
+    r->retry_after = 60;
+    return 1;
+}
+
+/* A request's kind, or 0 answered 400. */
+static int kind_of(struct sg_req *r, const char *kind)
+{
+    int k = kind ? sg_request_kind_parse(kind) : 0;
+    if (k <= 0) {
+        sg_req_error(r, SG_INVALID,
+                     "'kind' is access, rectification, erasure, restriction, "
+                     "portability, objection, review or withdrawal");
+        return 0;
+    }
+    return k;
+}
+
+/* The files of an answer: [{"name","content"}]. */
+static json_t *files_json(const struct sg_fulfil_out *out)
+{
+    json_t *files = json_array();
+    for (size_t i = 0; i < out->nfiles; i++)
+        json_array_append_new(files, json_pack("{s:s,s:s%}", "name", out->files[i].name, "content",
+                                               out->files[i].data, out->files[i].len));
+    return files;
+}
+
 /* ------------------------------------------------------------ public ones */
 
 static void healthz(struct sg_req *r)
@@ -157,11 +191,8 @@ static void session_open(struct sg_req *r)
         sg_req_error(r, SG_INVALID, "a sign-in needs a 'login' and a 'password'");
         return;
     }
-    if (sg_signin_limited(r->conn)) {
-        sg_req_error(r, SG_LIMITED, "too many sign-in attempts from this address: wait a minute");
-        r->retry_after = 60;
+    if (limited(r))
         return;
-    }
     char secret[SG_SESSION_MAX];
     struct sg_operator_info o;
     struct sg_err err;
@@ -753,13 +784,9 @@ static void request_post(struct sg_req *r)
         sg_req_fail(r, &err);
         return;
     }
-    int k = kind ? sg_request_kind_parse(kind) : 0;
-    if (!k) {
-        sg_req_error(r, SG_INVALID,
-                     "'kind' is access, rectification, erasure, restriction, "
-                     "portability, objection, review or withdrawal");
+    int k = kind_of(r, kind);
+    if (!k)
         return;
-    }
     if (sg_request_new(r->vault, &r->actor, k, channel, subject ? &sid : NULL, at, agent, &info,
                        &err)) {
         sg_req_fail(r, &err);
@@ -878,11 +905,7 @@ static void request_act(struct sg_req *r)
         struct sg_fulfil_out out;
         rc = sg_request_fulfil(r->vault, &r->actor, &id, &in, &out, &err);
         if (!rc) {
-            json_t *files = json_array();
-            for (size_t i = 0; i < out.nfiles; i++)
-                json_array_append_new(files,
-                                      json_pack("{s:s,s:s%}", "name", out.files[i].name, "content",
-                                                out.files[i].data, out.files[i].len));
+            json_t *files = files_json(&out);
             extra =
                 json_pack("{s:s,s:s,s:I,s:o}", "held", out.held, "art19_recipients", out.recipients,
                           "fee_cents", (json_int_t)out.fee_cents, "files", files);
@@ -925,11 +948,8 @@ static void me_code(struct sg_req *r)
         sg_req_error(r, SG_INVALID, "a sign-in code is asked for with an 'email'");
         return;
     }
-    if (sg_signin_limited(r->conn)) {
-        sg_req_error(r, SG_LIMITED, "too many sign-in attempts from this address: wait a minute");
-        r->retry_after = 60;
+    if (limited(r))
         return;
-    }
     struct sg_err err;
     if (sg_person_code_send(r->vault, ME_CATEGORY, json_string_value(e), &err)) {
         sg_req_fail(r, &err);
@@ -954,11 +974,8 @@ static void me_session_open(struct sg_req *r)
         sg_req_error(r, SG_INVALID, "a sign-in needs an 'email' and a 'code'");
         return;
     }
-    if (sg_signin_limited(r->conn)) {
-        sg_req_error(r, SG_LIMITED, "too many sign-in attempts from this address: wait a minute");
-        r->retry_after = 60;
+    if (limited(r))
         return;
-    }
     char secret[SG_SESSION_MAX];
     struct sg_uuid id;
     struct sg_err err;
@@ -1087,15 +1104,6 @@ static void me_consent_post(struct sg_req *r)
     sg_req_json(r, 201, json_pack("{s:s,s:s}", "purpose", purpose, "recorded", state));
 }
 
-static json_t *files_json(const struct sg_fulfil_out *out)
-{
-    json_t *files = json_array();
-    for (size_t i = 0; i < out->nfiles; i++)
-        json_array_append_new(files, json_pack("{s:s,s:s%}", "name", out->files[i].name, "content",
-                                               out->files[i].data, out->files[i].len));
-    return files;
-}
-
 static void me_request_post(struct sg_req *r)
 {
     static const char *const keys[] = {"kind", NULL};
@@ -1105,13 +1113,9 @@ static void me_request_post(struct sg_req *r)
     const char *kind = opt_str(r, "kind", &bad);
     if (bad)
         return;
-    int k = kind ? sg_request_kind_parse(kind) : 0;
-    if (!k) {
-        sg_req_error(r, SG_INVALID,
-                     "'kind' is access, rectification, erasure, restriction, "
-                     "portability, objection, review or withdrawal");
+    int k = kind_of(r, kind);
+    if (!k)
         return;
-    }
     struct sg_request_info info;
     struct sg_fulfil_out out;
     struct sg_err err;

@@ -904,6 +904,20 @@ static void test_journal_torn_and_cancel(void **state)
     sg_vault_close(v);
 }
 
+/* The erasure lines ('E') of the vault's journal. */
+static int journaled_erasures(void)
+{
+    char j[160], line[256];
+    snprintf(j, sizeof j, "%s/keys/erasures.log", dir);
+    FILE *f = fopen(j, "r");
+    assert_non_null(f);
+    int lines = 0;
+    while (fgets(line, sizeof line, f))
+        lines += line[0] == 'E';
+    fclose(f);
+    return lines;
+}
+
 static void test_batch(void **state)
 {
     (void)state;
@@ -937,14 +951,7 @@ static void test_batch(void **state)
     assert_int_equal(sg_subject_get(v, &who, &a, 0, &s, &e), SG_OK);
     sg_subject_free(s);
     sg_vault_close(v);
-    char j[160], line[256];
-    snprintf(j, sizeof j, "%s/keys/erasures.log", dir);
-    FILE *f = fopen(j, "r");
-    int lines = 0;
-    while (fgets(line, sizeof line, f))
-        lines += line[0] == 'E';
-    fclose(f);
-    assert_int_equal(lines, 1);
+    assert_int_equal(journaled_erasures(), 1);
 }
 
 /* An operation inside another (a fulfilment that erases) is a savepoint of
@@ -982,14 +989,7 @@ static void test_nested_ops(void **state)
     sg_audit_head_release(&h1);
     sg_audit_head_release(&h0);
     sg_vault_close(v);
-    char j[160], line[256];
-    snprintf(j, sizeof j, "%s/keys/erasures.log", dir);
-    FILE *f = fopen(j, "r");
-    int lines = 0;
-    while (fgets(line, sizeof line, f))
-        lines += line[0] == 'E';
-    fclose(f);
-    assert_int_equal(lines, 1);
+    assert_int_equal(journaled_erasures(), 1);
 }
 
 /* Groups inside a transaction: undone whole, or kept for the commit. */
@@ -1024,14 +1024,7 @@ static void test_groups(void **state)
     assert_int_equal(n, 0);
     sg_vault_close(v);
     /* and the undone erasure left no journal line */
-    char j[160], line[256];
-    snprintf(j, sizeof j, "%s/keys/erasures.log", dir);
-    FILE *f = fopen(j, "r");
-    int lines = 0;
-    while (fgets(line, sizeof line, f))
-        lines += line[0] == 'E';
-    fclose(f);
-    assert_int_equal(lines, 0);
+    assert_int_equal(journaled_erasures(), 0);
 }
 
 static void test_audit_failure_stops_operation(void **state)

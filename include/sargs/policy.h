@@ -135,6 +135,13 @@ struct sg_recipient {
     int only_when_required;        /* disclosed only when a law or court requires */
     int confidential;              /* disclosures to it are never revealed to the person (retained
                                     * data to law enforcement: LIKTA 15.5) */
+    /* Art. 19: where notices of a rectification, erasure or restriction go
+     * (contact.email; a recipient without one is listed, not told), and
+     * the categories by which it knows a person (their values identify
+     * the person in the notice; none: the notice names the request only). */
+    struct sg_contact contact;
+    const struct sg_category **identify_by;
+    size_t nidentify_by;
 };
 
 /* ----------------------------------------------------------------- retention */

@@ -168,6 +168,7 @@ struct sg_fulfil_out {
     size_t nfiles;
     char held[512];       /* erasure: categories kept, and why */
     char recipients[512]; /* erasure, rectification, restriction: Art. 19 recipients */
+    char notified[512];   /* those of them sent a notice (they have a contact e-mail) */
     int64_t fee_cents;    /* a further copy's fee (0: free) */
 };
 
@@ -181,10 +182,13 @@ void sg_fulfil_out_release(struct sg_fulfil_out *out);
  * CSV), rectification (facts only; opinions are refused; proof needed but
  * for categories the person decides), erasure (on an Art. 17 ground;
  * categories a legal obligation holds are kept and named; the rest is
- * crypto-shredded; the Art. 19 recipients listed), restriction, objection,
- * withdrawal (through the consent engine), review (the outcome recorded).
+ * crypto-shredded), restriction, objection, withdrawal (through the
+ * consent engine), review (the outcome recorded). After a rectification,
+ * an erasure or a restriction, the recipients the change reached are
+ * listed and those with a contact e-mail are sent a notice (Art. 19).
  * SG_CONFLICT before the person is identified, or for a closed request.
- * The answer is queued to the person through the outbox. Audited.
+ * The answer is queued to the person through the outbox (an erasure's
+ * to the address the person had). Audited.
  */
 enum sg_rc sg_request_fulfil(struct sg_vault *v, const struct sg_actor *who,
                              const struct sg_uuid *id, const struct sg_fulfil_in *in,

@@ -261,16 +261,18 @@ int cmd_request(struct cli *c, int argc, char **argv)
         }
         int ret = 0;
         if (c->json)
-            ret = cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:I}", "id", a.pos[1], "state",
+            ret = cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "id", a.pos[1], "state",
                                            sg_request_state_name(out.state), "held", out.held,
-                                           "art19_recipients", out.recipients, "fee_cents",
-                                           (json_int_t)out.fee_cents));
+                                           "art19_recipients", out.recipients, "art19_told",
+                                           out.notified, "fee_cents", (json_int_t)out.fee_cents));
         else {
             printf("%s %s\n", a.pos[1], sg_request_state_name(out.state));
             if (out.held[0])
                 printf("  held: %s\n", out.held);
             if (out.recipients[0])
-                printf("  recipients to tell (Art. 19): %s\n", out.recipients);
+                printf("  recipients (Art. 19): %s\n", out.recipients);
+            if (out.notified[0])
+                printf("  notices queued to: %s\n", out.notified);
             if (out.fee_cents)
                 printf("  a further copy: fee %lld.%02lld\n", (long long)out.fee_cents / 100,
                        (long long)out.fee_cents % 100);

@@ -906,9 +906,9 @@ static void request_act(struct sg_req *r)
         rc = sg_request_fulfil(r->vault, &r->actor, &id, &in, &out, &err);
         if (!rc) {
             json_t *files = files_json(&out);
-            extra =
-                json_pack("{s:s,s:s,s:I,s:o}", "held", out.held, "art19_recipients", out.recipients,
-                          "fee_cents", (json_int_t)out.fee_cents, "files", files);
+            extra = json_pack("{s:s,s:s,s:s,s:I,s:o}", "held", out.held, "art19_recipients",
+                              out.recipients, "art19_told", out.notified, "fee_cents",
+                              (json_int_t)out.fee_cents, "files", files);
             sg_fulfil_out_release(&out);
         }
     } else {

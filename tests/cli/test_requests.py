@@ -308,3 +308,105 @@ def test_restore_keeps_requests_and_names_what_to_redo(tmp_path):
     assert acc["id"] not in entry["details"]
     out = ok(v, "2026-03-04T10:00:00Z", "restore", bak).out
     assert "1 request(s) answered after the backup changed data" in out
+
+
+def etwinning_with_contacts(tmp_path):
+    """eTwinning's policy with where Art. 19 notices go: European Schoolnet
+    knows a person by their e-mail; the Commission gets notices that name
+    only the request; the other recipients have no contact."""
+    text = open(ETW).read()
+    text = text.replace(
+        "  - id: european_schoolnet\n    kind: processor\n",
+        "  - id: european_schoolnet\n    kind: processor\n"
+        "    contact: {email: privacy@eun.example}\n    identify_by: [email]\n")
+    text = text.replace(
+        "  - id: commission\n    kind: other\n",
+        "  - id: commission\n    kind: other\n    contact: {email: dpo@ec.example}\n")
+    p = tmp_path / "etwinning-contacts.yaml"
+    p.write_text(text)
+    return str(p)
+
+
+def mails(maildir):
+    """(To, Subject, body) of each delivered message, decoded."""
+    import email
+    import email.policy
+    out = []
+    for f in sorted((maildir / "new").iterdir()):
+        m = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+        out.append((str(m["To"]), str(m["Subject"]), m.get_content()))
+    return out
+
+
+def test_art19_notices_reach_recipients_and_outlive_the_erasure(tmp_path):
+    v = vault(tmp_path, etwinning_with_contacts(tmp_path))
+    when = "2026-03-02T10:00:00Z"
+    a = person(v, when, "name=Anna", "surname=Ozola", "email=anna@skola.lv", "country=LV")
+
+    def new(kind):
+        r = j(v, when, "request", "new", "--kind", kind, "--channel", "account", "--subject", a)
+        ok(v, when, "request", "verify", r["id"], "--method", "account")
+        return r["id"]
+
+    # a rectification: every recipient of the e-mail is listed, two are told
+    rect = new("rectification")
+    f = j(v, when, "request", "fulfil", rect, "--field", "email=anna@jauna.lv", "--proof",
+          "letter of 1 March")
+    listed = f["art19_recipients"].split(", ")
+    assert "european_schoolnet" in listed and "commission" in listed and "nso_eea" in listed
+    assert f["art19_told"] == "european_schoolnet, commission"
+    ok(v, when, "request", "fulfil", new("restriction"))
+    ok(v, when, "unrestrict", a)
+    maildir = tmp_path / "mail"
+
+    def deliver(t):
+        r = j(v, t, "outbox", "deliver", "--transport", f"maildir:{maildir}")
+        assert r["failed"] == 0 and r["retried"] == 0 and r["dropped"] == 0
+        return r["sent"]
+
+    assert deliver("2026-03-02T10:30:00Z") == 6   # 2 notices each, 2 answers
+    got = mails(maildir)
+    eun = [m for m in got if m[0] == "privacy@eun.example"]
+    ec = [m for m in got if m[0] == "dpo@ec.example"]
+    assert len(eun) == 2 and len(ec) == 2
+    # European Schoolnet finds the person by the e-mail it knew, and is
+    # given the corrected value
+    rect = [m for m in eun if "Rectification" in m[1] or "labošana" in m[1]]
+    assert len(rect) == 1 and "anna@skola.lv" in rect[0][2] and "anna@jauna.lv" in rect[0][2]
+    # the erasure: the person's key is destroyed ...
+    era = new("erasure")
+    f = j(v, when, "request", "fulfil", era, "--ground", "consent_withdrawn")
+    assert f["state"] == "fulfilled" and f["art19_told"] == "european_schoolnet, commission"
+    assert at(v, when, "subject", "show", a).code == 3
+    # ... the notices and the answer are queued, in no clear text on disk
+    queued = sorted(r[0] for r in v.sql("SELECT kind FROM outbox WHERE state = 0"))
+    assert queued == ["art19.erasure", "art19.erasure", "request-answer"]
+    raw = v.raw()
+    assert b"anna@skola.lv" not in raw and b"anna@jauna.lv" not in raw
+    # a key rotation before delivery: the retired key still opens them
+    ok(v, when, "key", "rotate")
+    assert deliver("2026-03-02T11:00:00Z") == 3
+    # (the two notices and the person's answer, at the address they had)
+    got = [m for m in mails(maildir) if era in m[2]]
+    assert sorted(m[0] for m in got) == ["anna@jauna.lv", "dpo@ec.example", "privacy@eun.example"]
+    erase_eun = [m for m in got if m[0] == "privacy@eun.example"]
+    assert "anna@jauna.lv" in erase_eun[0][2]
+    # the Commission is told the reference only: no personal data
+    assert all("anna@" not in m[2] and "Anna" not in m[2]
+               for m in mails(maildir) if m[0] == "dpo@ec.example")
+    # once sent, nothing of a message's content stays
+    rows = v.sql("SELECT length(sealed) FROM outbox")
+    assert len(rows) == 3 and all(int(n) == 0 for (n,) in rows)
+    assert ok(v, when, "audit", "verify").code == 0
+
+
+def test_art19_contact_in_the_policy_is_checked(tmp_path):
+    text = open(ETW).read().replace(
+        "  - id: commission\n    kind: other\n",
+        "  - id: commission\n    kind: other\n    identify_by: [email, nonsense]\n"
+        "    contact: {email: not-an-address}\n")
+    p = tmp_path / "bad.yaml"
+    p.write_text(text)
+    r = Vault(tmp_path / "v").run("policy", "check", str(p))
+    assert r.code == 4
+    assert "nonsense" in r.err + r.out and "not an e-mail address" in r.err + r.out

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <pthread.h>
 
+#include "../../src/lib/outbox/outbox_int.h"
 #include "../../src/lib/vault/vault_int.h"
 
 static char dir[64];
@@ -374,6 +375,69 @@ static void test_outbox_faults(void **state)
     assert_int_equal(sg_outbox_list(v, &user, -1, count_msg, &c, &e), SG_DENIED);
 }
 
+/* A message sealed apart from the person's key (an Art. 19 notice, the
+ * answer to an erasure) opens after a key rotation; one whose content was
+ * moved from another message fails alone and holds up nothing; sent or
+ * failed, no content stays. */
+static void test_outbox_apart(void **state)
+{
+    (void)state;
+    struct sg_uuid a = teacher("a@skola.lv", "LV", "2026-01-01T00:00:00Z");
+    struct sg_uuid m1, m2, m3;
+    struct sg_err e;
+    struct sg_opmark mark;
+    sg_time now = sg_clock_now(&clk);
+    assert_int_equal(sg_op_begin(v, &mark, &e), SG_OK);
+    assert_int_equal(sg_outbox_queue_apart(v, &a, "art19.erasure", "r1@example.org", "S1", "first",
+                                           now, &m1, &e),
+                     SG_OK);
+    assert_int_equal(sg_outbox_queue_apart(v, NULL, "art19.erasure", "r2@example.org", "S2",
+                                           "second", now, &m2, &e),
+                     SG_OK);
+    assert_int_equal(
+        sg_outbox_queue_apart(v, &a, "request-answer", "a@skola.lv", "S3", "third", now, &m3, &e),
+        SG_OK);
+    assert_int_equal(sg_op_end(v, mark, SG_OK, &e), SG_OK);
+    /* an address that cannot carry a message: refused, nothing written */
+    assert_int_equal(sg_outbox_queue_apart(v, NULL, "x", "no address", "S", "B", now, NULL, &e),
+                     SG_INVALID);
+    assert_int_equal(messages().n[SG_MSG_QUEUED], 3);
+    /* the key that wrapped them is retired */
+    struct sg_rotate_report rr;
+    assert_int_equal(sg_vault_rotate_key(v, &op, &rr, &e), SG_OK);
+    /* m2's content put onto m1 */
+    char h1[33], h2[33], sql[400];
+    sg_hex_encode(m1.b, 16, h1);
+    sg_hex_encode(m2.b, 16, h2);
+    if (ts_pg())
+        snprintf(sql, sizeof sql,
+                 "UPDATE outbox SET sealed = (SELECT sealed FROM outbox WHERE id = '%s') "
+                 "WHERE id = '%s'",
+                 h2, h1);
+    else
+        snprintf(sql, sizeof sql,
+                 "UPDATE outbox SET sealed = (SELECT sealed FROM outbox WHERE id = x'%s') "
+                 "WHERE id = x'%s'",
+                 h2, h1);
+    ts_exec(sql);
+    char md[128];
+    snprintf(md, sizeof md, "maildir:%s/apart", dir);
+    struct sg_transport *t;
+    assert_int_equal(sg_transport_open(md, "dpo@example.org", &t, &e), SG_OK);
+    struct sg_deliver_report dr;
+    assert_int_equal(sg_outbox_deliver(v, &op, t, 10, &dr, &e), SG_OK);
+    sg_transport_close(t);
+    assert_int_equal(dr.failed, 1);
+    assert_int_equal(dr.sent, 2);
+    char nd[128];
+    snprintf(nd, sizeof nd, "%s/apart/new", dir);
+    assert_int_equal(files_in(nd), 2);
+    struct count m = messages();
+    assert_int_equal(m.n[SG_MSG_FAILED], 1);
+    assert_int_equal(m.n[SG_MSG_SENT], 2);
+    assert_int_equal(ts_count("SELECT count(*) FROM outbox WHERE length(sealed) > 0"), 0);
+}
+
 /* Value-level deletion: only the values older than the rule go. */
 static void test_values_by_age(void **state)
 {
@@ -525,6 +589,7 @@ int main(void)
         T(test_resume_and_dry_run),
         T(test_restriction_holds),
         T(test_outbox_faults),
+        T(test_outbox_apart),
         T(test_two_nodes),
         cmocka_unit_test_setup_teardown(test_values_by_age, setup_small, teardown),
     };

@@ -1636,8 +1636,13 @@ static int see_message(void *ctx, const struct sg_store_message *m)
         l->attempts[l->n] = m->attempts;
         l->has_subject[l->n] = m->has_subject;
         snprintf(l->error[l->n], 16, "%s", m->error ? m->error : "-");
-        assert_int_equal(m->sealed_len, 3);
-        assert_memory_equal(m->sealed, "s\0t", 3);
+        /* the content stays while queued, and is wiped with the outcome */
+        if (m->state == 0) {
+            assert_int_equal(m->sealed_len, 3);
+            assert_memory_equal(m->sealed, "s\0t", 3);
+        } else {
+            assert_int_equal(m->sealed_len, 0);
+        }
     }
     l->n++;
     return 0;

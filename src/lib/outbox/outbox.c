@@ -38,18 +38,26 @@ static int address_ok(const char *a)
     return 1;
 }
 
-enum sg_rc sg_outbox_queue(struct sg_vault *v, const struct sg_uuid *id, uint32_t kv,
-                           const char *kind, const char *to, const char *subject, const char *body,
-                           sg_time now, struct sg_uuid *out, struct sg_err *err)
+/* A message sealed apart from any person's key: the id of the master key,
+ * a data key of its own wrapped under it, then the sealed text. The key is
+ * bound to the message's id, so a blob moved to another message fails. */
+#define APART_KV     0u
+#define APART_PREFIX (SG_KEY_ID_HEX + SG_WRAPPED_DEK_BYTES)
+
+/* Seals "to\nsubject\nbody" under `dek` (bound to `sid`, `kv`) after
+ * `prefix`, and writes the message. */
+static enum sg_rc put(struct sg_vault *v, struct sg_store_message *m, const uint8_t *dek,
+                      const struct sg_uuid *sid, const uint8_t *prefix, size_t plen, const char *to,
+                      const char *subject, const char *body, struct sg_err *err)
 {
     if (!address_ok(to))
-        return sg_err_set(err, SG_INVALID, "the person's address cannot carry a message");
+        return sg_err_set(err, SG_INVALID, "the address cannot carry a message");
     size_t tl = strlen(to), sl = strlen(subject), bl = strlen(body);
     size_t n = tl + 1 + sl + 1 + bl;
     if (n > MSG_MAX)
         return sg_err_set(err, SG_TOOBIG, "a message over %d bytes", MSG_MAX);
     char *pt = malloc(n);
-    uint8_t *ct = malloc(n + SG_SEAL_OVERHEAD);
+    uint8_t *ct = malloc(plen + n + SG_SEAL_OVERHEAD);
     if (!pt || !ct) {
         free(pt);
         free(ct);
@@ -60,9 +68,23 @@ enum sg_rc sg_outbox_queue(struct sg_vault *v, const struct sg_uuid *id, uint32_
     memcpy(pt + tl + 1, subject, sl);
     pt[tl + 1 + sl] = '\n';
     memcpy(pt + tl + sl + 2, body, bl);
-    sg_seal(&v->nonce, v->dek, id, kv, SG_OUTBOX_FIELD, pt, n, ct);
+    memcpy(ct, prefix, plen);
+    sg_seal(&v->nonce, dek, sid, m->kv, SG_OUTBOX_FIELD, pt, n, ct + plen);
     sodium_memzero(pt, n);
     free(pt);
+    m->sealed = ct;
+    m->sealed_len = plen + n + SG_SEAL_OVERHEAD;
+    enum sg_rc rc = v->store->ops->outbox_put(v->store, m, err);
+    free(ct);
+    return rc;
+}
+
+enum sg_rc sg_outbox_queue(struct sg_vault *v, const struct sg_uuid *id, uint32_t kv,
+                           const char *kind, const char *to, const char *subject, const char *body,
+                           sg_time now, struct sg_uuid *out, struct sg_err *err)
+{
+    if (kv == APART_KV)
+        return sg_err_set(err, SG_INTERNAL, "a person's key has no version 0");
     struct sg_store_message m;
     memset(&m, 0, sizeof m);
     sg_uuid_v7(now, &m.id);
@@ -71,10 +93,34 @@ enum sg_rc sg_outbox_queue(struct sg_vault *v, const struct sg_uuid *id, uint32_
     m.kind = kind;
     m.created = now;
     m.kv = kv;
-    m.sealed = ct;
-    m.sealed_len = n + SG_SEAL_OVERHEAD;
-    enum sg_rc rc = v->store->ops->outbox_put(v->store, &m, err);
-    free(ct);
+    enum sg_rc rc = put(v, &m, v->dek, id, NULL, 0, to, subject, body, err);
+    if (!rc && out)
+        *out = m.id;
+    return rc;
+}
+
+enum sg_rc sg_outbox_queue_apart(struct sg_vault *v, const struct sg_uuid *about, const char *kind,
+                                 const char *to, const char *subject, const char *body, sg_time now,
+                                 struct sg_uuid *out, struct sg_err *err)
+{
+    struct sg_store_message m;
+    memset(&m, 0, sizeof m);
+    sg_uuid_v7(now, &m.id);
+    m.has_subject = about != NULL;
+    if (about)
+        m.subject = *about;
+    m.kind = kind;
+    m.created = now;
+    m.kv = APART_KV;
+    uint8_t *dek = sodium_malloc(SG_KEY_BYTES);
+    if (!dek)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    uint8_t prefix[APART_PREFIX];
+    memcpy(prefix, v->kek->id, SG_KEY_ID_HEX);
+    sg_rand_pool_take(&v->pool, dek, SG_KEY_BYTES);
+    sg_dek_wrap(&v->nonce, v->kek, dek, &m.id, APART_KV, prefix + SG_KEY_ID_HEX);
+    enum sg_rc rc = put(v, &m, dek, &m.id, prefix, sizeof prefix, to, subject, body, err);
+    sodium_free(dek);
     if (!rc && out)
         *out = m.id;
     return rc;
@@ -205,6 +251,39 @@ static enum sg_rc record_all(struct sg_vault *v, const struct sg_actor *who, str
     return sg_op_end(v, mark, rc, err);
 }
 
+/* Opens a message sealed apart: under the master key it names (the
+ * current one, or one a rotation retired since). */
+static enum sg_rc open_apart(struct sg_vault *v, const struct claimed *c, char **text, size_t *len,
+                             struct sg_err *err)
+{
+    if (c->sealed_len < APART_PREFIX + SG_SEAL_OVERHEAD)
+        return sg_err_set(err, SG_CRYPTO, "an outbox message is malformed");
+    char id[SG_KEY_ID_HEX + 1];
+    memcpy(id, c->sealed, SG_KEY_ID_HEX);
+    id[SG_KEY_ID_HEX] = '\0';
+    struct sg_key *old = NULL;
+    const struct sg_key *kek = v->kek;
+    enum sg_rc rc = SG_OK;
+    if (strcmp(id, v->kek->id) != 0) {
+        rc = sg_vault_retired_kek(v->kek_path, id, &old, err);
+        if (rc == SG_NOTFOUND)
+            rc = sg_err_set(err, SG_CRYPTO,
+                            "an outbox message is sealed under master key %s, which is no longer "
+                            "kept",
+                            id);
+        kek = old;
+    }
+    if (!rc)
+        rc = sg_dek_unwrap(kek, c->sealed + SG_KEY_ID_HEX, SG_WRAPPED_DEK_BYTES, &c->id, APART_KV,
+                           v->dek, err);
+    sg_key_free(old);
+    if (!rc)
+        rc = sg_vault_open_value(v, &c->id, APART_KV, SG_OUTBOX_FIELD, c->sealed + APART_PREFIX,
+                                 c->sealed_len - APART_PREFIX, text, len, err);
+    sg_vault_forget_key(v);
+    return rc;
+}
+
 /* Opens a claimed message under its person's key: "to\nsubject\nbody". */
 static enum sg_rc open_message(struct sg_vault *v, const struct claimed *c, char **text,
                                size_t *len, struct sg_err *err)
@@ -250,11 +329,20 @@ enum sg_rc sg_outbox_deliver(struct sg_vault *v, const struct sg_actor *who, str
         char *text = NULL;
         size_t len = 0;
         struct sg_err e;
-        enum sg_rc orc = m->has_subject ? open_message(v, m, &text, &len, &e) : SG_NOTFOUND;
+        enum sg_rc orc = m->kv == APART_KV ? open_apart(v, m, &text, &len, &e)
+                         : m->has_subject  ? open_message(v, m, &text, &len, &e)
+                                           : SG_NOTFOUND;
         if (orc == SG_NOTFOUND || orc == SG_CONFLICT) {
             /* Erased or anonymised since: the message goes with them. */
             note(m, SG_MSG_DROPPED, m->attempts, 0, 0, "the person is gone", "outbox.drop");
             rep->dropped++;
+            continue;
+        }
+        if (orc == SG_CRYPTO) {
+            /* Altered, or sealed under a key no longer kept: no retry can
+             * open it, and it must not hold up the messages behind it. */
+            note(m, SG_MSG_FAILED, m->attempts + 1, 0, 0, e.msg, "outbox.fail");
+            rep->failed++;
             continue;
         }
         if (orc) {

@@ -26,6 +26,20 @@ enum sg_rc sg_outbox_queue(struct sg_vault *v, const struct sg_uuid *id, uint32_
                            const char *kind, const char *to, const char *subject, const char *body,
                            sg_time now, struct sg_uuid *out, struct sg_err *err);
 
+/*
+ * Queues a message that must outlive the person's key: an Art. 19 notice
+ * to a recipient, the answer to an erasure. It is sealed under a data key
+ * of its own, wrapped under the master key (a rotation keeps the old one
+ * in `retired`, so a queued message still opens), inside the caller's
+ * operation. `about` (may be NULL) is the person it concerns: a later
+ * erasure of that person takes it with their other messages, so one that
+ * announces the erasure is queued after it. Its content is wiped once it
+ * is sent or given up (as every message's is).
+ */
+enum sg_rc sg_outbox_queue_apart(struct sg_vault *v, const struct sg_uuid *about, const char *kind,
+                                 const char *to, const char *subject, const char *body, sg_time now,
+                                 struct sg_uuid *out, struct sg_err *err);
+
 /* The RFC 5322 text of a message (malloc'd): headers, base64 body. */
 char *sg_mail_format(const struct sg_mail *m, size_t *len);
 

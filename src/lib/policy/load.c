@@ -1115,7 +1115,8 @@ static void load_recipients(struct ld *l, const struct ynode *root)
                                        "kind",         "role",
                                        "country",      "third_countries",
                                        "safeguard",    "only_when_required",
-                                       "confidential", NULL};
+                                       "confidential", "contact",
+                                       "identify_by",  NULL};
     const struct ynode *sec;
     size_t n = section(l, root, "recipients", &sec);
     struct sg_recipient *v = arena_array(l->a, n, sizeof *v);
@@ -1149,6 +1150,20 @@ static void load_recipients(struct ld *l, const struct ynode *root)
             third = 1;
         }
         r->third_country = third;
+        const struct ynode *ct = mget(it, "contact");
+        if (ct && !is_null(ct)) {
+            char cw[128];
+            snprintf(cw, sizeof cw, "the contact of %s", what);
+            if (map_ok(l, ct, cw, contact_keys))
+                contact_fields(l, ct, cw, &r->contact, 0);
+        }
+        r->identify_by =
+            category_list(l, get_seq(l, it, "identify_by", what), what, &r->nidentify_by);
+        if (r->nidentify_by && !r->contact.email)
+            pb(l, mget(it, "identify_by"),
+               "%s names how it knows a person ('identify_by') but has no contact.email to "
+               "tell it",
+               what);
         const struct ynode *sg = mget(it, "safeguard");
         if (sg && !is_null(sg)) {
             char sw[128];

@@ -420,32 +420,11 @@ static int drop_unheld(void *ctx, const char *cat, sg_time changed)
     return !held(ctx, cat);
 }
 
-/* Art. 19: the recipients of the purposes that used the categories. */
-static void recipients_of(const struct sg_policy *p, const struct sg_subject *s, char *out,
-                          size_t cap)
-{
-    out[0] = '\0';
-    for (size_t k = 0; k < p->npurposes; k++) {
-        const struct sg_purpose *pu = &p->purposes[k];
-        int uses = 0;
-        for (size_t j = 0; j < pu->ncategories && !uses; j++)
-            uses = has_category(s, pu->categories[j]->id);
-        for (size_t j = 0; uses && j < pu->nrecipients; j++) {
-            const char *id = pu->recipients[j]->id;
-            if (pu->recipients[j]->confidential || strstr(out, id))
-                continue;
-            size_t n = strlen(out);
-            snprintf(out + n, cap - n, "%s%s", n ? ", " : "", id);
-        }
-    }
-}
-
 static enum sg_rc erase(struct sg_vault *v, const struct sg_actor *who, const struct sg_subject *s,
                         struct sg_fulfil_out *out, struct sg_err *err)
 {
     const struct sg_policy *p = v->policy;
     struct sg_actor reader = full_reader(who);
-    recipients_of(p, s, out->recipients, sizeof out->recipients);
     for (size_t i = 0; i < s->nfields; i++)
         if (held(p, s->fields[i].category)) {
             size_t n = strlen(out->held);
@@ -698,12 +677,14 @@ static enum sg_rc fulfil(struct sg_vault *v, const struct sg_actor *who, const s
         return sg_err_set(err, SG_CONFLICT, "the request is paused: resume it first");
     const struct sg_policy *p = v->policy;
     struct sg_actor reader = full_reader(who);
-    struct sg_subject *s = NULL;
+    struct sg_subject *s = NULL, *now = NULL;
     out->state = SG_RS_FULFILLED;
     switch (r->kind) {
     case SG_REQ_ACCESS:
     case SG_REQ_PORTABILITY:
     case SG_REQ_ERASURE:
+    case SG_REQ_RECTIFICATION:
+    case SG_REQ_RESTRICTION:
         if ((rc = sg_subject_get(v, &reader, &r->subject, 0, &s, err)))
             return rc;
         break;
@@ -728,13 +709,8 @@ static enum sg_rc fulfil(struct sg_vault *v, const struct sg_actor *who, const s
         break;
     case SG_REQ_RECTIFICATION:
         rc = rectify(v, &reader, r, in, err);
-        if (!rc) {
-            struct sg_subject *now = NULL;
-            if (!sg_subject_get(v, &reader, &r->subject, 0, &now, NULL)) {
-                recipients_of(p, now, out->recipients, sizeof out->recipients);
-                sg_subject_free(now);
-            }
-        }
+        if (!rc)
+            rc = sg_subject_get(v, &reader, &r->subject, 0, &now, err);
         break;
     case SG_REQ_ERASURE: {
         int known = 0;
@@ -767,7 +743,14 @@ static enum sg_rc fulfil(struct sg_vault *v, const struct sg_actor *who, const s
                             "a review records the outcome of the human review (--outcome)");
         break;
     }
+    /* Art. 19, then the erasure's answer, which names the recipients. */
+    if (!rc && (r->kind == SG_REQ_ERASURE || r->kind == SG_REQ_RECTIFICATION ||
+                r->kind == SG_REQ_RESTRICTION))
+        rc = sg_req_art19(v, r, s, now, in, out, err);
+    if (!rc && r->kind == SG_REQ_ERASURE)
+        rc = sg_req_erasure_answer(v, r, s, out, err);
     sg_subject_free(s);
+    sg_subject_free(now);
     if (rc) {
         sg_fulfil_out_release(out);
         return rc;
@@ -778,10 +761,11 @@ static enum sg_rc fulfil(struct sg_vault *v, const struct sg_actor *who, const s
         sg_fulfil_out_release(out);
         return rc;
     }
-    char why[1200];
-    snprintf(why, sizeof why, "%s%s%s%s%s%s", in->ground ? in->ground : "",
+    char why[2048];
+    snprintf(why, sizeof why, "%s%s%s%s%s%s%s%s", in->ground ? in->ground : "",
              out->held[0] ? "; held: " : "", out->held, out->recipients[0] ? "; Art. 19: " : "",
-             out->recipients, in->outcome ? in->outcome : "");
+             out->recipients, out->notified[0] ? "; told: " : "", out->notified,
+             in->outcome ? in->outcome : "");
     r->state = out->state;
     struct sg_opmark mark;
     if (!(rc = sg_op_begin(v, &mark, err))) {

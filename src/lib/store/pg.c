@@ -538,7 +538,8 @@ static const struct {
                          3,
                          {OID_INT8, OID_INT8, OID_INT8}},
     [ST_OUTBOX_UPDATE] = {"UPDATE outbox SET state = $2, attempts = $3, next_attempt = $4, "
-                          "sent = $5, error = $6, claimed_until = 0 WHERE id = $1 AND "
+                          "sent = $5, error = $6, claimed_until = 0, sealed = CASE $2 WHEN 0 "
+                          "THEN sealed ELSE ''::bytea END WHERE id = $1 AND "
                           "claimed_until = $7 RETURNING id",
                           7,
                           {OID_UUID, OID_INT4, OID_INT4, OID_INT8, OID_INT8, OID_TEXT, OID_INT8}},

@@ -246,7 +246,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                         "WHERE state = 0 AND next_attempt <= ?1 AND claimed_until <= ?1 "
                         "ORDER BY next_attempt LIMIT ?3) RETURNING " OUTBOX_COLS,
     [ST_OUTBOX_UPDATE] = "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt = ?4, "
-                         "sent = ?5, error = ?6, claimed_until = 0 WHERE id = ?1 AND "
+                         "sent = ?5, error = ?6, claimed_until = 0, sealed = CASE ?2 WHEN 0 "
+                         "THEN sealed ELSE x'' END WHERE id = ?1 AND "
                          "claimed_until = ?7",
     [ST_OUTBOX_EACH] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY created, id",
     [ST_OUTBOX_EACH_STATE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE state = ?1 "

@@ -451,7 +451,8 @@ struct sg_store_ops {
      * the same message. outbox_update records a delivery's outcome and
      * lifts the claim, only while the claim is still the one made until
      * `lease` (SG_CONFLICT otherwise: it ran out and another worker has the
-     * message); outbox_each lists messages, of one state or all (state -1),
+     * message), and wipes the content of one that is no longer queued;
+     * outbox_each lists messages, of one state or all (state -1),
      * oldest first. */
     enum sg_rc (*outbox_put)(struct sg_store *s, const struct sg_store_message *m,
                              struct sg_err *err);

@@ -174,22 +174,13 @@ static enum sg_rc adopt_kek(struct sg_store *s, const struct sg_key *kek, const 
         return rc;
     if (strcmp(id, kek->id) == 0)
         return SG_OK;
-    char name[SG_KEY_ID_HEX + 16];
-    snprintf(name, sizeof name, SG_RETIRED_DIR "/%s.key", id);
-    const char *slash = strrchr(kek_path, '/');
-    char *dir = slash ? strndup(kek_path, (size_t)(slash - kek_path)) : strdup(".");
-    char *path = dir ? sg_path_join(dir, name) : NULL;
-    free(dir);
-    if (!path)
-        return sg_err_set(err, SG_NOMEM, "out of memory");
     struct sg_key *old = NULL;
-    rc = sg_key_load(path, SG_KEY_KEK, &old, err);
+    rc = sg_vault_retired_kek(kek_path, id, &old, err);
     if (rc == SG_NOTFOUND)
         rc = sg_err_set(err, SG_CRYPTO,
                         "the backup's data keys are wrapped under master key %s, which is no "
-                        "longer kept (expected '%s')",
-                        id, path);
-    free(path);
+                        "longer kept (in '" SG_RETIRED_DIR "' beside the master key)",
+                        id);
     if (!rc)
         rc = sg_vault_rewrap_all(s, old, kek, rewrapped, err);
     if (!rc)

@@ -698,6 +698,25 @@ enum sg_rc sg_vault_rewrap_all(struct sg_store *store, const struct sg_key *from
     return rc;
 }
 
+enum sg_rc sg_vault_retired_kek(const char *kek_path, const char *id, struct sg_key **out,
+                                struct sg_err *err)
+{
+    /* The id comes from the database: it names a file only when it is one. */
+    size_t n = strlen(id);
+    if (n != SG_KEY_ID_HEX || strspn(id, "0123456789abcdef") != n)
+        return sg_err_set(err, SG_CRYPTO, "a master key id is malformed");
+    char name[SG_KEY_ID_HEX + 16];
+    snprintf(name, sizeof name, SG_RETIRED_DIR "/%s.key", id);
+    char *dir = dir_of(kek_path);
+    char *path = dir ? sg_path_join(dir, name) : NULL;
+    free(dir);
+    if (!path)
+        return sg_err_set(err, SG_NOMEM, "out of memory");
+    enum sg_rc rc = sg_key_load(path, SG_KEY_KEK, out, err);
+    free(path);
+    return rc;
+}
+
 enum sg_rc sg_vault_rotate_key(struct sg_vault *v, const struct sg_actor *who,
                                struct sg_rotate_report *rep, struct sg_err *err)
 {

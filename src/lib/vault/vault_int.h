@@ -81,6 +81,12 @@ struct sg_vault {
 /* Paths: malloc'd "a/b". */
 char *sg_path_join(const char *a, const char *b);
 
+/* A master key retired by a rotation, by its id, from the `retired`
+ * directory beside `kek_path` (the current one). SG_NOTFOUND when it is not
+ * kept; the caller frees it. */
+enum sg_rc sg_vault_retired_kek(const char *kek_path, const char *id, struct sg_key **out,
+                                struct sg_err *err);
+
 /* Wipes v->dek and v->rkey at the end of an operation. */
 void sg_vault_forget_key(struct sg_vault *v);
 

@@ -174,9 +174,45 @@ static enum sg_rc resolve_size(struct sg_store *s, uint64_t *size, struct sg_err
     return SG_OK;
 }
 
+/* A proof's reads in one read transaction: one snapshot of the log, and on
+ * SQLite one WAL read lock for its dozen queries instead of one each (which
+ * cost most of a proof). Inside the caller's transaction, nothing to do. */
+static enum sg_rc snapshot_begin(struct sg_vault *v, int *own, struct sg_err *err)
+{
+    *own = !v->explicit_tx && v->op_depth == 0;
+    return *own ? v->store->ops->begin_read(v->store, err) : SG_OK;
+}
+
+static enum sg_rc snapshot_end(struct sg_vault *v, int own, enum sg_rc rc, struct sg_err *err)
+{
+    if (!own)
+        return rc;
+    if (rc) {
+        v->store->ops->rollback(v->store);
+        return rc;
+    }
+    return v->store->ops->commit(v->store, err);
+}
+
+static enum sg_rc prove(struct sg_vault *v, uint64_t index, uint64_t *sizep,
+                        uint8_t leaf_hash[SG_HASH_BYTES], uint8_t *proof, size_t *n,
+                        uint8_t root[SG_HASH_BYTES], struct sg_err *err);
+
 enum sg_rc sg_audit_prove(struct sg_vault *v, uint64_t index, uint64_t *sizep,
                           uint8_t leaf_hash[SG_HASH_BYTES], uint8_t *proof, size_t *n,
                           uint8_t root[SG_HASH_BYTES], struct sg_err *err)
+{
+    int own;
+    enum sg_rc rc = snapshot_begin(v, &own, err);
+    if (rc)
+        return rc;
+    rc = prove(v, index, sizep, leaf_hash, proof, n, root, err);
+    return snapshot_end(v, own, rc, err);
+}
+
+static enum sg_rc prove(struct sg_vault *v, uint64_t index, uint64_t *sizep,
+                        uint8_t leaf_hash[SG_HASH_BYTES], uint8_t *proof, size_t *n,
+                        uint8_t root[SG_HASH_BYTES], struct sg_err *err)
 {
     struct sg_store *s = v->store;
     enum sg_rc rc = resolve_size(s, sizep, err);
@@ -193,9 +229,25 @@ enum sg_rc sg_audit_prove(struct sg_vault *v, uint64_t index, uint64_t *sizep,
     return root_at(v, size, root, err);
 }
 
+static enum sg_rc consistency(struct sg_vault *v, uint64_t m, uint64_t *np, uint8_t *proof,
+                              size_t *count, uint8_t root1[SG_HASH_BYTES],
+                              uint8_t root2[SG_HASH_BYTES], struct sg_err *err);
+
 enum sg_rc sg_audit_consistency(struct sg_vault *v, uint64_t m, uint64_t *np, uint8_t *proof,
                                 size_t *count, uint8_t root1[SG_HASH_BYTES],
                                 uint8_t root2[SG_HASH_BYTES], struct sg_err *err)
+{
+    int own;
+    enum sg_rc rc = snapshot_begin(v, &own, err);
+    if (rc)
+        return rc;
+    rc = consistency(v, m, np, proof, count, root1, root2, err);
+    return snapshot_end(v, own, rc, err);
+}
+
+static enum sg_rc consistency(struct sg_vault *v, uint64_t m, uint64_t *np, uint8_t *proof,
+                              size_t *count, uint8_t root1[SG_HASH_BYTES],
+                              uint8_t root2[SG_HASH_BYTES], struct sg_err *err)
 {
     struct sg_store *s = v->store;
     enum sg_rc rc = resolve_size(s, np, err);
@@ -415,7 +467,19 @@ static int load_head(void *ctx, const struct sg_store_head *h)
     return 0;
 }
 
+static enum sg_rc verify(struct sg_vault *v, struct sg_audit_report *rep, struct sg_err *err);
+
 enum sg_rc sg_audit_verify(struct sg_vault *v, struct sg_audit_report *rep, struct sg_err *err)
+{
+    int own;
+    enum sg_rc rc = snapshot_begin(v, &own, err);
+    if (rc)
+        return rc;
+    rc = verify(v, rep, err);
+    return snapshot_end(v, own, rc, err);
+}
+
+static enum sg_rc verify(struct sg_vault *v, struct sg_audit_report *rep, struct sg_err *err)
 {
     struct verify_ctx *c = calloc(1, sizeof *c);
     if (!c)

@@ -10,6 +10,9 @@
 #include "sargs/audit.h"
 #include "sargs/consent.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "../../src/lib/vault/vault_int.h"
 
 static char dir[64];
@@ -410,6 +413,65 @@ static void test_receipts(void **state)
     free(doc);
 }
 
+/* Decisions in bulk keep a read snapshot across decisions: a withdrawal
+ * made by another process (a child with its own vault handle), by another
+ * handle of this process and by this handle itself is each seen by the very
+ * next decision, and the handle's other calls and writes still work. */
+static void test_bulk_decisions(void **state)
+{
+    (void)state;
+    struct sg_uuid a = person("a@x.lv", "1980-01-01");
+    struct sg_uuid b = person("b@x.lv", "1980-01-01");
+    struct sg_uuid c = person("c@x.lv", "1980-01-01");
+    assert_int_equal(record(&a, "newsletter", SG_CONSENT_GIVEN, NULL), SG_OK);
+    assert_int_equal(record(&b, "newsletter", SG_CONSENT_GIVEN, NULL), SG_OK);
+    assert_int_equal(record(&c, "newsletter", SG_CONSENT_GIVEN, NULL), SG_OK);
+    sg_may_bulk(v, 1);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(may(&a, "newsletter", 0), SG_MAY_CONSENT);
+    /* another process withdraws a's consent */
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct sg_vault *w = NULL;
+        struct sg_err e;
+        struct sg_consent_subject cs = {&a, NULL, NULL};
+        struct sg_consent_in in = {SG_METHOD_EMAIL, NULL, NULL, NULL, NULL, NULL};
+        int ok =
+            sg_vault_open(&opts, &w, &e) == SG_OK &&
+            sg_consent_record(w, &op, &cs, "newsletter", SG_CONSENT_WITHDRAWN, &in, &e) == SG_OK;
+        if (w)
+            sg_vault_close(w);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(may(&a, "newsletter", 0), SG_MAY_WITHDRAWN);
+    /* another handle in this process */
+    struct sg_vault *w = NULL;
+    struct sg_err e;
+    assert_int_equal(sg_vault_open(&opts, &w, &e), SG_OK);
+    assert_int_equal(may(&b, "newsletter", 0), SG_MAY_CONSENT);
+    struct sg_consent_subject cs = {&b, NULL, NULL};
+    struct sg_consent_in in = {SG_METHOD_EMAIL, NULL, NULL, NULL, NULL, NULL};
+    assert_int_equal(sg_consent_record(w, &op, &cs, "newsletter", SG_CONSENT_WITHDRAWN, &in, &e),
+                     SG_OK);
+    assert_int_equal(may(&b, "newsletter", 0), SG_MAY_WITHDRAWN);
+    sg_vault_close(w);
+    /* this handle: a write ends the snapshot, and the next decision sees it */
+    assert_int_equal(may(&c, "newsletter", 0), SG_MAY_CONSENT);
+    assert_int_equal(record(&c, "newsletter", SG_CONSENT_WITHDRAWN, NULL), SG_OK);
+    assert_int_equal(may(&c, "newsletter", 0), SG_MAY_WITHDRAWN);
+    /* other reads on the handle see the database as it is */
+    struct sg_subject *s = NULL;
+    assert_int_equal(sg_subject_get(v, &op, &c, 0, &s, &e), SG_OK);
+    sg_subject_free(s);
+    sg_may_bulk(v, 0);
+    assert_int_equal(may(&a, "newsletter", 0), SG_MAY_WITHDRAWN);
+}
+
 static int load(void **state)
 {
     (void)state;
@@ -436,6 +498,7 @@ int main(void)
         T(test_children),       T(test_objection_and_restriction),
         T(test_state_and_gpc),  T(test_bad_input),
         T(test_before_account), T(test_receipts),
+        T(test_bulk_decisions),
     };
     return cmocka_run_group_tests(tests, load, unload);
 }

@@ -145,3 +145,9 @@ enum sg_rc sg_may(struct sg_vault *v, const struct sg_actor *who, const struct s
     *out = d;
     return SG_OK;
 }
+
+void sg_may_bulk(struct sg_vault *v, int on)
+{
+    if (v->store->ops->decide_keep)
+        (void)v->store->ops->decide_keep(v->store, on, NULL);
+}

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 enum stmt_id {
@@ -294,13 +296,37 @@ static const char *const stmt_sql[ST_COUNT] = {
                             "ORDER BY seq",
 };
 
+/* The WAL index header as SQLite keeps it, twice, at the start of the -shm
+ * file (two copies of 48 bytes, machine byte order; sqlite.org/walformat).
+ * Every process sharing the database maps it, whatever its SQLite version,
+ * so its layout cannot change. A commit rewrites both copies, the second
+ * first; a header that reads the same as when a snapshot was taken means
+ * no transaction has committed since. */
+#define WAL_HDR   48
+#define KEEP_USEC 50000 /* a kept snapshot is renewed at least this often */
+
 struct sq {
     struct sg_store base;
     sqlite3 *db;
     char *path;
     int depth; /* open transaction levels: 1 = transaction, more = savepoints */
     sqlite3_stmt *st[ST_COUNT];
+    /* Decisions in bulk (decide_keep): a read transaction kept open across
+     * decisions while the header is unchanged. */
+    int keep, held;
+    const volatile uint8_t *shm; /* the -shm file's first page, read-only */
+    uint8_t hdr[WAL_HDR];        /* the header when the held snapshot began */
+    int64_t held_since;          /* CLOCK_MONOTONIC, microseconds */
 };
+
+static void release_held(struct sq *q)
+{
+    if (q->held) {
+        /* A read transaction: ending it cannot fail in a way that matters. */
+        sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL);
+        q->held = 0;
+    }
+}
 
 static struct sq *SQ(struct sg_store *s)
 {
@@ -331,6 +357,10 @@ static enum sg_rc fail(struct sq *q, int code, const char *what, struct sg_err *
 
 static sqlite3_stmt *stmt(struct sq *q, enum stmt_id id, struct sg_err *err)
 {
+    /* Only a decision reads from a kept snapshot; anything else sees the
+     * database as it is now. */
+    if (q->held && id != ST_PSTATE_GET && id != ST_DECIDE)
+        release_held(q);
     if (!q->st[id]) {
         int rc = sqlite3_prepare_v3(q->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &q->st[id],
                                     NULL);
@@ -378,6 +408,7 @@ static enum sg_rc run(struct sq *q, sqlite3_stmt *st, const char *what, struct s
 
 static enum sg_rc exec(struct sq *q, const char *sql, const char *what, struct sg_err *err)
 {
+    release_held(q);
     int rc = sqlite3_exec(q->db, sql, NULL, NULL, NULL);
     return rc == SQLITE_OK ? SG_OK : fail(q, rc, what, err);
 }
@@ -389,6 +420,9 @@ static void sq_close(struct sg_store *s)
     struct sq *q = SQ(s);
     if (!q)
         return;
+    release_held(q);
+    if (q->shm)
+        munmap((void *)q->shm, 4096);
     finalize_all(q);
     if (q->db)
         sqlite3_close_v2(q->db);
@@ -455,6 +489,7 @@ static enum sg_rc begin_as(struct sg_store *s, const char *how, struct sg_err *e
 {
     struct sq *q = SQ(s);
     enum sg_rc r;
+    release_held(q);
     if (q->depth == 0) {
         r = exec(q, how, "begin", err);
     } else {
@@ -519,6 +554,7 @@ static void sq_rollback(struct sg_store *s)
 
 static enum sg_rc read_version(struct sq *q, int *version, struct sg_err *err)
 {
+    release_held(q);
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(q->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
                                 -1, &st, NULL);
@@ -1624,10 +1660,84 @@ static enum sg_rc sq_pstate_put(struct sg_store *s, const struct sg_uuid *id, co
     return r;
 }
 
+static int64_t mono_usec(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* Reads the WAL index header: 0 when both copies agree and it is set up,
+ * -1 when a commit is rewriting it (or it is not in use): a change. */
+static int read_hdr(const volatile uint8_t *shm, uint8_t out[WAL_HDR])
+{
+    uint8_t second[WAL_HDR];
+    for (int i = 0; i < WAL_HDR; i++)
+        out[i] = shm[i];
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    for (int i = 0; i < WAL_HDR; i++)
+        second[i] = shm[WAL_HDR + i];
+    return memcmp(out, second, WAL_HDR) == 0 && out[12] /* isInit */ ? 0 : -1;
+}
+
+/* Maps the -shm file of the database, read-only. */
+static void map_shm(struct sq *q)
+{
+    const char *db = sqlite3_db_filename(q->db, "main");
+    char path[4096];
+    if (!db || !*db || (size_t)snprintf(path, sizeof path, "%s-shm", db) >= sizeof path)
+        return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat st;
+    void *p = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && st.st_size >= 2 * WAL_HDR)
+        p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p != MAP_FAILED)
+        q->shm = p;
+}
+
+static enum sg_rc sq_decide_keep(struct sg_store *s, int on, struct sg_err *err)
+{
+    (void)err;
+    struct sq *q = SQ(s);
+    release_held(q);
+    q->keep = on;
+    if (on && !q->shm)
+        map_shm(q); /* without it, every decision reads afresh */
+    return SG_OK;
+}
+
+/* Before a decision in keep mode: keeps the held snapshot when nothing has
+ * committed since it began (and it is young), else takes a new one. The
+ * header is read before the new snapshot begins, so a commit in between
+ * shows as a change next time rather than being missed. */
+static void fresh_snapshot(struct sq *q)
+{
+    uint8_t h[WAL_HDR];
+    if (!q->shm || read_hdr(q->shm, h) != 0) {
+        release_held(q);
+        return;
+    }
+    int64_t now = mono_usec();
+    if (q->held && memcmp(h, q->hdr, WAL_HDR) == 0 && now - q->held_since < KEEP_USEC)
+        return;
+    release_held(q);
+    if (sqlite3_exec(q->db, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK)
+        return;
+    memcpy(q->hdr, h, WAL_HDR);
+    q->held = 1;
+    q->held_since = now;
+}
+
 static enum sg_rc sq_decide(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
                             int *state, struct sg_store_pstate *ps, int *has_ps, struct sg_err *err)
 {
     struct sq *q = SQ(s);
+    if (q->keep && q->depth == 0)
+        fresh_snapshot(q);
     sqlite3_stmt *st = stmt(q, ST_PSTATE_GET, err);
     if (!st)
         return err ? err->rc : SG_IO;
@@ -2608,6 +2718,7 @@ static enum sg_rc copy_db(sqlite3 *to, sqlite3 *from, const char *what, struct s
 static enum sg_rc sq_backup(struct sg_store *s, const char *path, struct sg_err *err)
 {
     struct sq *q = SQ(s);
+    release_held(q);
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (errno == EEXIST)
@@ -2700,6 +2811,7 @@ static int has_rows(struct sq *q, const char *quoted_name)
 static enum sg_rc sq_restore(struct sg_store *s, const char *path, struct sg_err *err)
 {
     struct sq *q = SQ(s);
+    release_held(q);
     if (q->depth)
         return sg_err_set(err, SG_INTERNAL, "restore inside a transaction");
     enum sg_rc r = SG_OK;
@@ -2832,6 +2944,7 @@ const struct sg_store_ops sg_store_sqlite = {
     .pstate_get = sq_pstate_get,
     .pstate_put = sq_pstate_put,
     .decide = sq_decide,
+    .decide_keep = sq_decide_keep,
     .sweep_scan = sq_sweep_scan,
     .sweep_done_put = sq_sweep_done_put,
     .global_event_put = sq_global_event_put,

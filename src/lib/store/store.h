@@ -418,6 +418,12 @@ struct sg_store_ops {
                              const struct sg_store_pstate *ps, struct sg_err *err);
     enum sg_rc (*decide)(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
                          int *state, struct sg_store_pstate *ps, int *has_ps, struct sg_err *err);
+    /* Decisions in bulk (may be NULL): with `on`, decide may answer from a
+     * read snapshot kept across calls for as long as nothing has committed
+     * to the database since (checked before every decision, so a change by
+     * any process is seen by the next one); any other call, and `on` 0,
+     * end the snapshot. */
+    enum sg_rc (*decide_keep)(struct sg_store *s, int on, struct sg_err *err);
 
     /* Retention. sweep_scan hands out people in id order after `after` (NULL:
      * from the start), at most `limit`, with their events and done marks;

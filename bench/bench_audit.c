@@ -125,7 +125,8 @@ int main(int argc, char **argv)
     /* Full verification. */
     struct sg_audit_report rep;
     t0 = bench_now();
-    if (sg_audit_verify(v, &rep, &e))
+    const struct sg_actor auditor = {"bench", "operator", "audit", NULL, NULL};
+    if (sg_audit_verify(v, &auditor, &rep, &e))
         die("verify", &e);
     double verify_s = bench_now() - t0;
     if (!rep.ok) {

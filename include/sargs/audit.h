@@ -94,9 +94,13 @@ struct sg_audit_report {
  * every head's signature and root, and that the heads are consistent with one
  * another and with the entries. Tampering is a finding, not an error: the
  * call returns SG_OK with rep->ok = 0 and the first problem named; errors are
- * for the cases where verification could not run (I/O, missing key).
+ * for the cases where verification could not run (I/O, missing key). It
+ * reads the whole log, so it is for the operator and staff roles (SG_DENIED
+ * otherwise, audited): anyone else checks heads and proofs, which cost
+ * microseconds.
  */
-enum sg_rc sg_audit_verify(struct sg_vault *v, struct sg_audit_report *rep, struct sg_err *err);
+enum sg_rc sg_audit_verify(struct sg_vault *v, const struct sg_actor *who,
+                           struct sg_audit_report *rep, struct sg_err *err);
 
 /*
  * Lists entries in order: all, or one person's (`subject`, NULL for all),

@@ -345,7 +345,7 @@ static int audit_verify(struct cli *c, struct sg_vault *v, struct cli_args *a)
     struct sg_audit_report rep;
     if (a->npos != 1)
         return usage_fail(c, "usage: sargs audit verify");
-    if (sg_audit_verify(v, &rep, &err))
+    if (sg_audit_verify(v, &c->actor, &rep, &err))
         return cli_fail(c, &err);
     if (c->json) {
         json_t *j = json_pack("{s:b,s:I,s:I}", "valid", rep.ok, "entries", (json_int_t)rep.entries,

@@ -1373,7 +1373,7 @@ static void audit_verify(struct sg_req *r)
 {
     struct sg_audit_report rep;
     struct sg_err err;
-    if (sg_audit_verify(r->vault, &rep, &err)) {
+    if (sg_audit_verify(r->vault, &r->actor, &rep, &err)) {
         sg_req_fail(r, &err);
         return;
     }

@@ -386,3 +386,15 @@ def test_notice_and_record_of_processing(world):
     assert s.call("GET", "/v1/ropa", world.t["registered_user"]).status_code == 403
     assert s.call("GET", "/v1/ropa").status_code == 401
     assert s.call("GET", "/v1/ropa?format=xml", world.t["central_support"]).status_code == 400
+
+
+def test_full_verification_is_for_staff(world):
+    """Verifying the whole log reads all of it: staff only. Anyone with a
+    token checks heads and proofs, which cost microseconds."""
+    s = world.s
+    error(s.call("POST", "/v1/audit/verify", world.t["registered_user"]), 403, "denied")
+    assert audit_last(world.v)["action"] == "audit.verify"
+    assert audit_last(world.v)["result"] == "denied"
+    r = s.call("POST", "/v1/audit/verify", world.t["central_support"])
+    assert r.status_code == 200 and r.json()["valid"] is True, r.text
+    assert s.call("GET", "/v1/audit/head", world.t["registered_user"]).status_code == 200

@@ -214,7 +214,7 @@ static void expect_verify(int ok, uint64_t first_bad, const char *words)
     struct sg_vault *v = vopen();
     struct sg_audit_report rep;
     struct sg_err e;
-    assert_int_equal(sg_audit_verify(v, &rep, &e), SG_OK);
+    assert_int_equal(sg_audit_verify(v, &who, &rep, &e), SG_OK);
     sg_vault_close(v);
     if (rep.ok != ok)
         fail_msg("verify said %s: %s", rep.ok ? "ok" : "bad", rep.problem);

@@ -221,7 +221,7 @@ static void test_etwinning_years(void **state)
     assert_int_equal(mm.n[SG_MSG_SENT], 2);
     assert_int_equal(mm.nk, 2);
     sg_transport_close(t);
-    assert_int_equal(sg_audit_verify(v, &(struct sg_audit_report){0}, &e), SG_OK);
+    assert_int_equal(sg_audit_verify(v, &op, &(struct sg_audit_report){0}, &e), SG_OK);
 }
 
 struct stat_seen {
@@ -557,7 +557,7 @@ static void test_two_nodes(void **state)
     for (int i = 0; i < 2; i++)
         sg_transport_close(n[i].t);
     sg_vault_close(n[1].v);
-    assert_int_equal(sg_audit_verify(v, &(struct sg_audit_report){0}, &e), SG_OK);
+    assert_int_equal(sg_audit_verify(v, &op, &(struct sg_audit_report){0}, &e), SG_OK);
 }
 
 static int load(void **state)

@@ -280,7 +280,7 @@ static void test_codes(void **state)
     assert_int_equal(tr.ok, 1);
     assert_int_equal(tr.denied, 3 + SG_CODE_ATTEMPTS); /* Anna 3, Jānis 5 */
     struct sg_audit_report rep;
-    assert_int_equal(sg_audit_verify(v, &rep, &e), SG_OK);
+    assert_int_equal(sg_audit_verify(v, &op, &rep, &e), SG_OK);
     assert_true(rep.ok);
 }
 

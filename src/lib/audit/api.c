@@ -469,10 +469,15 @@ static int load_head(void *ctx, const struct sg_store_head *h)
 
 static enum sg_rc verify(struct sg_vault *v, struct sg_audit_report *rep, struct sg_err *err);
 
-enum sg_rc sg_audit_verify(struct sg_vault *v, struct sg_audit_report *rep, struct sg_err *err)
+enum sg_rc sg_audit_verify(struct sg_vault *v, const struct sg_actor *who,
+                           struct sg_audit_report *rep, struct sg_err *err)
 {
     int own;
-    enum sg_rc rc = snapshot_begin(v, &own, err);
+    memset(rep, 0, sizeof *rep);
+    enum sg_rc rc = sg_view_require_staff(v, who, "audit.verify", err);
+    if (rc)
+        return rc;
+    rc = snapshot_begin(v, &own, err);
     if (rc)
         return rc;
     rc = verify(v, rep, err);

@@ -3,6 +3,9 @@
  */
 #include "testutil.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 static void test_rc_table(void **state)
 {
     (void)state;
@@ -211,6 +214,32 @@ static void test_uuid(void **state)
     assert_int_equal(sg_uuid_parse(NULL, &back, NULL), SG_INVALID);
 }
 
+/* A child process does not hand out its parent's random bits: ids made
+ * on both sides of a fork() at the same time differ in their random part. */
+static void test_uuid_after_fork(void **state)
+{
+    (void)state;
+    struct sg_uuid a, b, c;
+    sg_uuid_v7(1000, &a); /* fills the pool */
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        sg_uuid_v7(2000, &c);
+        _exit(write(fd[1], c.b, 16) == 16 ? 0 : 1);
+    }
+    sg_uuid_v7(2000, &b);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(read(fd[0], c.b, 16), 16);
+    close(fd[0]);
+    close(fd[1]);
+    assert_memory_not_equal(b.b + 8, c.b + 8, 8);
+}
+
 static void test_utf8(void **state)
 {
     (void)state;
@@ -261,7 +290,7 @@ int main(void)
         cmocka_unit_test(test_buf),        cmocka_unit_test(test_civil),
         cmocka_unit_test(test_time_parse), cmocka_unit_test(test_clock),
         cmocka_unit_test(test_uuid),       cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_hex),        cmocka_unit_test(test_uuid_after_fork),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

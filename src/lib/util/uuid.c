@@ -6,7 +6,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
+#include <pthread.h>
 
 /* Per-thread generator state, so threads never share a lock for ids. */
 static _Thread_local uint64_t last_ms;
@@ -15,16 +15,25 @@ static _Thread_local uint32_t counter;
  * per id was a tenth of the cost of adding a person. Ids are not secrets. */
 static _Thread_local uint8_t pool[4096];
 static _Thread_local size_t pool_pos = sizeof pool;
-/* A fork() copies the pool: the child must not hand out the parent's bits. */
-static _Thread_local pid_t pool_pid;
+/* A fork() copies the pool: the child must not hand out the parent's bits.
+ * The child's one thread is the one that forked, so emptying its pool in an
+ * atfork handler is enough (a getpid() per id was a system call each). */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void forget_pool(void)
+{
+    pool_pos = sizeof pool;
+    last_ms = 0;
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, forget_pool);
+}
 
 static void random_bits(uint8_t *out, size_t n)
 {
-    pid_t pid = getpid();
-    if (pid != pool_pid) {
-        pool_pid = pid;
-        pool_pos = sizeof pool;
-    }
+    pthread_once(&atfork_once, register_atfork);
     if (pool_pos + n > sizeof pool) {
         randombytes_buf(pool, sizeof pool);
         pool_pos = 0;

@@ -413,6 +413,24 @@ static void test_receipts(void **state)
     free(doc);
 }
 
+/* In one transaction (a bulk import), a consent recorded for an address
+ * after people were added without one is still handed to the person added
+ * next with that address. */
+static void test_before_account_in_one_transaction(void **state)
+{
+    (void)state;
+    struct sg_err e;
+    assert_int_equal(sg_vault_begin(v, &e), SG_OK);
+    struct sg_uuid a = person("first@example.lv", "1980-01-01"); /* none waits yet */
+    struct sg_consent_subject s = {NULL, "email", "later@example.lv"};
+    struct sg_consent_in in = {SG_METHOD_WEB_FORM, "en", "form", NULL, NULL, NULL};
+    assert_int_equal(sg_consent_record(v, &op, &s, "newsletter", SG_CONSENT_GIVEN, &in, &e), SG_OK);
+    struct sg_uuid b = person("later@example.lv", "1980-01-01");
+    assert_int_equal(sg_vault_commit(v, &e), SG_OK);
+    assert_int_equal(may(&a, "newsletter", 0), SG_MAY_NO_CONSENT);
+    assert_int_equal(may(&b, "newsletter", 0), SG_MAY_CONSENT);
+}
+
 /* Decisions in bulk keep a read snapshot across decisions: a withdrawal
  * made by another process (a child with its own vault handle), by another
  * handle of this process and by this handle itself is each seen by the very
@@ -498,7 +516,7 @@ int main(void)
         T(test_children),       T(test_objection_and_restriction),
         T(test_state_and_gpc),  T(test_bad_input),
         T(test_before_account), T(test_receipts),
-        T(test_bulk_decisions),
+        T(test_bulk_decisions), T(test_before_account_in_one_transaction),
     };
     return cmocka_run_group_tests(tests, load, unload);
 }

@@ -68,7 +68,8 @@ static enum sg_rc put(struct sg_vault *v, struct sg_store_message *m, const uint
     memcpy(pt + tl + 1, subject, sl);
     pt[tl + 1 + sl] = '\n';
     memcpy(pt + tl + sl + 2, body, bl);
-    memcpy(ct, prefix, plen);
+    if (plen)
+        memcpy(ct, prefix, plen);
     sg_seal(&v->nonce, dek, sid, m->kv, SG_OUTBOX_FIELD, pt, n, ct + plen);
     sodium_memzero(pt, n);
     free(pt);

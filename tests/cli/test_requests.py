@@ -322,6 +322,12 @@ def etwinning_with_contacts(tmp_path):
     text = text.replace(
         "  - id: commission\n    kind: other\n",
         "  - id: commission\n    kind: other\n    contact: {email: dpo@ec.example}\n")
+    # a recipient no purpose names: it has data only by a recorded disclosure
+    text = text.replace(
+        "\ntemplates:\n",
+        "  - id: court\n    kind: authority\n    name: {lv: tiesa, en: a court}\n"
+        "    only_when_required: true\n    contact: {email: kanceleja@tiesa.example}\n"
+        "    identify_by: [email]\n\ntemplates:\n", 1)
     p = tmp_path / "etwinning-contacts.yaml"
     p.write_text(text)
     return str(p)
@@ -348,7 +354,8 @@ def test_art19_notices_reach_recipients_and_outlive_the_erasure(tmp_path):
         ok(v, when, "request", "verify", r["id"], "--method", "account")
         return r["id"]
 
-    # a rectification: every recipient of the e-mail is listed, two are told
+    # no disclosure to the court yet: it is not told of the rectification
+    # below (it gets the erasure, after the disclosure)
     rect = new("rectification")
     f = j(v, when, "request", "fulfil", rect, "--field", "email=anna@jauna.lv", "--proof",
           "letter of 1 March")
@@ -373,22 +380,26 @@ def test_art19_notices_reach_recipients_and_outlive_the_erasure(tmp_path):
     # given the corrected value
     rect = [m for m in eun if "Rectification" in m[1] or "labošana" in m[1]]
     assert len(rect) == 1 and "anna@skola.lv" in rect[0][2] and "anna@jauna.lv" in rect[0][2]
-    # the erasure: the person's key is destroyed ...
+    # the erasure, after a disclosure to the court: the person's key is
+    # destroyed ...
+    ok(v, when, "subject", "disclose", a, "--recipient", "court")
     era = new("erasure")
     f = j(v, when, "request", "fulfil", era, "--ground", "consent_withdrawn")
-    assert f["state"] == "fulfilled" and f["art19_told"] == "european_schoolnet, commission"
+    assert f["state"] == "fulfilled"
+    assert f["art19_told"] == "european_schoolnet, commission, court"
     assert at(v, when, "subject", "show", a).code == 3
     # ... the notices and the answer are queued, in no clear text on disk
     queued = sorted(r[0] for r in v.sql("SELECT kind FROM outbox WHERE state = 0"))
-    assert queued == ["art19.erasure", "art19.erasure", "request-answer"]
+    assert queued == ["art19.erasure"] * 3 + ["request-answer"]
     raw = v.raw()
     assert b"anna@skola.lv" not in raw and b"anna@jauna.lv" not in raw
     # a key rotation before delivery: the retired key still opens them
     ok(v, when, "key", "rotate")
-    assert deliver("2026-03-02T11:00:00Z") == 3
-    # (the two notices and the person's answer, at the address they had)
+    assert deliver("2026-03-02T11:00:00Z") == 4
+    # (the three notices and the person's answer, at the address they had)
     got = [m for m in mails(maildir) if era in m[2]]
-    assert sorted(m[0] for m in got) == ["anna@jauna.lv", "dpo@ec.example", "privacy@eun.example"]
+    assert sorted(m[0] for m in got) == ["anna@jauna.lv", "dpo@ec.example",
+                                         "kanceleja@tiesa.example", "privacy@eun.example"]
     erase_eun = [m for m in got if m[0] == "privacy@eun.example"]
     assert "anna@jauna.lv" in erase_eun[0][2]
     # the Commission is told the reference only: no personal data
@@ -396,7 +407,7 @@ def test_art19_notices_reach_recipients_and_outlive_the_erasure(tmp_path):
                for m in mails(maildir) if m[0] == "dpo@ec.example")
     # once sent, nothing of a message's content stays
     rows = v.sql("SELECT length(sealed) FROM outbox")
-    assert len(rows) == 3 and all(int(n) == 0 for (n,) in rows)
+    assert len(rows) == 4 and all(int(n) == 0 for (n,) in rows)
     assert ok(v, when, "audit", "verify").code == 0
 
 

@@ -8,6 +8,7 @@
  */
 #include "request_int.h"
 
+#include "sargs/audit.h"
 #include "sargs/text.h"
 
 #include "../outbox/outbox_int.h"
@@ -66,22 +67,47 @@ static int receives(const struct sg_policy *p, const struct sg_recipient *r, con
     return 0;
 }
 
-/* Whether the change reached `r`: it received a category the change
- * touches. Confidential recipients are never named to the person. */
+/* Whether the change reached `r`: a purpose gives it a category the change
+ * touches, or the person's data was disclosed to it (a disclosure does not
+ * say which categories: for a rectification it counts unless the policy
+ * says what `r` receives and that is none of the corrected ones).
+ * Confidential recipients are never named to the person. */
 static int concerned(const struct sg_policy *p, const struct sg_recipient *r,
-                     const struct sg_subject *s, const struct sg_fulfil_in *in, int rectify)
+                     const struct sg_subject *s, const struct sg_fulfil_in *in, int rectify,
+                     int disclosed)
 {
     if (r->confidential)
         return 0;
+    int in_purposes = 0;
     for (size_t k = 0; k < p->npurposes; k++) {
         const struct sg_purpose *pu = &p->purposes[k];
         int named = 0;
         for (size_t j = 0; j < pu->nrecipients && !named; j++)
             named = pu->recipients[j] == r;
+        in_purposes |= named;
         for (size_t j = 0; named && j < pu->ncategories; j++)
             if (touches(p, s, in, rectify, pu->categories[j]->id))
                 return 1;
     }
+    return disclosed && (!rectify || !in_purposes);
+}
+
+/* The recipients the person's data was disclosed to, from the disclosure
+ * events of the audit log (sg_subject_disclose). */
+struct disclosed {
+    const struct sg_policy *p;
+    unsigned char *hit; /* per recipient of the policy */
+};
+
+static int see_disclosure(void *ctx, const struct sg_audit_entry *e)
+{
+    struct disclosed *d = ctx;
+    if (strcmp(e->action, "subject.disclose") != 0 || !e->details ||
+        strncmp(e->details, "recipient:", 10) != 0)
+        return 0;
+    for (size_t i = 0; i < d->p->nrecipients; i++)
+        if (strcmp(d->p->recipients[i].id, e->details + 10) == 0)
+            d->hit[i] = 1;
     return 0;
 }
 
@@ -186,24 +212,30 @@ static void notice(const struct sg_policy *p, const struct sg_recipient *r, int 
     add(body, cap, "\n%s %s\n", l ? "Mūsu norāde: pieprasījums" : "Our reference: request", rid);
 }
 
-enum sg_rc sg_req_art19(struct sg_vault *v, const struct sg_store_request *r,
-                        const struct sg_subject *before, const struct sg_subject *after,
-                        const struct sg_fulfil_in *in, struct sg_fulfil_out *out,
-                        struct sg_err *err)
+enum sg_rc sg_req_art19(struct sg_vault *v, const struct sg_actor *who,
+                        const struct sg_store_request *r, const struct sg_subject *before,
+                        const struct sg_subject *after, const struct sg_fulfil_in *in,
+                        struct sg_fulfil_out *out, struct sg_err *err)
 {
     const struct sg_policy *p = v->policy;
     int rectify = r->kind == SG_REQ_RECTIFICATION;
     out->recipients[0] = out->notified[0] = '\0';
-    if (!p)
+    if (!p || !p->nrecipients)
         return SG_OK;
     char *body = malloc(NOTICE_MAX);
-    if (!body)
+    struct disclosed d = {p, calloc(p->nrecipients, 1)};
+    if (!body || !d.hit) {
+        free(body);
+        free(d.hit);
         return sg_err_set(err, SG_NOMEM, "out of memory");
-    enum sg_rc rc = SG_OK;
+    }
+    /* The controller's own reading of its log, as the access answer's. */
+    struct sg_actor reader = {who->id, SG_ROLE_OPERATOR, "request", NULL, NULL};
+    enum sg_rc rc = sg_audit_log(v, &reader, &r->subject, 0, 0, see_disclosure, &d, err);
     sg_time now = sg_clock_now(v->clock);
     for (size_t i = 0; i < p->nrecipients && !rc; i++) {
         const struct sg_recipient *rc_ = &p->recipients[i];
-        if (!concerned(p, rc_, before, in, rectify))
+        if (!concerned(p, rc_, before, in, rectify, d.hit[i]))
             continue;
         add(out->recipients, sizeof out->recipients, "%s%s", out->recipients[0] ? ", " : "",
             rc_->id);
@@ -220,6 +252,7 @@ enum sg_rc sg_req_art19(struct sg_vault *v, const struct sg_store_request *r,
     }
     sodium_memzero(body, NOTICE_MAX);
     free(body);
+    free(d.hit);
     return rc;
 }
 

@@ -746,7 +746,7 @@ static enum sg_rc fulfil(struct sg_vault *v, const struct sg_actor *who, const s
     /* Art. 19, then the erasure's answer, which names the recipients. */
     if (!rc && (r->kind == SG_REQ_ERASURE || r->kind == SG_REQ_RECTIFICATION ||
                 r->kind == SG_REQ_RESTRICTION))
-        rc = sg_req_art19(v, r, s, now, in, out, err);
+        rc = sg_req_art19(v, who, r, s, now, in, out, err);
     if (!rc && r->kind == SG_REQ_ERASURE)
         rc = sg_req_erasure_answer(v, r, s, out, err);
     sg_subject_free(s);

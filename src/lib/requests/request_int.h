@@ -43,16 +43,17 @@ enum sg_rc sg_req_answer(struct sg_vault *v, const struct sg_actor *who, const s
 /*
  * Art. 19, inside the fulfilment's operation: lists in out->recipients the
  * recipients the change reached (those of a purpose using a category the
- * person has; for a rectification, a corrected category), never the
- * confidential ones, and queues a notice to each with a contact.e-mail
- * (listed in out->notified). `before` is the person as the recipients knew
- * them (their identify_by values name the person), `after` the person
- * rectified (may be NULL otherwise).
+ * person has, for a rectification a corrected category, and those the
+ * person's data was disclosed to by the audit log), never the confidential
+ * ones, and queues a notice to each with a contact e-mail (listed in
+ * out->notified). `before` is the person as the recipients knew them (their
+ * identify_by values name the person), `after` the person rectified (may be
+ * NULL otherwise). Reads the person's audit entries as `who` (audited).
  */
-enum sg_rc sg_req_art19(struct sg_vault *v, const struct sg_store_request *r,
-                        const struct sg_subject *before, const struct sg_subject *after,
-                        const struct sg_fulfil_in *in, struct sg_fulfil_out *out,
-                        struct sg_err *err);
+enum sg_rc sg_req_art19(struct sg_vault *v, const struct sg_actor *who,
+                        const struct sg_store_request *r, const struct sg_subject *before,
+                        const struct sg_subject *after, const struct sg_fulfil_in *in,
+                        struct sg_fulfil_out *out, struct sg_err *err);
 
 /* Queues the answer to an erasure to the address the person had (`before`),
  * sealed apart from their key, which the erasure destroyed. Nothing when

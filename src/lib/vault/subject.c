@@ -1204,28 +1204,36 @@ enum sg_rc sg_shred_subject(struct sg_store *s, const struct sg_key *kek, uint8_
 {
     struct sg_buf rec;
     struct sg_store_subject row;
+    sg_buf_init(&rec, SIZE_MAX / 2);
+    enum sg_rc rc = s->ops->subject_get(s, id, &row, &rec, err);
+    if (!rc)
+        rc = sg_shred_loaded(s, kek, scratch, id, &row, &rec, state, at, err);
+    sg_buf_release(&rec);
+    return rc;
+}
+
+enum sg_rc sg_shred_loaded(struct sg_store *s, const struct sg_key *kek, uint8_t *scratch,
+                           const struct sg_uuid *id, const struct sg_store_subject *row,
+                           const struct sg_buf *rec, int state, sg_time at, struct sg_err *err)
+{
     struct sg_rec_entry *e = malloc(SG_RECORD_MAX_ENTRIES * sizeof *e);
     size_t n = 0;
-    enum sg_rc rc;
+    enum sg_rc rc = SG_OK;
     if (!e)
         return sg_err_set(err, SG_NOMEM, "out of memory");
-    sg_buf_init(&rec, SIZE_MAX / 2);
-    rc = s->ops->subject_get(s, id, &row, &rec, err);
     /* The blind index holds no value, but it proves that a value existed:
      * its entries go with the person. They are found through the record when
      * its tag proves it complete; a tampered or damaged record must not stop
      * an erasure nor leave an entry behind, so then every entry of the
      * person is looked for instead. */
-    if (!rc) {
-        if (record_trusted(kek, scratch, id, &row, &rec) &&
-            sg_record_parse((const uint8_t *)rec.ptr, rec.len, e, SG_RECORD_MAX_ENTRIES, &n,
-                            NULL) == SG_OK) {
-            for (size_t i = 0; i < n && !rc; i++)
-                if (e[i].bidx)
-                    rc = s->ops->index_del(s, e[i].code, e[i].bidx, id, err);
-        } else {
-            rc = s->ops->index_del_subject(s, id, err);
-        }
+    if (record_trusted(kek, scratch, id, row, rec) &&
+        sg_record_parse((const uint8_t *)rec->ptr, rec->len, e, SG_RECORD_MAX_ENTRIES, &n, NULL) ==
+            SG_OK) {
+        for (size_t i = 0; i < n && !rc; i++)
+            if (e[i].bidx)
+                rc = s->ops->index_del(s, e[i].code, e[i].bidx, id, err);
+    } else {
+        rc = s->ops->index_del_subject(s, id, err);
     }
     if (!rc)
         rc = s->ops->subject_shred(s, id, state, at, err);
@@ -1236,7 +1244,6 @@ enum sg_rc sg_shred_subject(struct sg_store *s, const struct sg_key *kek, uint8_
         snprintf(login, sizeof login, "person:%s", sg_uuid_format(id, ids));
         rc = s->ops->session_del_login(s, login, err);
     }
-    sg_buf_release(&rec);
     free(e);
     return rc;
 }
@@ -1262,7 +1269,10 @@ enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
         sg_view_close(&w);
         return rc;
     }
-    rc = s->ops->subject_get(s, id, &row, NULL, err);
+    /* One read: the row and the record the shredding needs. */
+    struct sg_buf rec;
+    sg_buf_init(&rec, SIZE_MAX / 2);
+    rc = s->ops->subject_get(s, id, &row, &rec, err);
     if (rc == SG_NOTFOUND)
         rc = sg_err_set(err, SG_NOTFOUND, "subject %s not found", sg_uuid_format(id, ids));
     else if (!rc && row.state == SG_STATE_ERASED)
@@ -1272,7 +1282,8 @@ enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
         rc = SG_DENIED;
     sg_vault_forget_key(v);
     if (!rc)
-        rc = sg_shred_subject(s, v->kek, v->scratch, id, SG_STATE_ERASED, now, err);
+        rc = sg_shred_loaded(s, v->kek, v->scratch, id, &row, &rec, SG_STATE_ERASED, now, err);
+    sg_buf_release(&rec);
     if (!rc)
         rc = sg_op_journal(v, 'E', id, err);
     if (!rc)

@@ -140,6 +140,12 @@ enum sg_rc sg_vault_drop_fields(struct sg_vault *v, const struct sg_uuid *id,
 enum sg_rc sg_shred_subject(struct sg_store *s, const struct sg_key *kek, uint8_t *scratch,
                             const struct sg_uuid *id, int state, sg_time at, struct sg_err *err);
 
+/* The same for a subject whose row and record the caller has just read in
+ * its transaction (one read less). */
+enum sg_rc sg_shred_loaded(struct sg_store *s, const struct sg_key *kek, uint8_t *scratch,
+                           const struct sg_uuid *id, const struct sg_store_subject *row,
+                           const struct sg_buf *rec, int state, sg_time at, struct sg_err *err);
+
 /* Re-wraps every data key sealed under `from` with `to` (inside a transaction). */
 enum sg_rc sg_vault_rewrap_all(struct sg_store *store, const struct sg_key *from,
                                const struct sg_key *to, size_t *count, struct sg_err *err);

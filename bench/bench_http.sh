@@ -6,7 +6,8 @@
 # server's own floor: no database, no token; the baseline), POST a person
 # (sealed, indexed, audited, one transaction each), GET a random person by id
 # (decrypted and audited), GET /v1/may for a random person (one indexed
-# read). Each run: 32 connections in all, DURATION seconds.
+# read), POST /v1/may/batch with 1,000 questions a call (req/s x 1,000 is
+# decisions/s). Each run: 32 connections in all, DURATION seconds.
 #
 # On SQLite by default. With SARGS_STORE set to a postgres:// address the
 # vault lives there, and with NODES=2 two `sargs serve` processes share it,
@@ -91,4 +92,5 @@ export SARGS_BENCH_IDS="$DIR/ids"
 echo "  ($(wc -l < "$DIR/ids") people in the vault)"
 run "GET /v1/subjects/{id} (decrypted, audited)" get.lua /
 run "GET /v1/may (a decision)" may.lua /
+run "POST /v1/may/batch (1,000 decisions a call)" may_batch.lua /
 "$SARGS" audit verify | sed 's/^/  /'

@@ -531,6 +531,69 @@ static void may_post(struct sg_req *r)
            json_string_value(json_object_get(r->body, "purpose")));
 }
 
+#define MAY_BATCH_MAX 10000
+
+/* Many questions in one call (a mailing run): each answered as GET /v1/may
+ * would, an unknown person or purpose answered by an error in its place,
+ * all read in bulk mode (one snapshot while nothing commits). A malformed
+ * question refuses the whole call; so does a role that may not ask. */
+static void may_batch(struct sg_req *r)
+{
+    static const char *const keys[] = {"decisions", NULL};
+    if (sg_req_body_keys(r, keys))
+        return;
+    json_t *list = json_object_get(r->body, "decisions"), *q;
+    size_t i;
+    if (!json_is_array(list) || json_array_size(list) == 0 ||
+        json_array_size(list) > MAY_BATCH_MAX) {
+        sg_req_error(r, SG_INVALID, "'decisions' must be a list of 1 to %d questions",
+                     MAY_BATCH_MAX);
+        return;
+    }
+    json_array_foreach(list, i, q)
+    {
+        if (!json_is_object(q) || json_object_size(q) != 2 ||
+            !json_is_string(json_object_get(q, "subject")) ||
+            !json_is_string(json_object_get(q, "purpose"))) {
+            sg_req_error(r, SG_INVALID,
+                         "question %zu of 'decisions' must be {\"subject\": ID, \"purpose\": P}",
+                         i);
+            return;
+        }
+    }
+    json_t *out = json_array();
+    unsigned flags = gpc_flag(r);
+    struct sg_err err;
+    enum sg_rc denied = SG_OK;
+    sg_may_bulk(r->vault, 1);
+    json_array_foreach(list, i, q)
+    {
+        const char *subject = json_string_value(json_object_get(q, "subject"));
+        const char *purpose = json_string_value(json_object_get(q, "purpose"));
+        struct sg_uuid id;
+        struct sg_decision d;
+        if (!sg_uuid_parse(subject, &id, &err) &&
+            !sg_may(r->vault, &r->actor, &id, purpose, flags, &d, &err)) {
+            json_array_append_new(out, sg_json_decision(&d, subject, purpose));
+            continue;
+        }
+        if (err.rc == SG_DENIED) {
+            denied = err.rc;
+            break;
+        }
+        json_array_append_new(out, json_pack("{s:s,s:s,s:{s:s,s:s}}", "subject", subject, "purpose",
+                                             purpose, "error", "code", sg_rc_name(err.rc),
+                                             "message", err.msg));
+    }
+    sg_may_bulk(r->vault, 0);
+    if (denied) {
+        json_decref(out);
+        sg_req_fail(r, &err);
+        return;
+    }
+    sg_req_json(r, 200, json_pack("{s:o}", "decisions", out));
+}
+
 static const char *opt_str(struct sg_req *r, const char *key, int *bad)
 {
     json_t *j = json_object_get(r->body, key);
@@ -1408,6 +1471,7 @@ const struct sg_route sg_routes[] = {
     {"POST", "/v1/lookup", lookup, 0, 0, SG_RUN_READ, 0},
     {"GET", "/v1/may", may_get, 0, 0, SG_RUN_DIRECT, 0},
     {"POST", "/v1/may", may_post, 0, 0, SG_RUN_DIRECT, 0},
+    {"POST", "/v1/may/batch", may_batch, 0, 0, SG_RUN_DIRECT, 0},
     {"POST", "/v1/consents", consent_post, 0, 0, SG_RUN_WRITE, 0},
     {"GET", "/v1/consents/key", consent_key, 0, 0, SG_RUN_DIRECT, 0},
     {"GET", "/v1/subjects/{id}/consents", consent_list, 0, 0, SG_RUN_READ, 0},

@@ -152,3 +152,47 @@ def test_bad_input(cw):
     # a visitor may not ask whether someone consented
     r = s.call("GET", f"/v1/may?subject={cw.adult}&purpose=newsletter", cw.visitor)
     assert r.status_code == 403
+
+
+def test_decisions_in_one_call(cw):
+    """POST /v1/may/batch answers many questions at once, each as GET
+    /v1/may would; a withdrawal between two calls is seen by the next."""
+    give(cw, {"subject": cw.adult, "purpose": "newsletter", "state": "given", "method": "api"})
+    ghost = "01900000-0000-7000-8000-000000000000"
+    qs = [{"subject": cw.adult, "purpose": "newsletter"},
+          {"subject": cw.kid, "purpose": "newsletter"},
+          {"subject": cw.adult, "purpose": "service"},
+          {"subject": ghost, "purpose": "newsletter"},
+          {"subject": cw.adult, "purpose": "no-such-purpose"},
+          {"subject": "not-an-id", "purpose": "newsletter"}] * 50
+    r = cw.s.call("POST", "/v1/may/batch", cw.staff, json={"decisions": qs})
+    assert r.status_code == 200, r.text
+    got = r.json()["decisions"]
+    assert len(got) == len(qs)
+    for q, a in zip(qs, got):
+        assert (a["subject"], a["purpose"]) == (q["subject"], q["purpose"])
+        if q["subject"] in (ghost, "not-an-id") or q["purpose"] == "no-such-purpose":
+            assert "allowed" not in a and a["error"]["code"] in ("not_found", "invalid"), a
+        else:
+            assert a == may(cw, q["subject"], q["purpose"])
+    assert got[3]["error"]["code"] == "not_found" and got[4]["error"]["code"] == "invalid"
+    # another process withdraws; the next call sees it
+    cw.v.ok("consent", "withdraw", cw.adult, "newsletter", "--method", "email")
+    r = cw.s.call("POST", "/v1/may/batch", cw.staff, json={"decisions": qs[:1]})
+    assert r.json()["decisions"][0]["reason"] == "consent_withdrawn"
+    # the Sec-GPC signal counts as for one question
+    give(cw, {"subject": cw.adult, "purpose": "partners", "state": "given", "method": "api"})
+    one = [{"subject": cw.adult, "purpose": "partners"}]
+    r = cw.s.call("POST", "/v1/may/batch", cw.staff, json={"decisions": one},
+                  headers={"Sec-GPC": "1"})
+    assert r.json()["decisions"][0]["allowed"] is False
+    # bad calls change nothing and answer one error
+    for body in [{}, {"decisions": []}, {"decisions": "x"}, {"decisions": [{"subject": cw.adult}]},
+                 {"decisions": [{"subject": cw.adult, "purpose": "newsletter", "x": 1}]},
+                 {"decisions": [{"subject": 1, "purpose": "newsletter"}]},
+                 {"decisions": qs * 34}]:
+        r = cw.s.call("POST", "/v1/may/batch", cw.staff, json=body)
+        assert r.status_code == 400, (body if len(str(body)) < 200 else "big", r.text)
+    # a role that may not ask is refused once, not per question
+    r = cw.s.call("POST", "/v1/may/batch", cw.visitor, json={"decisions": qs[:3]})
+    assert r.status_code == 403

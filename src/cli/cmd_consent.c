@@ -269,10 +269,82 @@ int cmd_consent(struct cli *c, int argc, char **argv)
                     "check-receipt ... (see --help)");
 }
 
+/* One answer of `may --stdin`: a line of text or of JSON. */
+static void print_answer(struct cli *c, const char *subject, const char *purpose,
+                         const struct sg_decision *d, const struct sg_err *err)
+{
+    if (c->json) {
+        json_t *j = d ? sg_json_decision(d, subject, purpose)
+                      : json_pack("{s:s,s:s,s:{s:s,s:s}}", "subject", subject, "purpose", purpose,
+                                  "error", "code", sg_rc_name(err->rc), "message", err->msg);
+        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(j);
+        return;
+    }
+    if (d)
+        printf("%s %s %s %s\n", subject, purpose, d->allowed ? "allowed" : "denied",
+               sg_may_reason_name(d->reason));
+    else
+        printf("%s %s error %s\n", subject, purpose, sg_rc_name(err->rc));
+}
+
+/* sargs may --stdin [--gpc]: a question per line ("ID PURPOSE"), an answer
+ * per line, in bulk mode. Exit 0 when every line was a question (an unknown
+ * person or purpose is an answer), 4 when a line was not, 5 when the role
+ * may not ask (nothing more is read). */
+static int may_lines(struct cli *c, unsigned flags)
+{
+    struct sg_err err;
+    struct sg_vault *v = NULL;
+    sg_err_clear(&err);
+    if (cli_open(c, &v, &err))
+        return cli_fail(c, &err);
+    sg_may_bulk(v, 1);
+    char line[512];
+    size_t n = 0;
+    int bad = 0, ret = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        n++;
+        char subject[64], purpose[80], extra[2];
+        size_t len = strlen(line);
+        int whole = len && (line[len - 1] == '\n' || feof(stdin));
+        int got = whole ? sscanf(line, "%63s %79s %1s", subject, purpose, extra) : 0;
+        if (got == EOF)
+            continue; /* a blank line */
+        if (got != 2) {
+            fprintf(stderr, "sargs: line %zu is not 'ID PURPOSE'\n", n);
+            bad = 1;
+            while (!whole && fgets(line, sizeof line, stdin)) /* the rest of a long line */
+                whole = line[strlen(line) - 1] == '\n';
+            continue;
+        }
+        struct sg_uuid id;
+        struct sg_decision d;
+        if (!sg_uuid_parse(subject, &id, &err) &&
+            !sg_may(v, &c->actor, &id, purpose, flags, &d, &err)) {
+            print_answer(c, subject, purpose, &d, NULL);
+            continue;
+        }
+        if (err.rc == SG_DENIED) {
+            ret = cli_fail(c, &err);
+            break;
+        }
+        print_answer(c, subject, purpose, NULL, &err);
+    }
+    sg_may_bulk(v, 0);
+    sg_vault_close(v);
+    if (ret)
+        return ret;
+    return bad ? sg_rc_exit_code(SG_INVALID) : 0;
+}
+
 /* sargs may ID PURPOSE [--gpc]: exit 0 allowed, 5 denied. */
 int cmd_may(struct cli *c, int argc, char **argv)
 {
-    static const char *const spec[] = {"--gpc", NULL};
+    static const char *const spec[] = {"--gpc", "--stdin", NULL};
     struct cli_args a;
     struct sg_err err;
     struct sg_vault *v = NULL;
@@ -281,8 +353,10 @@ int cmd_may(struct cli *c, int argc, char **argv)
     sg_err_clear(&err);
     if (cli_parse(c, argc, argv, spec, &a, &err))
         return cli_fail(c, &err);
-    if (a.npos != 2)
-        return usage(c, "sargs may ID PURPOSE [--gpc]");
+    if (cli_flag(&a, "--stdin") && a.npos == 0)
+        return may_lines(c, cli_flag(&a, "--gpc") ? SG_MAY_GPC_SIGNAL : 0);
+    if (a.npos != 2 || cli_flag(&a, "--stdin"))
+        return usage(c, "sargs may ID PURPOSE [--gpc] | sargs may --stdin [--gpc]");
     if (sg_uuid_parse(a.pos[0], &id, &err) || cli_open(c, &v, &err) ||
         sg_may(v, &c->actor, &id, a.pos[1], cli_flag(&a, "--gpc") ? SG_MAY_GPC_SIGNAL : 0, &d,
                &err)) {

@@ -1,5 +1,6 @@
 """The consent commands: may's exit codes, a withdrawal seen by the next
 decision in another process, receipts checked without the vault."""
+import json
 import os
 
 from conftest import ROOT, Vault
@@ -52,3 +53,35 @@ def test_consent_from_the_command_line(tmp_path):
     # nothing personal in an error
     r = v.run("consent", "give", "email=not-an-address", "newsletter", "--method", "paper")
     assert r.code == 4 and "not-an-address" not in r.err
+
+
+def test_many_decisions_from_standard_input(tmp_path):
+    v = Vault(tmp_path / "v")
+    v.ok("init", "--policy", POLICY)
+    a = v.add("name=Anna", "email=anna@x.lv", "birth_date=1980-01-01")
+    b = v.add("name=Berta", "email=berta@x.lv", "birth_date=1980-01-01")
+    v.ok("consent", "give", a, "newsletter", "--method", "paper")
+    ghost = "01a20000-0000-7000-8000-000000000000"
+    lines = f"{a} newsletter\n{b} newsletter\n\n{a} service\n{ghost} newsletter\n{a} nothing\n"
+    r = v.run("may", "--stdin", stdin=lines)
+    assert r.code == 0, r
+    assert r.out.splitlines() == [f"{a} newsletter allowed consent_given",
+                                  f"{b} newsletter denied no_consent",
+                                  f"{a} service allowed basis",
+                                  f"{ghost} newsletter error not_found",
+                                  f"{a} nothing error invalid"]
+    # JSON lines: each the same decision as one question asked alone
+    r = v.run("--json", "may", "--stdin", stdin=f"{a} newsletter\n{b} newsletter\n")
+    got = [json.loads(line) for line in r.out.splitlines()]
+    assert got == [v.run("--json", "may", a, "newsletter").json(),
+                   v.run("--json", "may", b, "newsletter").json()]
+    # a line that is not a question: said on its line, the rest answered, exit 4
+    r = v.run("may", "--stdin", stdin=f"{a}\n{a} newsletter extra\n{b} newsletter\n" +
+              "x" * 600 + " y\n" + f"{a} newsletter")
+    assert r.code == 4
+    assert r.out.splitlines() == [f"{b} newsletter denied no_consent",
+                                  f"{a} newsletter allowed consent_given"]
+    assert [l.split(":")[1].strip() for l in r.err.splitlines()] == [
+        "line 1 is not 'ID PURPOSE'", "line 2 is not 'ID PURPOSE'",
+        "line 4 is not 'ID PURPOSE'"]
+    assert v.run("may", "--stdin", a, "newsletter").code == 2

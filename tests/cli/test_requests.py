@@ -421,3 +421,28 @@ def test_art19_contact_in_the_policy_is_checked(tmp_path):
     r = Vault(tmp_path / "v").run("policy", "check", str(p))
     assert r.code == 4
     assert "nonsense" in r.err + r.out and "not an e-mail address" in r.err + r.out
+
+
+def test_art19_notices_in_english(tmp_path):
+    """A policy whose first language is English writes its notices, and the
+    erasure's answer to the person, in English."""
+    en = tmp_path / "en.yaml"
+    en.write_text(open(etwinning_with_contacts(tmp_path)).read().replace(
+        "languages: [lv, en]", "languages: [en, lv]", 1))
+    v = vault(tmp_path, str(en))
+    when = "2026-03-02T10:00:00Z"
+    a = person(v, when, "name=Anna", "email=anna@skola.lv", "country=LV")
+    r = j(v, when, "request", "new", "--kind", "erasure", "--channel", "account", "--subject", a)
+    ok(v, when, "request", "verify", r["id"], "--method", "account")
+    ok(v, when, "request", "fulfil", r["id"], "--ground", "consent_withdrawn")
+    maildir = tmp_path / "mail"
+    ok(v, "2026-03-02T10:30:00Z", "outbox", "deliver", "--transport", f"maildir:{maildir}")
+    got = {m[0]: m for m in mails(maildir)}
+    eun = got["privacy@eun.example"]
+    assert eun[1] == "Erasure of personal data (GDPR Art. 19)"
+    assert "Under Article 19 of the GDPR" in eun[2] and "anna@skola.lv" in eun[2]
+    assert "Please erase the data you received from us" in eun[2]
+    assert "The person is not named here" in got["dpo@ec.example"][2]
+    answer = got["anna@skola.lv"]
+    assert answer[1] == "Answer to your request" and "your data has been erased" in answer[2]
+    assert "European Schoolnet" in answer[2]     # the recipients, by name

@@ -314,14 +314,14 @@ struct sq {
     char *path;
     int depth; /* open transaction levels: 1 = transaction, more = savepoints */
     sqlite3_stmt *st[ST_COUNT];
-    /* Decisions in bulk (decide_keep): a read transaction kept open across
-     * decisions while the header is unchanged. */
     /* Whether any consent waits for its person, as the transaction sees
      * it (0 not known yet, 1 none, 2 some): every person added asks, and in
      * a bulk import it is one read per transaction instead of three per
      * person. */
     int pending;
-    int keep, held;
+    /* Decisions in bulk (decide_keep): a read transaction kept open across
+     * decisions while the header is unchanged. */
+    int keep, held, deciding;
     const volatile uint8_t *shm; /* the -shm file's first page, read-only */
     uint8_t hdr[WAL_HDR];        /* the header when the held snapshot began */
     int64_t held_since;          /* CLOCK_MONOTONIC, microseconds */
@@ -367,7 +367,7 @@ static sqlite3_stmt *stmt(struct sq *q, enum stmt_id id, struct sg_err *err)
 {
     /* Only a decision reads from a kept snapshot; anything else sees the
      * database as it is now. */
-    if (q->held && id != ST_PSTATE_GET && id != ST_DECIDE)
+    if (q->held && !q->deciding)
         release_held(q);
     if (!q->st[id]) {
         int rc = sqlite3_prepare_v3(q->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &q->st[id],
@@ -1761,12 +1761,28 @@ static void fresh_snapshot(struct sq *q)
     q->held_since = now;
 }
 
+static enum sg_rc decide_read(struct sq *q, const struct sg_uuid *id, const char *purpose,
+                              int *state, struct sg_store_pstate *ps, int *has_ps,
+                              struct sg_err *err);
+
+/* A decision: in keep mode from the kept snapshot (only its own reads may
+ * use it; any other statement ends it). */
 static enum sg_rc sq_decide(struct sg_store *s, const struct sg_uuid *id, const char *purpose,
                             int *state, struct sg_store_pstate *ps, int *has_ps, struct sg_err *err)
 {
     struct sq *q = SQ(s);
     if (q->keep && q->depth == 0)
         fresh_snapshot(q);
+    q->deciding = 1;
+    enum sg_rc r = decide_read(q, id, purpose, state, ps, has_ps, err);
+    q->deciding = 0;
+    return r;
+}
+
+static enum sg_rc decide_read(struct sq *q, const struct sg_uuid *id, const char *purpose,
+                              int *state, struct sg_store_pstate *ps, int *has_ps,
+                              struct sg_err *err)
+{
     sqlite3_stmt *st = stmt(q, ST_PSTATE_GET, err);
     if (!st)
         return err ? err->rc : SG_IO;

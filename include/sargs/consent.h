@@ -202,10 +202,11 @@ enum sg_rc sg_may(struct sg_vault *v, const struct sg_actor *who, const struct s
  * is checked before every decision (on SQLite in the write-ahead log's
  * index, which every process shares: no system call), so a withdrawal made
  * by any process is seen by the very next decision, as without it. Any
- * other call on the handle ends the snapshot (the mode stays on); a kept
- * snapshot is renewed at least every 50 ms. Turn it off before the handle
- * idles: a snapshot left open keeps SQLite's log from starting over. Does
- * nothing on PostgreSQL, or when the log's index cannot be read.
+ * other call on the handle ends the snapshot (the mode stays on), and so
+ * does turning it on again; a kept snapshot is renewed at least every
+ * 50 ms. Turn it off (or on again) before the handle idles: a snapshot left
+ * open keeps SQLite's log from starting over. Does nothing on PostgreSQL,
+ * or when the log's index cannot be read.
  */
 void sg_may_bulk(struct sg_vault *v, int on);
 

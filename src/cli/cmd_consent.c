@@ -4,9 +4,12 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int usage(struct cli *c, const char *msg)
 {
@@ -291,6 +294,68 @@ static void print_answer(struct cli *c, const char *subject, const char *purpose
         printf("%s %s error %s\n", subject, purpose, sg_rc_name(err->rc));
 }
 
+/* Standard input, a line at a time, read with read(2): before it would
+ * wait for more input, the answers so far are flushed and the kept snapshot
+ * of bulk decisions is dropped, so a command left waiting (at a terminal,
+ * behind a slow pipe) has answered all it was asked and holds nothing. */
+struct lines {
+    char buf[4096];
+    size_t start, end;
+    int eof, skipping;
+};
+
+/* The next line (its newline removed), or NULL at the end. A line longer
+ * than the buffer is skipped whole and returned as "" with *too_long set. */
+static char *next_line(struct lines *l, struct sg_vault *v, int *too_long)
+{
+    *too_long = 0;
+    for (;;) {
+        char *nl = memchr(l->buf + l->start, '\n', l->end - l->start);
+        if (nl) {
+            char *line = l->buf + l->start;
+            *nl = '\0';
+            l->start = (size_t)(nl - l->buf) + 1;
+            if (l->skipping) {
+                l->skipping = 0;
+                *too_long = 1;
+                return line + strlen(line); /* "" */
+            }
+            return line;
+        }
+        if (l->eof) {
+            if (l->start == l->end && !l->skipping)
+                return NULL;
+            /* the last line, without a newline */
+            l->buf[l->end] = '\0';
+            char *line = l->buf + l->start;
+            l->start = l->end;
+            *too_long = l->skipping;
+            l->skipping = 0;
+            return *too_long ? line + strlen(line) : line;
+        }
+        memmove(l->buf, l->buf + l->start, l->end - l->start);
+        l->end -= l->start;
+        l->start = 0;
+        if (l->end == sizeof l->buf - 1) { /* a line longer than the buffer */
+            l->skipping = 1;
+            l->end = 0;
+        }
+        struct pollfd pf = {0, POLLIN, 0};
+        if (poll(&pf, 1, 0) == 0) {
+            /* About to wait: the answers so far go out, the snapshot goes. */
+            fflush(stdout);
+            sg_may_bulk(v, 1);
+        }
+        ssize_t n = read(0, l->buf + l->end, sizeof l->buf - 1 - l->end);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            l->eof = 1;
+        else
+            l->end += (size_t)n;
+    }
+}
+
 /* sargs may --stdin [--gpc]: a question per line ("ID PURPOSE"), an answer
  * per line, in bulk mode. Exit 0 when every line was a question (an unknown
  * person or purpose is an answer), 4 when a line was not, 5 when the role
@@ -302,23 +367,25 @@ static int may_lines(struct cli *c, unsigned flags)
     sg_err_clear(&err);
     if (cli_open(c, &v, &err))
         return cli_fail(c, &err);
+    struct lines *in = calloc(1, sizeof *in);
+    if (!in) {
+        sg_vault_close(v);
+        sg_err_set(&err, SG_NOMEM, "out of memory");
+        return cli_fail(c, &err);
+    }
     sg_may_bulk(v, 1);
-    char line[512];
     size_t n = 0;
-    int bad = 0, ret = 0;
-    while (fgets(line, sizeof line, stdin)) {
+    int bad = 0, ret = 0, too_long;
+    char *line;
+    while ((line = next_line(in, v, &too_long))) {
         n++;
         char subject[64], purpose[80], extra[2];
-        size_t len = strlen(line);
-        int whole = len && (line[len - 1] == '\n' || feof(stdin));
-        int got = whole ? sscanf(line, "%63s %79s %1s", subject, purpose, extra) : 0;
+        int got = too_long ? 0 : sscanf(line, "%63s %79s %1s", subject, purpose, extra);
         if (got == EOF)
             continue; /* a blank line */
         if (got != 2) {
             fprintf(stderr, "sargs: line %zu is not 'ID PURPOSE'\n", n);
             bad = 1;
-            while (!whole && fgets(line, sizeof line, stdin)) /* the rest of a long line */
-                whole = line[strlen(line) - 1] == '\n';
             continue;
         }
         struct sg_uuid id;
@@ -334,6 +401,7 @@ static int may_lines(struct cli *c, unsigned flags)
         }
         print_answer(c, subject, purpose, NULL, &err);
     }
+    free(in);
     sg_may_bulk(v, 0);
     sg_vault_close(v);
     if (ret)

@@ -2,8 +2,12 @@
 decision in another process, receipts checked without the vault."""
 import json
 import os
+import sqlite3
+import subprocess
 
-from conftest import ROOT, Vault
+import pytest
+
+from conftest import PG, ROOT, SARGS, Vault
 
 POLICY = os.path.join(ROOT, "tests", "data", "consent.yaml")
 
@@ -77,11 +81,48 @@ def test_many_decisions_from_standard_input(tmp_path):
                    v.run("--json", "may", b, "newsletter").json()]
     # a line that is not a question: said on its line, the rest answered, exit 4
     r = v.run("may", "--stdin", stdin=f"{a}\n{a} newsletter extra\n{b} newsletter\n" +
-              "x" * 600 + " y\n" + f"{a} newsletter")
+              "x" * 600 + " y\n" + "z" * 10000 + f" newsletter\n{b} newsletter\n" +
+              f"{a} newsletter")
     assert r.code == 4
     assert r.out.splitlines() == [f"{b} newsletter denied no_consent",
+                                  f"{b} newsletter denied no_consent",
                                   f"{a} newsletter allowed consent_given"]
     assert [l.split(":")[1].strip() for l in r.err.splitlines()] == [
         "line 1 is not 'ID PURPOSE'", "line 2 is not 'ID PURPOSE'",
-        "line 4 is not 'ID PURPOSE'"]
+        "line 4 is not 'ID PURPOSE'", "line 5 is not 'ID PURPOSE'"]
+    # a line too long at the very end, without its newline
+    r = v.run("may", "--stdin", stdin=f"{a} newsletter\n" + "q" * 9000)
+    assert r.code == 4 and r.out.splitlines() == [f"{a} newsletter allowed consent_given"]
+    assert "line 2 is not" in r.err
     assert v.run("may", "--stdin", a, "newsletter").code == 2
+
+
+@pytest.mark.skipif(PG is not None, reason="SQLite's write-ahead log")
+def test_waiting_for_input_holds_no_snapshot(tmp_path):
+    """`may --stdin` keeps a read snapshot between questions, but not while
+    it waits for the next line: meanwhile the log can be checkpointed and
+    started over, and a withdrawal is seen by the next question."""
+    v = Vault(tmp_path / "v")
+    v.ok("init", "--policy", POLICY)
+    a = v.add("name=Anna", "email=anna@x.lv", "birth_date=1980-01-01")
+    # A connection kept open keeps the log's frames un-checkpointed when the
+    # commands below end, so the decisions' snapshot reads from the log.
+    con = sqlite3.connect(v.db())
+    con.execute("SELECT count(*) FROM subjects").fetchone()
+    v.ok("consent", "give", a, "newsletter", "--method", "paper")
+    p = subprocess.Popen([SARGS, "--dir", v.dir, "may", "--stdin"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True, env=v.env)
+    try:
+        p.stdin.write(f"{a} newsletter\n")
+        p.stdin.flush()
+        assert p.stdout.readline().split()[2] == "allowed"
+        # it waits for input now: no reader holds the log, which can start over
+        assert con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+        v.ok("consent", "withdraw", a, "newsletter", "--method", "email")
+        p.stdin.write(f"{a} newsletter\n")
+        p.stdin.flush()
+        assert p.stdout.readline().split()[2:] == ["denied", "consent_withdrawn"]
+    finally:
+        p.stdin.close()
+        con.close()
+        assert p.wait(timeout=30) == 0

@@ -195,6 +195,12 @@ struct sg_decision {
 enum sg_rc sg_may(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
                   const char *purpose, unsigned flags, struct sg_decision *out, struct sg_err *err);
 
+/* Whether `who` may ask for decisions at all (the operator, a staff or a
+ * service role): SG_OK, or SG_DENIED, audited. sg_may() asks it each time;
+ * a caller with many questions asks once first and then takes every error
+ * of sg_may() as the answer to its question. */
+enum sg_rc sg_may_ask(struct sg_vault *v, const struct sg_actor *who, struct sg_err *err);
+
 /*
  * Decisions in bulk (a mailing run, a nightly job deciding for everybody):
  * while on, sg_may() on this handle reads from a snapshot kept across

@@ -359,14 +359,16 @@ static char *next_line(struct lines *l, struct sg_vault *v, int *too_long)
 /* sargs may --stdin [--gpc]: a question per line ("ID PURPOSE"), an answer
  * per line, in bulk mode. Exit 0 when every line was a question (an unknown
  * person or purpose is an answer), 4 when a line was not, 5 when the role
- * may not ask (nothing more is read). */
+ * may not ask (then nothing is read). */
 static int may_lines(struct cli *c, unsigned flags)
 {
     struct sg_err err;
     struct sg_vault *v = NULL;
     sg_err_clear(&err);
-    if (cli_open(c, &v, &err))
+    if (cli_open(c, &v, &err) || sg_may_ask(v, &c->actor, &err)) {
+        sg_vault_close(v);
         return cli_fail(c, &err);
+    }
     struct lines *in = calloc(1, sizeof *in);
     if (!in) {
         sg_vault_close(v);
@@ -375,7 +377,7 @@ static int may_lines(struct cli *c, unsigned flags)
     }
     sg_may_bulk(v, 1);
     size_t n = 0;
-    int bad = 0, ret = 0, too_long;
+    int bad = 0, too_long;
     char *line;
     while ((line = next_line(in, v, &too_long))) {
         n++;
@@ -395,17 +397,11 @@ static int may_lines(struct cli *c, unsigned flags)
             print_answer(c, subject, purpose, &d, NULL);
             continue;
         }
-        if (err.rc == SG_DENIED) {
-            ret = cli_fail(c, &err);
-            break;
-        }
         print_answer(c, subject, purpose, NULL, &err);
     }
     free(in);
     sg_may_bulk(v, 0);
     sg_vault_close(v);
-    if (ret)
-        return ret;
     return bad ? sg_rc_exit_code(SG_INVALID) : 0;
 }
 

@@ -561,10 +561,13 @@ static void may_batch(struct sg_req *r)
             return;
         }
     }
+    struct sg_err err;
+    if (sg_may_ask(r->vault, &r->actor, &err)) {
+        sg_req_fail(r, &err);
+        return;
+    }
     json_t *out = json_array();
     unsigned flags = gpc_flag(r);
-    struct sg_err err;
-    enum sg_rc denied = SG_OK;
     sg_may_bulk(r->vault, 1);
     json_array_foreach(list, i, q)
     {
@@ -577,20 +580,11 @@ static void may_batch(struct sg_req *r)
             json_array_append_new(out, sg_json_decision(&d, subject, purpose));
             continue;
         }
-        if (err.rc == SG_DENIED) {
-            denied = err.rc;
-            break;
-        }
         json_array_append_new(out, json_pack("{s:s,s:s,s:{s:s,s:s}}", "subject", subject, "purpose",
                                              purpose, "error", "code", sg_rc_name(err.rc),
                                              "message", err.msg));
     }
     sg_may_bulk(r->vault, 0);
-    if (denied) {
-        json_decref(out);
-        sg_req_fail(r, &err);
-        return;
-    }
     sg_req_json(r, 200, json_pack("{s:o}", "decisions", out));
 }
 

@@ -436,6 +436,24 @@ static void test_outbox_apart(void **state)
     assert_int_equal(m.n[SG_MSG_FAILED], 1);
     assert_int_equal(m.n[SG_MSG_SENT], 2);
     assert_int_equal(ts_count("SELECT count(*) FROM outbox WHERE length(sealed) > 0"), 0);
+    /* A message whose master key was rotated away and not kept: given up,
+     * with the reason, and nothing else is held up. */
+    char old_id[SG_KEY_ID_HEX + 1], retired[256];
+    snprintf(old_id, sizeof old_id, "%s", v->kek->id);
+    assert_int_equal(sg_op_begin(v, &mark, &e), SG_OK);
+    assert_int_equal(sg_outbox_queue_apart(v, NULL, "art19.erasure", "r4@example.org", "S4",
+                                           "fourth", now, NULL, &e),
+                     SG_OK);
+    assert_int_equal(sg_op_end(v, mark, SG_OK, &e), SG_OK);
+    assert_int_equal(sg_vault_rotate_key(v, &op, &rr, &e), SG_OK);
+    snprintf(retired, sizeof retired, "%s/keys/retired/%s.key", dir, old_id);
+    assert_int_equal(unlink(retired), 0);
+    assert_int_equal(sg_transport_open(md, "dpo@example.org", &t, &e), SG_OK);
+    assert_int_equal(sg_outbox_deliver(v, &op, t, 10, &dr, &e), SG_OK);
+    sg_transport_close(t);
+    assert_int_equal(dr.failed, 1);
+    assert_int_equal(dr.sent, 0);
+    assert_int_equal(messages().n[SG_MSG_FAILED], 2);
 }
 
 /* Value-level deletion: only the values older than the rule go. */

@@ -72,9 +72,7 @@ static enum sg_may_reason consent_reason(const struct sg_purpose *p,
     }
 }
 
-/* Who may ask: resolved once per actor and remembered, as decisions come
- * by the thousand from the same service. */
-static enum sg_rc may_ask(struct sg_vault *v, const struct sg_actor *who, struct sg_err *err)
+enum sg_rc sg_may_ask(struct sg_vault *v, const struct sg_actor *who, struct sg_err *err)
 {
     if (!who || !who->role)
         return sg_actor_check(who, err);
@@ -93,7 +91,7 @@ static enum sg_rc may_ask(struct sg_vault *v, const struct sg_actor *who, struct
 enum sg_rc sg_may(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
                   const char *purpose, unsigned flags, struct sg_decision *out, struct sg_err *err)
 {
-    enum sg_rc arc = may_ask(v, who, err);
+    enum sg_rc arc = sg_may_ask(v, who, err);
     if (arc)
         return arc;
     const struct sg_purpose *p =

@@ -21,11 +21,6 @@
 
 #define NOTICE_MAX 8192
 
-static int lv(const char *lang)
-{
-    return strcmp(lang, "lv") == 0;
-}
-
 /* The category id of an id or alias, or NULL. */
 static const char *cat_id(const struct sg_policy *p, const char *id_or_alias)
 {
@@ -145,7 +140,7 @@ static void notice(const struct sg_policy *p, const struct sg_recipient *r, int 
                    size_t scap, char *body, size_t cap)
 {
     const char *lang = p->languages[0];
-    int l = lv(lang);
+    int l = sg_req_lv(lang);
     const char *me = p->ncontrollers ? sg_text_any(&p->controllers[0].contact.name, lang) : NULL;
     const char *them = sg_text_any(&r->name, lang);
     char rid[SG_UUID_STR_LEN + 1];
@@ -274,11 +269,8 @@ enum sg_rc sg_req_erasure_answer(struct sg_vault *v, const struct sg_store_reque
     const char *to = value_of(before, "user.contact.email");
     if (!p || !to)
         return SG_OK; /* no address: the answer goes on the channel of the request */
-    const char *lang = p->languages[0];
-    const char *pl = value_of(before, "user.demographic.language");
-    if (pl && sg_policy_has_language(p, pl))
-        lang = pl;
-    int l = lv(lang);
+    const char *lang = sg_req_lang(p, before);
+    int l = sg_req_lv(lang);
     char rid[SG_UUID_STR_LEN + 1], body[2048];
     sg_uuid_format(&r->id, rid);
     snprintf(body, sizeof body,

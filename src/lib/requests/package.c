@@ -52,7 +52,7 @@ static struct sg_actor full_reader(const struct sg_actor *who)
     return a;
 }
 
-static const char *lang_of(const struct sg_policy *p, const struct sg_subject *s)
+const char *sg_req_lang(const struct sg_policy *p, const struct sg_subject *s)
 {
     for (size_t i = 0; s && i < s->nfields; i++)
         if (strcmp(s->fields[i].category, "user.demographic.language") == 0 &&
@@ -61,7 +61,7 @@ static const char *lang_of(const struct sg_policy *p, const struct sg_subject *s
     return p->languages[0];
 }
 
-static int lv(const char *lang)
+int sg_req_lv(const char *lang)
 {
     return strcmp(lang, "lv") == 0;
 }
@@ -175,8 +175,9 @@ static const char *retention_of(const struct sg_policy *p, const struct sg_categ
             snprintf(buf, cap, "%s", sg_text_any(&r->criteria, lang));
         else {
             char dur[SG_DURATION_STR_MAX];
-            snprintf(buf, cap, "%s %s %s %s", sg_action_name(r->action), lv(lang) ? "pēc" : "after",
-                     sg_duration_format(&r->after, dur), r->anchor);
+            snprintf(buf, cap, "%s %s %s %s", sg_action_name(r->action),
+                     sg_req_lv(lang) ? "pēc" : "after", sg_duration_format(&r->after, dur),
+                     r->anchor);
         }
         return buf;
     }
@@ -190,7 +191,7 @@ static enum sg_rc access_package(struct sg_vault *v, const struct sg_actor *who,
                                  struct sg_fulfil_out *out, struct sg_err *err)
 {
     const struct sg_policy *p = v->policy;
-    const char *lang = lang_of(p, s);
+    const char *lang = sg_req_lang(p, s);
     char ids[SG_UUID_STR_LEN + 1], rid[SG_UUID_STR_LEN + 1], t[SG_TIME_STR_MAX], ret[512];
     sg_uuid_format(&s->id, ids);
     sg_uuid_format(&rq->id, rid);
@@ -222,8 +223,9 @@ static enum sg_rc access_package(struct sg_vault *v, const struct sg_actor *who,
                       c ? texts(&c->name, lang) : json_null(), "value", s->fields[i].value,
                       "stored", sg_time_format(s->fields[i].changed, ch), "purposes", used,
                       "retention", c ? retention_of(p, c, lang, ret, sizeof ret) : "", "source",
-                      c && c->source == SG_SOURCE_OTHER ? texts(&c->source_name, lang)
-                                                        : json_string(lv(lang) ? "jūs" : "you")));
+                      c && c->source == SG_SOURCE_OTHER
+                          ? texts(&c->source_name, lang)
+                          : json_string(sg_req_lv(lang) ? "jūs" : "you")));
     }
     for (size_t k = 0; k < p->npurposes; k++) {
         const struct sg_purpose *pu = &p->purposes[k];
@@ -262,12 +264,13 @@ static enum sg_rc access_package(struct sg_vault *v, const struct sg_actor *who,
     json_object_set_new(
         doc, "rights",
         json_pack("{s:s,s:o}", "text",
-                  lv(lang) ? "Jums ir tiesības piekļūt saviem datiem, labot tos, dzēst, ierobežot "
-                             "apstrādi, iebilst un saņemt datus pārnešanai, kā arī iesniegt "
-                             "sūdzību uzraudzības iestādei un vērsties tiesā."
-                           : "You may access, rectify and erase your data, restrict or object to "
-                             "its processing, receive it for portability, and complain to the "
-                             "supervisory authority and to a court.",
+                  sg_req_lv(lang)
+                      ? "Jums ir tiesības piekļūt saviem datiem, labot tos, dzēst, ierobežot "
+                        "apstrādi, iebilst un saņemt datus pārnešanai, kā arī iesniegt "
+                        "sūdzību uzraudzības iestādei un vērsties tiesā."
+                      : "You may access, rectify and erase your data, restrict or object to "
+                        "its processing, receive it for portability, and complain to the "
+                        "supervisory authority and to a court.",
                   "authority", auth ? texts(&auth->name, lang) : json_null()));
     if (rc) {
         json_decref(doc);
@@ -302,9 +305,9 @@ static enum sg_rc access_package(struct sg_vault *v, const struct sg_actor *who,
     raw(&h, "<!doctype html>\n<html lang=\"");
     html(&h, lang);
     raw(&h, "\"><head><meta charset=\"utf-8\"><title>");
-    raw(&h, lv(lang) ? "Jūsu dati" : "Your data");
+    raw(&h, sg_req_lv(lang) ? "Jūsu dati" : "Your data");
     raw(&h, "</title></head><body>\n<h1>");
-    raw(&h, lv(lang) ? "Jūsu dati" : "Your data");
+    raw(&h, sg_req_lv(lang) ? "Jūsu dati" : "Your data");
     raw(&h, "</h1>\n<table>\n");
     json_t *c;
     size_t i;
@@ -323,7 +326,7 @@ static enum sg_rc access_package(struct sg_vault *v, const struct sg_actor *who,
         raw(&h, "</td></tr>\n");
     }
     raw(&h, "</table>\n<h2>");
-    raw(&h, lv(lang) ? "Nolūki" : "Purposes");
+    raw(&h, sg_req_lv(lang) ? "Nolūki" : "Purposes");
     raw(&h, "</h2>\n<ul>\n");
     json_array_foreach(json_object_get(doc, "purposes"), i, c)
     {
@@ -334,7 +337,8 @@ static enum sg_rc access_package(struct sg_vault *v, const struct sg_actor *who,
         raw(&h, ")</li>\n");
     }
     raw(&h, "</ul>\n<h2>");
-    raw(&h, lv(lang) ? "Kam dati izpausti pēdējos divos gados" : "Disclosed in the last two years");
+    raw(&h, sg_req_lv(lang) ? "Kam dati izpausti pēdējos divos gados"
+                            : "Disclosed in the last two years");
     raw(&h, "</h2>\n<ul>\n");
     json_array_foreach(json_object_get(doc, "disclosed_to"), i, c)
     {
@@ -500,10 +504,11 @@ static void complaint(const struct sg_policy *p, const char *lang, char *out, si
     if (!name)
         name = "Datu valsts inspekcija";
     snprintf(out, cap,
-             lv(lang) ? "Jums ir tiesības iesniegt sūdzību uzraudzības iestādei (%s%s%s) un "
-                        "vērsties tiesā."
-                      : "You have the right to complain to the supervisory authority (%s%s%s) "
-                        "and to go to court.",
+             sg_req_lv(lang)
+                 ? "Jums ir tiesības iesniegt sūdzību uzraudzības iestādei (%s%s%s) un "
+                   "vērsties tiesā."
+                 : "You have the right to complain to the supervisory authority (%s%s%s) "
+                   "and to go to court.",
              name, a && a->web ? ", " : "", a && a->web ? a->web : "");
 }
 
@@ -520,13 +525,13 @@ enum sg_rc sg_req_answer(struct sg_vault *v, const struct sg_actor *who, const s
     char body[4096], comp[512], rid[SG_UUID_STR_LEN + 1];
     complaint(v->policy, lang, comp, sizeof comp);
     snprintf(body, sizeof body,
-             lv(lang) ? "Jūsu pieprasījums %s (%s) ir noraidīts. Pamats: %s.%s%s\n%s\n"
-                      : "Your request %s (%s) is refused. Ground: %s.%s%s\n%s\n",
+             sg_req_lv(lang) ? "Jūsu pieprasījums %s (%s) ir noraidīts. Pamats: %s.%s%s\n%s\n"
+                             : "Your request %s (%s) is refused. Ground: %s.%s%s\n%s\n",
              sg_uuid_format(id, rid), sg_request_kind_name(info.kind), ground, reason ? " " : "",
              reason ? reason : "", comp);
     return send_answer(v, &info.subject,
-                       lv(lang) ? "Atbilde uz jūsu pieprasījumu" : "Answer to your request", body,
-                       err);
+                       sg_req_lv(lang) ? "Atbilde uz jūsu pieprasījumu" : "Answer to your request",
+                       body, err);
 }
 
 /* --------------------------------------------------------------- fulfil */
@@ -779,16 +784,17 @@ static enum sg_rc fulfil(struct sg_vault *v, const struct sg_actor *who, const s
         const char *lang = p->languages[0];
         char body[2048], rid[SG_UUID_STR_LEN + 1];
         snprintf(body, sizeof body,
-                 lv(lang) ? "Jūsu pieprasījums %s (%s) ir izpildīts.%s\n"
-                          : "Your request %s (%s) has been fulfilled.%s\n",
+                 sg_req_lv(lang) ? "Jūsu pieprasījums %s (%s) ir izpildīts.%s\n"
+                                 : "Your request %s (%s) has been fulfilled.%s\n",
                  sg_uuid_format(id, rid), sg_request_kind_name(r->kind),
                  r->kind == SG_REQ_ACCESS || r->kind == SG_REQ_PORTABILITY
-                     ? (lv(lang) ? " Atbilde tiek nodota pieprasījuma kanālā."
-                                 : " The answer is handed over on the channel of the request.")
+                     ? (sg_req_lv(lang)
+                            ? " Atbilde tiek nodota pieprasījuma kanālā."
+                            : " The answer is handed over on the channel of the request.")
                      : "");
-        rc = send_answer(v, &r->subject,
-                         lv(lang) ? "Atbilde uz jūsu pieprasījumu" : "Answer to your request", body,
-                         err);
+        rc = send_answer(
+            v, &r->subject,
+            sg_req_lv(lang) ? "Atbilde uz jūsu pieprasījumu" : "Answer to your request", body, err);
     }
     if (rc)
         sg_fulfil_out_release(out);

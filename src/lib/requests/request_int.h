@@ -40,6 +40,13 @@ enum sg_rc sg_req_identical(struct sg_vault *v, const struct sg_store_request *r
 enum sg_rc sg_req_answer(struct sg_vault *v, const struct sg_actor *who, const struct sg_uuid *id,
                          const char *ground, const char *reason, struct sg_err *err);
 
+/* The language to answer person `s` in: theirs when the policy has it,
+ * else the policy's first. */
+const char *sg_req_lang(const struct sg_policy *p, const struct sg_subject *s);
+
+/* Whether `lang` is Latvian (the answers' texts are lv or en). */
+int sg_req_lv(const char *lang);
+
 /*
  * Art. 19, inside the fulfilment's operation: lists in out->recipients the
  * recipients the change reached (those of a purpose using a category the

@@ -1333,7 +1333,12 @@ static enum sg_rc pg_commit(struct sg_store *s, struct sg_err *err)
         return rc;
     }
     if (p->depth > 1) {
-        if (!(rc = send_sql(p, "RELEASE sg", "release", err)))
+        /* With every answer of the operation already read (a look-up), the
+         * release cannot fail but with the connection, and the next round
+         * trip would show that: it goes with the next operation's. Else the
+         * operation learns its outcome now. */
+        int due = p->nq > 0;
+        if (!(rc = send_sql(p, "RELEASE sg", "release", err)) && due)
             rc = drain(p, NULL, err);
         if (rc)
             undo(p, 0);

@@ -121,6 +121,17 @@ const char *sg_vault_id(const struct sg_vault *v);
  * drops it all.
  */
 enum sg_rc sg_vault_begin(struct sg_vault *v, struct sg_err *err);
+/*
+ * The same for calls that read (a request on a server's reader thread: its
+ * credentials checked, then the person read): one transaction, one
+ * snapshot on SQLite, for all of them instead of one each. It takes no
+ * write lock: a call inside that writes may meet SG_UNAVAILABLE when another
+ * handle committed since the snapshot began. On a handle with an audit
+ * sink (sargs/audit.h), the calls' audit entries reach the sink at
+ * sg_vault_commit(), which fails when the sink does; the caller must then
+ * not answer with what it read.
+ */
+enum sg_rc sg_vault_begin_read(struct sg_vault *v, struct sg_err *err);
 enum sg_rc sg_vault_commit(struct sg_vault *v, struct sg_err *err);
 void sg_vault_rollback(struct sg_vault *v);
 

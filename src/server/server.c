@@ -524,11 +524,27 @@ int sg_signin_limited(struct MHD_Connection *conn)
 
 /* ------------------------------------------------------------- connections */
 
+struct job {
+    struct sg_req *r;
+    const struct sg_route *route; /* run it; or NULL: append `leaves` */
+    struct leafq *leaves;
+    struct job *next;
+    struct MHD_Connection *conn; /* suspended until the job is done */
+    int failed;
+};
+
+/* A request, from its first byte to its answer. One that waits for the
+ * writer keeps here what it needs when its connection is resumed. */
 struct conn {
     struct sg_buf body;
     int too_big;
     size_t max;
     struct timespec t0;
+    int queued; /* its job is with the writer; the connection is suspended */
+    size_t route_index;
+    struct sg_req r;
+    struct job job;
+    struct leafq leaves;
 };
 
 static size_t max_body;
@@ -553,23 +569,18 @@ static int has_body(const char *method)
  * runs on one writer thread with its own vault handle, which takes whatever
  * requests are waiting, runs each in its own savepoint inside one
  * transaction, and commits them together: one signed audit head and one
- * sync for the batch instead of one per request. Request threads wait for
- * their batch to commit before answering, so an answer is never sent for a
- * change that is not durable. Routes marked `direct` (decisions, proofs,
- * health) read on the request thread's own handle.
+ * sync for the batch instead of one per request. A request's connection is
+ * suspended until its batch is committed, and only then answered, so an
+ * answer is never sent for a change that is not durable. The request
+ * thread goes on with other connections meanwhile: a batch holds as many
+ * requests as are waiting, not as many as there are threads. Routes marked
+ * `direct` (decisions, proofs, health) read on the request thread's own
+ * handle.
  */
-struct job {
-    struct sg_req *r;
-    const struct sg_route *route; /* run it; or NULL: append `leaves` */
-    struct leafq *leaves;
-    struct job *next;
-    int done, failed;
-};
-
 #define BATCH_MAX 256
 
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t q_wake = PTHREAD_COND_INITIALIZER, q_done = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t q_wake = PTHREAD_COND_INITIALIZER;
 static struct job *q_head, *q_tail;
 static int q_stop;
 static struct sg_vault *writer_vault;
@@ -746,6 +757,17 @@ static void run_job(struct job *j)
     }
 }
 
+/* Lets a batch's requests answer: their connections go back to their
+ * threads, which call on_request() again. A job is not touched after its
+ * connection is resumed (its memory goes with the request). */
+static void finish(struct job *batch)
+{
+    for (struct job *j = batch, *next; j; j = next) {
+        next = j->next;
+        MHD_resume_connection(j->conn);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     (void)arg;
@@ -821,52 +843,80 @@ static void *writer_main(void *arg)
             }
         atomic_fetch_add(&batches, 1);
         atomic_fetch_add(&batched, n);
-        pthread_mutex_lock(&q_lock);
-        for (struct job *j = batch; j; j = j->next)
-            j->done = 1;
-        pthread_cond_broadcast(&q_done);
-        pthread_mutex_unlock(&q_lock);
+        finish(batch);
     }
     return NULL;
 }
 
-/* Hands a request (or the audit entries of one) to the writer and waits
- * until its batch is committed. */
-static void run_batched(struct sg_req *r, const struct sg_route *route, struct leafq *leaves)
+/* Hands a request (or the audit entries of one) to the writer; its
+ * connection is suspended first, so that the writer's resume always
+ * follows it. */
+static void queue_job(struct conn *c, struct sg_req *r, const struct sg_route *route,
+                      struct leafq *leaves)
 {
-    struct job j = {r, route, leaves, NULL, 0, 0};
+    c->job = (struct job){r, route, leaves, NULL, r->conn, 0};
+    c->queued = 1;
+    MHD_suspend_connection(r->conn);
     pthread_mutex_lock(&q_lock);
     if (q_tail)
-        q_tail->next = &j;
+        q_tail->next = &c->job;
     else
-        q_head = &j;
-    q_tail = &j;
+        q_head = &c->job;
+    q_tail = &c->job;
     pthread_cond_signal(&q_wake);
-    while (!j.done)
-        pthread_cond_wait(&q_done, &q_lock);
     pthread_mutex_unlock(&q_lock);
-    if (j.failed && !(r->status >= 500)) {
+}
+
+static void release_leaves(struct leafq *q)
+{
+    sg_buf_release(&q->buf);
+    free(q->v);
+    memset(q, 0, sizeof *q);
+}
+
+/* The request's job is done: what its answer needs to know. */
+static void job_done(struct conn *c)
+{
+    struct sg_req *r = &c->r;
+    c->queued = 0;
+    if (c->job.failed && !(r->status >= 500)) {
         free((char *)r->raw);
         r->raw = NULL;
         sg_req_error(r, SG_UNAVAILABLE, "the audit entry could not be written; nothing is shown");
     }
+    release_leaves(&c->leaves);
 }
 
 /* A route answered on this thread: its audit entries (a read, a refusal, a
  * sign-in) are committed by the writer before the answer leaves. */
-static void run_here(struct sg_req *r, const struct sg_route *route)
+static void run_here(struct conn *c, struct sg_req *r, const struct sg_route *route, int *snapshot)
 {
-    struct leafq q;
-    memset(&q, 0, sizeof q);
-    sg_buf_init(&q.buf, SIZE_MAX / 2);
-    tl_leaves = &q;
+    struct leafq *q = &c->leaves;
+    struct sg_err err;
+    memset(q, 0, sizeof *q);
+    sg_buf_init(&q->buf, SIZE_MAX / 2);
+    tl_leaves = q;
     route->fn(r);
+    /* The request's reads end here (their entries reach the queue): the
+     * snapshot is not held while the writer commits. */
+    if (*snapshot) {
+        *snapshot = 0;
+        if (sg_vault_commit(r->vault, &err)) {
+            forget_answer(r);
+            sg_req_error(r, SG_UNAVAILABLE,
+                         "the audit entry could not be written; nothing is shown");
+            q->n = 0;
+        }
+    }
     tl_leaves = NULL;
-    if (q.n)
-        run_batched(r, NULL, &q);
-    sg_buf_release(&q.buf);
-    free(q.v);
+    if (q->n)
+        queue_job(c, r, NULL, q);
+    else
+        release_leaves(q);
 }
+
+static void serve_route(struct sg_req *r, struct conn *c, const struct sg_route *route,
+                        int *snapshot);
 
 static void handle(struct sg_req *r, struct conn *c, size_t *route_index)
 {
@@ -900,6 +950,22 @@ static void handle(struct sg_req *r, struct conn *c, size_t *route_index)
         return;
     }
     tl_leaves = NULL;
+    /* A service's read (a bearer token, which checking only reads) runs in
+     * one read transaction from the token to the answer: one snapshot to
+     * take instead of two. A session's check writes (when it was last
+     * seen), so a cookie keeps a transaction per call. */
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    int snapshot = route->run == SG_RUN_READ && h && strncmp(h, "Bearer ", 7) == 0 &&
+                   sg_vault_begin_read(r->vault, &err) == SG_OK;
+    serve_route(r, c, route, &snapshot);
+    if (snapshot)
+        sg_vault_rollback(r->vault);
+}
+
+/* The route found and the vault open: who is calling, the body, the route. */
+static void serve_route(struct sg_req *r, struct conn *c, const struct sg_route *route,
+                        int *snapshot)
+{
     if (!route->public && authenticate(r, route))
         return;
     if (has_body(r->method) && c->body.len) {
@@ -923,9 +989,9 @@ static void handle(struct sg_req *r, struct conn *c, size_t *route_index)
         }
     }
     if (route->run == SG_RUN_WRITE)
-        run_batched(r, route, NULL);
+        queue_job(c, r, route, NULL);
     else
-        run_here(r, route);
+        run_here(c, r, route, snapshot);
 }
 
 static enum MHD_Result send_answer(struct MHD_Connection *conn, struct sg_req *r)
@@ -1007,26 +1073,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    struct sg_req r;
-    memset(&r, 0, sizeof r);
-    r.conn = conn;
-    r.method = method;
-    r.route = "none";
-    snprintf(r.path, sizeof r.path, "%s", url);
-    size_t route_index = sg_nroutes;
-    handle(&r, c, &route_index);
-    if (!r.status)
-        r.status = 500;
-    enum MHD_Result ret = send_answer(conn, &r);
+    struct sg_req *r = &c->r;
+    if (c->queued) {
+        job_done(c); /* called again: the batch is committed */
+    } else {
+        memset(r, 0, sizeof *r);
+        r->conn = conn;
+        r->method = method;
+        r->route = "none";
+        snprintf(r->path, sizeof r->path, "%s", url);
+        c->route_index = sg_nroutes;
+        handle(r, c, &c->route_index);
+        if (c->queued)
+            return MHD_YES; /* suspended until the writer is done */
+    }
+    if (!r->status)
+        r->status = 500;
+    enum MHD_Result ret = send_answer(conn, r);
     double secs = since(&c->t0);
-    metrics_add(route_index, r.status, secs);
+    metrics_add(c->route_index, r->status, secs);
     /* The access log names the route, never the path: ids and query values
      * stay out of logs. */
     if (!quiet)
-        fprintf(stderr, "%s %s %d %.1fms\n", method, r.route, r.status, secs * 1e3);
-    json_decref(r.out);
-    json_decref(r.body);
-    free((void *)r.raw);
+        fprintf(stderr, "%s %s %d %.1fms\n", method, r->route, r->status, secs * 1e3);
+    json_decref(r->out);
+    json_decref(r->body);
+    free((void *)r->raw);
+    r->out = r->body = NULL;
+    r->raw = NULL;
     return ret;
 }
 
@@ -1040,6 +1114,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (!c)
         return;
     sg_buf_release(&c->body);
+    release_leaves(&c->leaves);
     free(c);
     *req_cls = NULL;
     atomic_fetch_sub(&in_flight, 1);
@@ -1130,14 +1205,16 @@ int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
         return sg_err_set(err, SG_NOMEM, "cannot start the housekeeping thread");
     }
 
-    /* Request threads mostly wait for their batch: enough of them keep the
-     * batches full (a thread's own vault handle opens on first use). */
-    unsigned threads = o->threads ? o->threads : 8 * (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    /* A request waiting for its batch holds no thread, but a read on
+     * PostgreSQL waits for the server on its thread: a few per core (a
+     * thread's own vault handle opens on first use). */
+    unsigned threads = o->threads ? o->threads : 4 * (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL,
-        NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+            MHD_ALLOW_SUSPEND_RESUME,
+        0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
         MHD_OPTION_END);

@@ -289,6 +289,69 @@ static void test_heads_per_transaction(void **state)
     expect_verify(1, 0, NULL);
 }
 
+/* A sink that counts what reaches it, or refuses. */
+static int sunk, sink_refuses;
+static enum sg_rc count_sink(void *ctx, const uint8_t *leaf, size_t len, sg_time at,
+                             const uint8_t *pseudonym, struct sg_err *err)
+{
+    (void)ctx;
+    (void)leaf;
+    (void)len;
+    (void)at;
+    (void)pseudonym;
+    if (sink_refuses)
+        return sg_err_set(err, SG_NOMEM, "sink full");
+    sunk++;
+    return SG_OK;
+}
+
+/* Reads grouped in one read transaction on a handle with a sink (a server's
+ * reader): their entries reach the sink at the commit, not before; a
+ * refused entry fails the commit; a rolled back one never arrives; and the
+ * reads write nothing to the log of their own. */
+static void test_read_transaction(void **state)
+{
+    (void)state;
+    struct sg_vault *w = vopen();
+    struct sg_uuid a = add(w, "a@example.lv"), b = add(w, "b@example.lv");
+    sg_vault_close(w);
+    int64_t before = db_count("SELECT count(*) FROM audit_log");
+    struct sg_vault *v = vopen();
+    sg_vault_set_audit_sink(v, count_sink, NULL);
+    struct sg_err e;
+    struct sg_subject *got = NULL;
+    sunk = sink_refuses = 0;
+    assert_int_equal(sg_vault_begin_read(v, &e), SG_OK);
+    assert_int_equal(sg_vault_begin_read(v, &e), SG_CONFLICT);
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &got, &e), SG_OK);
+    sg_subject_free(got);
+    assert_int_equal(sg_subject_get(v, &who, &b, 0, &got, &e), SG_OK);
+    sg_subject_free(got);
+    assert_int_equal(sunk, 0);
+    assert_int_equal(sg_vault_commit(v, &e), SG_OK);
+    assert_int_equal(sunk, 2);
+
+    sunk = 0;
+    assert_int_equal(sg_vault_begin_read(v, &e), SG_OK);
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &got, &e), SG_OK);
+    sg_subject_free(got);
+    sg_vault_rollback(v);
+    assert_int_equal(sunk, 0);
+
+    sink_refuses = 1;
+    assert_int_equal(sg_vault_begin_read(v, &e), SG_OK);
+    assert_int_equal(sg_subject_get(v, &who, &a, 0, &got, &e), SG_OK);
+    sg_subject_free(got);
+    assert_int_equal(sg_vault_commit(v, &e), SG_NOMEM);
+    sink_refuses = 0;
+    /* The handle is usable again. */
+    assert_int_equal(sg_vault_begin_read(v, &e), SG_OK);
+    assert_int_equal(sg_vault_commit(v, &e), SG_OK);
+    sg_vault_close(v);
+    assert_int_equal(db_count("SELECT count(*) FROM audit_log"), before);
+    expect_verify(1, 0, NULL);
+}
+
 static void test_tamper_edit(void **state)
 {
     (void)state;
@@ -623,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_leaf_kat),
         cmocka_unit_test(test_checkpoint_kat),
         T(test_heads_per_transaction),
+        T(test_read_transaction),
         T(test_tamper_edit),
         T(test_tamper_edit_rehashed),
         T(test_tamper_delete),

@@ -546,17 +546,28 @@ enum sg_rc sg_op_journal(struct sg_vault *v, char kind, const struct sg_uuid *id
     return SG_OK;
 }
 
-enum sg_rc sg_vault_begin(struct sg_vault *v, struct sg_err *err)
+static enum sg_rc begin_explicit(struct sg_vault *v, int reading, struct sg_err *err)
 {
     if (v->explicit_tx)
         return sg_err_set(err, SG_CONFLICT, "a transaction is already open");
-    enum sg_rc rc = v->store->ops->begin(v->store, err);
+    enum sg_rc rc = reading && v->store->ops->begin_read ? v->store->ops->begin_read(v->store, err)
+                                                         : v->store->ops->begin(v->store, err);
     if (!rc) {
         v->explicit_tx = 1;
         v->npending = 0;
         sg_auditlog_begin(&v->audit, sg_clock_now(v->clock));
     }
     return rc;
+}
+
+enum sg_rc sg_vault_begin(struct sg_vault *v, struct sg_err *err)
+{
+    return begin_explicit(v, 0, err);
+}
+
+enum sg_rc sg_vault_begin_read(struct sg_vault *v, struct sg_err *err)
+{
+    return begin_explicit(v, 1, err);
 }
 
 enum sg_rc sg_vault_commit(struct sg_vault *v, struct sg_err *err)

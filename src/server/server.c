@@ -850,14 +850,20 @@ static void *writer_main(void *arg)
 
 /* Hands a request (or the audit entries of one) to the writer; its
  * connection is suspended first, so that the writer's resume always
- * follows it. */
+ * follows it (the writer takes jobs under the same lock). */
 static void queue_job(struct conn *c, struct sg_req *r, const struct sg_route *route,
                       struct leafq *leaves)
 {
+    pthread_mutex_lock(&q_lock);
+    if (q_stop) {
+        pthread_mutex_unlock(&q_lock);
+        forget_answer(r);
+        sg_req_error(r, SG_UNAVAILABLE, "the server is stopping");
+        return;
+    }
     c->job = (struct job){r, route, leaves, NULL, r->conn, 0};
     c->queued = 1;
     MHD_suspend_connection(r->conn);
-    pthread_mutex_lock(&q_lock);
     if (q_tail)
         q_tail->next = &c->job;
     else
@@ -1265,14 +1271,17 @@ int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
     MHD_quiesce_daemon(d);
     for (int i = 0; i < 1000 && atomic_load(&in_flight) > 0; i++)
         usleep(10000);
-    MHD_stop_daemon(d);
-    stop_keeper(keeper);
-    sg_vault_close(keeper_vault);
+    /* The writer finishes what is queued and stops before the daemon does:
+     * it must not resume a connection the daemon has closed. A request
+     * still arriving on an open connection is then answered 503. */
     pthread_mutex_lock(&q_lock);
     q_stop = 1;
     pthread_cond_signal(&q_wake);
     pthread_mutex_unlock(&q_lock);
     pthread_join(writer, NULL);
+    MHD_stop_daemon(d);
+    stop_keeper(keeper);
+    sg_vault_close(keeper_vault);
     sg_vault_close(writer_vault);
     for (size_t i = 0; i < nhandles; i++)
         sg_vault_close(handles[i]);

@@ -961,7 +961,7 @@ static void handle(struct sg_req *r, struct conn *c, size_t *route_index)
      * take instead of two. A session's check writes (when it was last
      * seen), so a cookie keeps a transaction per call. */
     const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
-    int snapshot = route->run == SG_RUN_READ && h && strncmp(h, "Bearer ", 7) == 0 &&
+    int snapshot = route->run == SG_RUN_READ && !route->me && h && strncmp(h, "Bearer ", 7) == 0 &&
                    sg_vault_begin_read(r->vault, &err) == SG_OK;
     serve_route(r, c, route, &snapshot);
     if (snapshot)
@@ -1121,6 +1121,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         return;
     sg_buf_release(&c->body);
     release_leaves(&c->leaves);
+    /* An answer never sent (the daemon closed a connection still waiting
+     * at shutdown) goes with it. */
+    json_decref(c->r.out);
+    json_decref(c->r.body);
+    free((void *)c->r.raw);
     free(c);
     *req_cls = NULL;
     atomic_fetch_sub(&in_flight, 1);

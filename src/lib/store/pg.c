@@ -658,6 +658,8 @@ struct pg {
     int reading;  /* the open transaction mostly reads (begin_read) */
     int lost;     /* the connection went away inside the open transaction */
     int pipeline; /* the connection is in pipeline mode */
+    int failed;   /* a statement failed since the last rollback: the server's
+                     transaction may be aborted (see pg_commit) */
     char prepared[ST_COUNT];
     struct pending q[QUEUE_MAX];
     int nq;
@@ -1015,6 +1017,8 @@ static enum sg_rc drain(struct pg *p, PGresult **last, struct sg_err *err)
         int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
         if (p->q[i].prepares >= 0 && !ok)
             p->prepared[p->q[i].prepares] = 0;
+        if (!ok)
+            p->failed = 1;
         if (!ok && !rc) {
             if (st == PGRES_PIPELINE_ABORTED)
                 rc = sg_err_set(err, SG_INTERNAL, "pipeline aborted without an error");
@@ -1272,6 +1276,7 @@ static enum sg_rc begin_as(struct pg *p, int reading, struct sg_err *err)
     if (p->depth == 0) {
         forget_decision(p);
         forget_keys(p);
+        p->failed = 0;
     }
     /* Not waited for: the first read or the end of the operation reads it. */
     rc = send_sql(p, p->depth ? "SAVEPOINT sg" : "BEGIN ISOLATION LEVEL READ COMMITTED",
@@ -1310,6 +1315,7 @@ static void undo(struct pg *p, int top)
         return;
     if (drain(p, NULL, NULL) && (p->lost || !p->conn))
         return;
+    p->failed = 0;
     if (top ? !send_sql(p, "ROLLBACK", "rollback", NULL)
             : !send_sql(p, "ROLLBACK TO sg", "rollback", NULL) &&
                   !send_sql(p, "RELEASE sg", "rollback", NULL))
@@ -1332,11 +1338,12 @@ static enum sg_rc pg_commit(struct sg_store *s, struct sg_err *err)
         return rc;
     }
     if (p->depth > 1) {
-        /* With every answer of the operation already read (a look-up), the
+        /* With every answer of the operation already read (a look-up), and
+         * none of them a failure that a caller chose to pass over, the
          * release cannot fail but with the connection, and the next round
          * trip would show that: it goes with the next operation's. Else the
          * operation learns its outcome now. */
-        int due = p->nq > 0;
+        int due = p->nq > 0 || p->failed;
         if (!(rc = send_sql(p, "RELEASE sg", "release", err)) && due)
             rc = drain(p, NULL, err);
         if (rc)

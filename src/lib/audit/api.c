@@ -179,7 +179,7 @@ static enum sg_rc resolve_size(struct sg_store *s, uint64_t *size, struct sg_err
  * cost most of a proof). Inside the caller's transaction, nothing to do. */
 static enum sg_rc snapshot_begin(struct sg_vault *v, int *own, struct sg_err *err)
 {
-    *own = !v->explicit_tx && v->op_depth == 0;
+    *own = sg_vault_top_level(v);
     return *own ? v->store->ops->begin_read(v->store, err) : SG_OK;
 }
 

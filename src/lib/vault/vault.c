@@ -454,18 +454,14 @@ bad:
 
 /* ------------------------------------------------------------ transactions */
 
-/* Operations nest (a fulfilment erases, a person's request is answered):
- * only the outermost one outside sg_vault_begin() is a transaction of its
- * own, with its signed head and its journal lines written at its commit;
- * the inner ones are savepoints in it. */
-static int top_level(const struct sg_vault *v)
+int sg_vault_top_level(const struct sg_vault *v)
 {
     return !v->explicit_tx && v->op_depth == 0;
 }
 
 enum sg_rc sg_op_begin(struct sg_vault *v, struct sg_opmark *mark, struct sg_err *err)
 {
-    int top = top_level(v);
+    int top = sg_vault_top_level(v);
     if (top)
         sg_auditlog_begin(&v->audit, sg_clock_now(v->clock));
     mark->journal = v->npending;
@@ -523,7 +519,7 @@ enum sg_rc sg_op_end(struct sg_vault *v, struct sg_opmark mark, enum sg_rc rc, s
         sg_auditlog_rollback_to(&v->audit, mark.audit);
         return rc;
     }
-    if (!top_level(v))
+    if (!sg_vault_top_level(v))
         return v->store->ops->commit(v->store, err); /* releases the savepoint */
     return commit_all(v, err);
 }

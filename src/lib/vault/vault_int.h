@@ -90,6 +90,13 @@ enum sg_rc sg_vault_retired_kek(const char *kek_path, const char *id, struct sg_
 /* Wipes v->dek and v->rkey at the end of an operation. */
 void sg_vault_forget_key(struct sg_vault *v);
 
+/* Operations nest (a fulfilment erases, a person's request is answered):
+ * only the outermost one outside sg_vault_begin() is a transaction of its
+ * own, with its signed head and its journal lines written at its commit;
+ * the inner ones are savepoints in it. Nonzero: a call now would be that
+ * outermost one. */
+int sg_vault_top_level(const struct sg_vault *v);
+
 /* The operation's transaction: opens one (or a savepoint inside the caller's
  * group) and ends it with the operation's result; returns that result. */
 enum sg_rc sg_op_begin(struct sg_vault *v, struct sg_opmark *mark, struct sg_err *err);

@@ -550,6 +550,89 @@ struct conn {
 static size_t max_body;
 static int quiet;
 
+/* The access log. Each thread gathers its lines in a buffer of its own,
+ * written out whole when the next line would not fit and by the main thread
+ * every quarter second: a write per request, under stdio's lock shared by
+ * every thread, was a tenth of the server's system calls. Lines of
+ * different threads may thus come out of order by up to that much. */
+struct logbuf {
+    pthread_mutex_t lock; /* its thread, and the main thread's flush */
+    size_t len;
+    struct logbuf *next;
+    char text[8192];
+};
+
+static pthread_mutex_t logbufs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct logbuf *logbufs;
+static _Thread_local struct logbuf *tl_log;
+
+/* Writes out a buffer; the caller holds its lock. A log that cannot be
+ * written loses the lines: there is nowhere to say so. */
+static void log_out(struct logbuf *b)
+{
+    size_t off = 0;
+    while (off < b->len) {
+        ssize_t n = write(STDERR_FILENO, b->text + off, b->len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    b->len = 0;
+}
+
+static void access_log(const char *method, const char *route, int status, double secs)
+{
+    char line[256];
+    int n = snprintf(line, sizeof line, "%s %s %d %.1fms\n", method, route, status, secs * 1e3);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line) {
+        n = sizeof line - 1;
+        line[n - 1] = '\n';
+    }
+    struct logbuf *b = tl_log;
+    if (!b) {
+        if (!(b = calloc(1, sizeof *b))) {
+            fputs(line, stderr);
+            return;
+        }
+        pthread_mutex_init(&b->lock, NULL);
+        pthread_mutex_lock(&logbufs_lock);
+        b->next = logbufs;
+        logbufs = b;
+        pthread_mutex_unlock(&logbufs_lock);
+        tl_log = b;
+    }
+    pthread_mutex_lock(&b->lock);
+    if (b->len + (size_t)n > sizeof b->text)
+        log_out(b);
+    memcpy(b->text + b->len, line, (size_t)n);
+    b->len += (size_t)n;
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Writes out every thread's lines; with `last`, the threads are gone and
+ * their buffers are freed. */
+static void access_log_flush(int last)
+{
+    pthread_mutex_lock(&logbufs_lock);
+    for (struct logbuf *b = logbufs, *next; b; b = next) {
+        next = b->next;
+        pthread_mutex_lock(&b->lock);
+        log_out(b);
+        pthread_mutex_unlock(&b->lock);
+        if (last) {
+            pthread_mutex_destroy(&b->lock);
+            free(b);
+        }
+    }
+    if (last)
+        logbufs = NULL;
+    pthread_mutex_unlock(&logbufs_lock);
+}
+
 static double since(const struct timespec *t0)
 {
     struct timespec t;
@@ -961,8 +1044,8 @@ static void handle(struct sg_req *r, struct conn *c, size_t *route_index)
      * take instead of two. A session's check writes (when it was last
      * seen), so a cookie keeps a transaction per call. */
     const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
-    int snapshot = route->run == SG_RUN_READ && !route->me && h && strncmp(h, "Bearer ", 7) == 0 &&
-                   sg_vault_begin_read(r->vault, &err) == SG_OK;
+    int snapshot = (route->run == SG_RUN_READ || route->run == SG_RUN_LOOK) && !route->me && h &&
+                   strncmp(h, "Bearer ", 7) == 0 && sg_vault_begin_read(r->vault, &err) == SG_OK;
     serve_route(r, c, route, &snapshot);
     if (snapshot)
         sg_vault_rollback(r->vault);
@@ -1101,7 +1184,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     /* The access log names the route, never the path: ids and query values
      * stay out of logs. */
     if (!quiet)
-        fprintf(stderr, "%s %s %d %.1fms\n", method, r->route, r->status, secs * 1e3);
+        access_log(method, r->route, r->status, secs);
     json_decref(r->out);
     json_decref(r->body);
     free((void *)r->raw);
@@ -1253,11 +1336,14 @@ int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
             fclose(f);
         }
     }
-    for (;;) {
-        struct timespec minute = {60, 0};
-        int sig = sigtimedwait(&set, NULL, &minute);
+    /* Every quarter second: the access log written out; every minute: the
+     * policy version in force looked at again. */
+    for (unsigned tick = 1;; tick++) {
+        struct timespec quarter = {0, 250000000};
+        int sig = sigtimedwait(&set, NULL, &quarter);
         if (sig < 0) {
-            if (errno == EAGAIN)
+            access_log_flush(0);
+            if (errno == EAGAIN && tick % 240 == 0)
                 atomic_fetch_add(&policy_gen, 1);
             continue;
         }
@@ -1285,6 +1371,7 @@ int sg_server_run(const struct sg_server_opts *o, struct sg_err *err)
     pthread_mutex_unlock(&q_lock);
     pthread_join(writer, NULL);
     MHD_stop_daemon(d);
+    access_log_flush(1);
     stop_keeper(keeper);
     sg_vault_close(keeper_vault);
     sg_vault_close(writer_vault);

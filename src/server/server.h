@@ -116,8 +116,10 @@ struct sg_route {
 /* Where a route runs. WRITE: on the writer thread, in its group commit.
  * READ: on the request's thread, its audit entries appended by the writer
  * before the answer goes out. DIRECT: on the request's thread, no audit
- * entry (health, decisions, proofs; sign-in writes its own). */
-enum { SG_RUN_WRITE = 0, SG_RUN_DIRECT = 1, SG_RUN_READ = 2 };
+ * entry (health, decisions, proofs; sign-in writes its own). LOOK: as
+ * DIRECT, for a route that only reads, so that a service's call takes one
+ * snapshot for its token and its answer (a decision). */
+enum { SG_RUN_WRITE = 0, SG_RUN_DIRECT = 1, SG_RUN_READ = 2, SG_RUN_LOOK = 3 };
 
 extern const struct sg_route sg_routes[];
 extern const size_t sg_nroutes;

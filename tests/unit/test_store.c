@@ -379,6 +379,109 @@ static int see_entry(void *ctx, const struct sg_store_audit *a)
     return c->stop_at && c->n == c->stop_at;
 }
 
+/* How many of audit_fill's entries in [from, to) name person 7: every
+ * even index that is not a multiple of 3. */
+static size_t person7(uint64_t from, uint64_t to)
+{
+    size_t n = 0;
+    for (uint64_t i = from; i < to; i++)
+        n += i % 2 == 0 && i % 3 != 0;
+    return n;
+}
+
+static void expect_person7(struct sg_store *s, uint64_t from, uint64_t to, uint64_t size)
+{
+    uint8_t p7[SG_PSEUDONYM_BYTES];
+    memset(p7, 7, sizeof p7);
+    struct seen c = {0};
+    struct sg_err e;
+    assert_int_equal(s->ops->audit_each(s, from, to, p7, 0, see_entry, &c, &e), SG_OK);
+    assert_int_equal(c.n, person7(from, to < size ? to : size));
+    assert_int_equal(c.bad, 0);
+}
+
+/* The per-person index written a range at a time (SQLite, step 11): the
+ * open range is read through, a full range goes into the index in the
+ * transaction that filled it, a missing mark catches up, the migration
+ * fills it from the log, archiving takes entries out, and nothing else can.
+ * The queries are the same on PostgreSQL (its index is the plain one). */
+static void test_audit_person_ranges(void **state)
+{
+    (void)state;
+    struct sg_store *s = open_new();
+    int sq = !ts_pg();
+    audit_fill(s, 0, 4090);
+    if (sq)
+        assert_int_equal(ts_count("SELECT count(*) FROM audit_person"), 0);
+    expect_person7(s, 0, UINT64_MAX, 4090);
+    expect_person7(s, 100, 200, 4090);
+    audit_fill(s, 4090, 5000);
+    const int64_t in_index = (int64_t)(8192 - (8192 + 2) / 3); /* i % 3 != 0 below 8,192 */
+    if (sq) {
+        assert_int_equal(ts_count("SELECT upto FROM audit_person_upto"), 8192);
+        assert_int_equal(ts_count("SELECT count(*) FROM audit_person"), in_index);
+        assert_int_equal(ts_count("SELECT count(*) FROM audit_person WHERE idx >= 8192"), 0);
+    }
+    expect_person7(s, 0, UINT64_MAX, 9090);
+    expect_person7(s, 4000, 4200, 9090);
+    expect_person7(s, 8000, 8300, 9090); /* indexed, then read through */
+    expect_person7(s, 8500, 20000, 9090);
+
+    if (sq) {
+        /* Only archiving takes anything out; the mark only grows. */
+        assert_int_not_equal(ts_exec_rc("DELETE FROM audit_person WHERE idx = 2"), 0);
+        assert_int_not_equal(ts_exec_rc("UPDATE audit_person SET idx = 3 WHERE idx = 2"), 0);
+        assert_int_not_equal(ts_exec_rc("UPDATE audit_person_upto SET upto = 0"), 0);
+        assert_int_not_equal(ts_exec_rc("DELETE FROM audit_person_upto"), 0);
+
+        /* Without its mark (a copy of PostgreSQL's backup carries none):
+         * everything is read through, and the next full range catches up. */
+        sg_store_close(s);
+        ts_exec("DROP TRIGGER audit_person_no_delete; DROP TRIGGER audit_person_upto_no_delete;"
+                "DELETE FROM audit_person; DELETE FROM audit_person_upto;");
+        struct sg_err e;
+        assert_int_equal(sg_store_open(where, 0, &s, &e), SG_OK);
+        expect_person7(s, 0, UINT64_MAX, 9090);
+        audit_fill(s, 9090, 3200);
+        assert_int_equal(ts_count("SELECT upto FROM audit_person_upto"), 12288);
+        assert_int_equal(ts_count("SELECT count(*) FROM audit_person"),
+                         (int64_t)(12288 - (12288 + 2) / 3));
+        expect_person7(s, 0, UINT64_MAX, 12290);
+
+        /* A database of step 10 is brought forward: the full ranges go into
+         * the index, the open one stays out. */
+        sg_store_close(s);
+        ts_exec("DROP TABLE audit_person; DROP TABLE audit_person_upto;"
+                "CREATE INDEX audit_log_person ON audit_log (idx >> 12, pseudonym) "
+                "WHERE pseudonym IS NOT NULL; DELETE FROM schema_migrations WHERE version >= 11");
+        assert_int_equal(sg_store_open(where, 0, &s, &e), SG_OK);
+        assert_int_equal(s->ops->migrate(s, 5, &e), SG_OK);
+        assert_int_equal(ts_count("SELECT upto FROM audit_person_upto"), 12288);
+        assert_int_equal(ts_count("SELECT count(*) FROM audit_person"),
+                         (int64_t)(12288 - (12288 + 2) / 3));
+        assert_int_equal(ts_count("SELECT count(*) FROM sqlite_schema WHERE name = "
+                                  "'audit_log_person'"),
+                         0);
+        assert_int_not_equal(ts_exec_rc("DELETE FROM audit_person WHERE idx = 2"), 0);
+        expect_person7(s, 0, UINT64_MAX, 12290);
+    }
+
+    /* Archiving takes the person out of the entries below its point. */
+    struct sg_err e;
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->audit_archive(s, 5000, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    uint64_t size = sq ? 12290 : 9090;
+    uint8_t p7[SG_PSEUDONYM_BYTES];
+    memset(p7, 7, sizeof p7);
+    struct seen c = {0};
+    assert_int_equal(s->ops->audit_each(s, 0, UINT64_MAX, p7, 0, see_entry, &c, &e), SG_OK);
+    assert_int_equal(c.n, person7(5000, size));
+    if (sq)
+        assert_int_equal(ts_count("SELECT count(*) FROM audit_person WHERE idx < 5000"), 0);
+    sg_store_close(s);
+}
+
 static int see_head(void *ctx, const struct sg_store_head *h)
 {
     struct seen *c = ctx;
@@ -605,11 +708,11 @@ static void test_policy_versions(void **state)
 
 /* A database from before the policy versions (step 4), the memberships
  * (step 5), the consent ledger (step 6), operators (step 7), retention
- * (step 8), requests (step 9) and sign-in codes (step 10) is migrated
- * forward. It is made by taking back what those steps created (on
- * PostgreSQL the trigger function of step 4 too, so that the step's text
- * runs again on exactly the schema of step 3), with a token of step 3 in it
- * that must survive the new column. */
+ * (step 8), requests (step 9), sign-in codes (step 10) and, on SQLite, the
+ * per-person audit index written by ranges (step 11) is migrated forward. It is made by taking back
+ * what those steps created (on PostgreSQL the trigger function of step 4 too, so that the step's
+ * text runs again on exactly the schema of step 3), with a token of step 3 in it that must survive
+ * the new column. */
 static void test_migrate_forward(void **state)
 {
     (void)state;
@@ -632,7 +735,9 @@ static void test_migrate_forward(void **state)
     else
         snprintf(sql, sizeof sql,
                  "DROP TRIGGER policies_no_update; DROP TRIGGER policies_no_delete;"
-                 "DROP TABLE policies; %s"
+                 "DROP TABLE policies; DROP TABLE audit_person; DROP TABLE audit_person_upto;"
+                 "CREATE INDEX audit_log_person ON audit_log (idx >> 12, pseudonym) "
+                 "WHERE pseudonym IS NOT NULL; %s"
                  "INSERT INTO tokens (id, name, role, purpose, hash, created) "
                  "VALUES ('old', 'n', 'r', 'p', x'00', 1)",
                  later);
@@ -825,7 +930,8 @@ static void test_memberships(void **state)
 }
 
 /* sg_tables (what a backup of PostgreSQL copies) names every table of the
- * schema, with one type letter per column. */
+ * schema, with one type letter per column; SQLite's per-person audit index
+ * (step 11) is its own, not copied. */
 static void test_table_list(void **state)
 {
     (void)state;
@@ -841,7 +947,8 @@ static void test_table_list(void **state)
                                    "table_schema = current_schema() AND "
                                    "table_name <> 'schema_migrations'"
                                  : "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
-                                   "name NOT LIKE 'sqlite%' AND name <> 'schema_migrations'");
+                                   "name NOT LIKE 'sqlite%' AND name <> 'schema_migrations' AND "
+                                   "name NOT IN ('audit_person', 'audit_person_upto')");
     assert_int_equal(n, sg_tables_count);
 }
 
@@ -2796,6 +2903,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nested, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_append_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_queries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_person_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memberships, setup, teardown),

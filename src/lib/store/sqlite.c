@@ -56,6 +56,10 @@ enum stmt_id {
     ST_AUDIT_NODES_READ,
     ST_AUDIT_EACH,
     ST_AUDIT_EACH_SUBJECT,
+    ST_AUDIT_EACH_SUBJECT_OPEN,
+    ST_AUDIT_PERSON_UPTO,
+    ST_AUDIT_PERSON_FILL,
+    ST_AUDIT_PERSON_MARK,
     ST_AUDIT_HEAD_PUT,
     ST_AUDIT_HEADS_EACH,
     ST_TOKEN_PUT,
@@ -172,9 +176,23 @@ static const char *const stmt_sql[ST_COUNT] = {
                             "ORDER BY id LIMIT ?3",
     [ST_AUDIT_EACH] = "SELECT idx, at, pseudonym, leaf, hash FROM audit_log WHERE idx >= ?1 AND "
                       "idx < ?2 AND at >= ?3 ORDER BY idx",
-    [ST_AUDIT_EACH_SUBJECT] = "SELECT idx, at, pseudonym, leaf, hash FROM audit_log WHERE "
-                              "idx >> 12 = ?5 AND pseudonym = ?4 AND pseudonym IS NOT NULL AND "
-                              "idx >= ?1 AND idx < ?2 AND at >= ?3 ORDER BY idx",
+    /* One range of the per-person index (migration step 11), then the
+     * entries themselves; archiving empties an entry's pseudonym, which
+     * hides it here too. */
+    [ST_AUDIT_EACH_SUBJECT] = "SELECT a.idx, a.at, a.pseudonym, a.leaf, a.hash FROM audit_person p "
+                              "JOIN audit_log a ON a.idx = p.idx WHERE p.part = ?5 AND "
+                              "p.pseudonym = ?4 AND p.idx >= ?1 AND p.idx < ?2 AND a.at >= ?3 "
+                              "AND a.pseudonym = ?4 ORDER BY p.idx",
+    /* The range not yet in the index: read through. */
+    [ST_AUDIT_EACH_SUBJECT_OPEN] = "SELECT idx, at, pseudonym, leaf, hash FROM audit_log WHERE "
+                                   "idx >= ?1 AND idx < ?2 AND at >= ?3 AND pseudonym = ?4 "
+                                   "ORDER BY idx",
+    [ST_AUDIT_PERSON_UPTO] = "SELECT upto FROM audit_person_upto WHERE id = 1",
+    [ST_AUDIT_PERSON_FILL] = "INSERT INTO audit_person (part, pseudonym, idx) SELECT idx >> 12, "
+                             "pseudonym, idx FROM audit_log WHERE idx >= ?1 AND idx < ?2 AND "
+                             "pseudonym IS NOT NULL ORDER BY 1, 2, 3",
+    [ST_AUDIT_PERSON_MARK] = "INSERT INTO audit_person_upto (id, upto) VALUES (1, ?1) "
+                             "ON CONFLICT (id) DO UPDATE SET upto = excluded.upto",
     [ST_AUDIT_HEAD_PUT] = "INSERT INTO audit_heads (size, at, root, note) VALUES (?1, ?2, ?3, ?4)",
     [ST_TOKEN_PUT] = "INSERT INTO tokens (id, name, role, purpose, hash, created, revoked, "
                      "scope) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
@@ -1107,6 +1125,53 @@ static enum sg_rc sq_audit_size(struct sg_store *s, uint64_t *size, struct sg_er
     return r;
 }
 
+/* The per-person index of the audit log covers ranges of 4,096 entries. */
+#define PERSON_RANGE_SHIFT 12
+#define PERSON_RANGE_MASK  ((UINT64_C(1) << PERSON_RANGE_SHIFT) - 1)
+
+/* Where the per-person index ends: the entries below it are in
+ * audit_person. 0 when no mark was ever written (a database copied from
+ * PostgreSQL's backup, whose tables it does not carry). */
+static enum sg_rc person_index_upto(struct sq *q, uint64_t *upto, struct sg_err *err)
+{
+    sqlite3_stmt *st = stmt(q, ST_AUDIT_PERSON_UPTO, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    int rc = sqlite3_step(st);
+    enum sg_rc r = SG_OK;
+    *upto = 0;
+    if (rc == SQLITE_ROW) {
+        sqlite3_int64 v = sqlite3_column_int64(st, 0);
+        *upto = v > 0 ? (uint64_t)v : 0;
+    } else if (rc != SQLITE_DONE) {
+        r = fail(q, rc, "audit", err);
+    }
+    sqlite3_reset(st);
+    return r;
+}
+
+/* Puts the entries from the mark up to `upto` (a multiple of the range)
+ * into the per-person index, sorted, and moves the mark. A mark behind by
+ * more than one range (see person_index_upto) catches up here. */
+static enum sg_rc person_index_fill(struct sq *q, uint64_t upto, struct sg_err *err)
+{
+    uint64_t from;
+    enum sg_rc r = person_index_upto(q, &from, err);
+    if (r || from >= upto)
+        return r;
+    sqlite3_stmt *st = stmt(q, ST_AUDIT_PERSON_FILL, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)upto);
+    if ((r = run(q, st, "audit", err)))
+        return r;
+    if (!(st = stmt(q, ST_AUDIT_PERSON_MARK, err)))
+        return err ? err->rc : SG_IO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)upto);
+    return run(q, st, "audit", err);
+}
+
 static enum sg_rc sq_audit_append(struct sg_store *s, const struct sg_store_audit *a,
                                   struct sg_err *err)
 {
@@ -1120,7 +1185,12 @@ static enum sg_rc sq_audit_append(struct sg_store *s, const struct sg_store_audi
         sqlite3_bind_blob(st, 3, a->pseudonym, SG_PSEUDONYM_BYTES, SQLITE_STATIC);
     sqlite3_bind_blob(st, 4, a->leaf, (int)a->leaf_len, SQLITE_STATIC);
     sqlite3_bind_blob(st, 5, a->hash, 32, SQLITE_STATIC);
-    return run(q, st, "audit", err);
+    enum sg_rc r = run(q, st, "audit", err);
+    /* The entry that fills a range of 4,096: the range goes into the
+     * per-person index, in the same transaction. */
+    if (!r && ((a->index + 1) & PERSON_RANGE_MASK) == 0)
+        r = person_index_fill(q, a->index + 1, err);
+    return r;
 }
 
 static enum sg_rc sq_audit_node_put(struct sg_store *s, unsigned level, uint64_t index,
@@ -1227,26 +1297,52 @@ static enum sg_rc sq_audit_each(struct sg_store *s, uint64_t from, uint64_t to,
         sqlite3_clear_bindings(st);
         return r;
     }
-    /* One person: one seek per range of 4,096 entries (the index's
-     * partition), up to the end of the log. */
-    uint64_t size = 0;
-    if ((r = sq_audit_size(s, &size, err)))
+    /* One person: one seek per range of 4,096 entries in the index, then
+     * the entries the index does not have yet (the open range) read
+     * through. In one read transaction, so that a range filled meanwhile
+     * is neither missed nor seen twice. */
+    int own = q->depth == 0;
+    if (own && (r = begin_as(s, "BEGIN DEFERRED", err)))
         return r;
+    uint64_t size = 0, upto = 0;
+    if (!(r = sq_audit_size(s, &size, err)))
+        r = person_index_upto(q, &upto, err);
     if (to > size)
         to = size;
-    sqlite3_stmt *st = stmt(q, ST_AUDIT_EACH_SUBJECT, err);
-    if (!st)
-        return err ? err->rc : SG_IO;
-    for (uint64_t b = from >> 12; from < to && b <= (to - 1) >> 12 && !r; b++) {
+    uint64_t indexed = to < upto ? to : upto;
+    int stopped = 0;
+    sqlite3_stmt *st = r ? NULL : stmt(q, ST_AUDIT_EACH_SUBJECT, err);
+    if (!r && !st)
+        r = err ? err->rc : SG_IO;
+    for (uint64_t b = from >> PERSON_RANGE_SHIFT;
+         !r && !stopped && from < indexed && b <= (indexed - 1) >> PERSON_RANGE_SHIFT; b++) {
         sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)indexed);
         sqlite3_bind_int64(st, 3, since);
         sqlite3_bind_blob(st, 4, pseudonym, SG_PSEUDONYM_BYTES, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, (sqlite3_int64)b);
-        if (each_row(q, st, cb, ctx, &r, err))
-            break;
+        stopped = each_row(q, st, cb, ctx, &r, err);
+        sqlite3_clear_bindings(st);
     }
-    sqlite3_clear_bindings(st);
+    uint64_t open = from > upto ? from : upto;
+    if (!r && !stopped && open < to) {
+        if (!(st = stmt(q, ST_AUDIT_EACH_SUBJECT_OPEN, err))) {
+            r = err ? err->rc : SG_IO;
+        } else {
+            sqlite3_bind_int64(st, 1, (sqlite3_int64)open);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)to);
+            sqlite3_bind_int64(st, 3, since);
+            sqlite3_bind_blob(st, 4, pseudonym, SG_PSEUDONYM_BYTES, SQLITE_STATIC);
+            each_row(q, st, cb, ctx, &r, err);
+            sqlite3_clear_bindings(st);
+        }
+    }
+    if (own) {
+        if (r)
+            sq_rollback(s);
+        else
+            r = sq_commit(s, err);
+    }
     return r;
 }
 
@@ -1255,14 +1351,19 @@ static enum sg_rc sq_audit_archive(struct sg_store *s, uint64_t below, struct sg
     struct sq *q = SQ(s);
     if (q->depth == 0)
         return sg_err_set(err, SG_INTERNAL, "archiving outside a transaction");
-    char sql[512];
+    char sql[1024];
     /* The trigger is lifted for this statement only, inside the caller's
      * transaction: nobody sees the log without it. */
     snprintf(sql, sizeof sql,
              "DROP TRIGGER audit_log_no_update;"
              "UPDATE audit_log SET leaf = x'', pseudonym = NULL WHERE idx < %llu;"
              "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
-             "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;",
+             "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;"
+             "DROP TRIGGER audit_person_no_delete;"
+             "DELETE FROM audit_person WHERE part <= %llu AND idx < %llu;"
+             "CREATE TRIGGER audit_person_no_delete BEFORE DELETE ON audit_person"
+             "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be deleted'); END;",
+             (unsigned long long)below, (unsigned long long)(below >> PERSON_RANGE_SHIFT),
              (unsigned long long)below);
     return exec(q, sql, "archive", err);
 }

@@ -44,7 +44,7 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 10
+#define SG_SCHEMA_VERSION 11
 
 #define SG_PSEUDONYM_BYTES 16
 

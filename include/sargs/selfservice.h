@@ -42,7 +42,10 @@ enum sg_rc sg_person_code_send(struct sg_vault *v, const char *category, const c
  * times, and a person with SG_CODE_FAILS_PER_DAY wrong codes in a day. The
  * check and its count are one transaction on the person's row, so parallel
  * tries neither reuse a code nor escape the count. Wrong codes and
- * sign-ins are audited.
+ * sign-ins are audited. An unknown address is refused through a row of its
+ * own (a decoy no subject has, made at its first use), taken as a person's
+ * is, so that the refusal takes as long as for a known address without a
+ * code; `id` is then zero.
  */
 enum sg_rc sg_person_session_open(struct sg_vault *v, const char *category, const char *value,
                                   const char *code, char secret[SG_SESSION_MAX], struct sg_uuid *id,

@@ -992,9 +992,6 @@ static void request_act(struct sg_req *r)
 
 /* ---------------------------------------------- people at their own data */
 
-/* The address a person signs in with: the policy's e-mail category. */
-#define ME_CATEGORY "user.contact.email"
-
 static void me_code(struct sg_req *r)
 {
     static const char *const keys[] = {"email", NULL};
@@ -1007,13 +1004,14 @@ static void me_code(struct sg_req *r)
     }
     if (limited(r))
         return;
-    struct sg_err err;
-    if (sg_person_code_send(r->vault, ME_CATEGORY, json_string_value(e), &err)) {
-        sg_req_fail(r, &err);
+    /* Looked up and sent by the housekeeping thread after the answer: the
+     * answer and its timing are the same whether or not anyone has the
+     * address (looking it up and queueing a code took 0.3 ms more). */
+    if (sg_code_later(json_string_value(e))) {
+        sg_req_error(r, SG_UNAVAILABLE, "too many sign-in codes are waiting; try again");
+        r->retry_after = 5;
         return;
     }
-    sg_outbox_kick();
-    /* The same answer whether or not anyone has the address. */
     sg_req_json(r, 202,
                 json_pack("{s:s}", "sent",
                           "if the address is on file, a code is on its way; it is valid for 10 "
@@ -1036,7 +1034,7 @@ static void me_session_open(struct sg_req *r)
     char secret[SG_SESSION_MAX];
     struct sg_uuid id;
     struct sg_err err;
-    enum sg_rc rc = sg_person_session_open(r->vault, ME_CATEGORY, json_string_value(e),
+    enum sg_rc rc = sg_person_session_open(r->vault, SG_ME_CATEGORY, json_string_value(e),
                                            json_string_value(c), secret, &id, &err);
     if (rc) {
         sg_req_fail(r, &err);

@@ -679,6 +679,10 @@ static struct sg_vault *writer_vault;
 static pthread_mutex_t hk_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hk_wake = PTHREAD_COND_INITIALIZER;
 static int hk_stop, hk_requested, hk_kicked;
+/* Addresses that asked for a sign-in code (sg_code_later), oldest first. */
+#define CODES_WAITING 256
+static char *hk_codes[CODES_WAITING];
+static size_t hk_ncodes;
 static struct {
     sg_time last, next;
     int ran, ok;
@@ -697,12 +701,57 @@ void sg_sweep_request(void)
     pthread_mutex_unlock(&hk_lock);
 }
 
-void sg_outbox_kick(void)
+int sg_code_later(const char *email)
+{
+    char *copy = strdup(email);
+    if (!copy)
+        return -1;
+    pthread_mutex_lock(&hk_lock);
+    int full = hk_stop || hk_ncodes == CODES_WAITING;
+    if (!full) {
+        hk_codes[hk_ncodes++] = copy;
+        hk_kicked = 1;
+        pthread_cond_signal(&hk_wake);
+    }
+    pthread_mutex_unlock(&hk_lock);
+    if (full) {
+        sodium_memzero(copy, strlen(copy));
+        free(copy);
+        return -1;
+    }
+    return 0;
+}
+
+/* Takes the waiting addresses (the caller wipes and frees them). */
+static size_t take_codes(char **out)
 {
     pthread_mutex_lock(&hk_lock);
-    hk_kicked = 1;
-    pthread_cond_signal(&hk_wake);
+    size_t n = hk_ncodes;
+    memcpy(out, hk_codes, n * sizeof *out);
+    hk_ncodes = 0;
     pthread_mutex_unlock(&hk_lock);
+    return n;
+}
+
+/* Sends the codes asked for: an address nobody has gets nothing, and
+ * nothing is said of it. All that waited in one transaction (each look-up
+ * is audited: one sync for them all); one that fails undoes only itself. */
+static void send_codes(struct sg_vault *v)
+{
+    char *addr[CODES_WAITING];
+    size_t n = take_codes(addr);
+    struct sg_err err;
+    int tx = v && n && sg_vault_begin(v, &err) == SG_OK;
+    if (v && n && !tx)
+        fprintf(stderr, "sargs: sign-in codes: %s\n", err.msg);
+    for (size_t i = 0; i < n; i++) {
+        if (tx && sg_person_code_send(v, SG_ME_CATEGORY, addr[i], &err))
+            fprintf(stderr, "sargs: sign-in code: %s\n", err.msg);
+        sodium_memzero(addr[i], strlen(addr[i]));
+        free(addr[i]);
+    }
+    if (tx && sg_vault_commit(v, &err))
+        fprintf(stderr, "sargs: sign-in codes: %s\n", err.msg);
 }
 
 void sg_sweep_status(json_t **out)
@@ -775,6 +824,7 @@ static void *housekeeping_main(void *arg)
         if (stop)
             break;
         follow_policy(v);
+        send_codes(v);
         now = sg_clock_now(NULL);
         if (requested || (next && now >= next)) {
             struct sg_sweep_report rep;
@@ -804,6 +854,8 @@ static void *housekeeping_main(void *arg)
                 fprintf(stderr, "sargs: outbox: %s\n", err.msg);
         }
     }
+    /* Stopping: codes still waiting are dropped (the person asks again). */
+    send_codes(NULL);
     sg_transport_close(t);
     return NULL;
 }

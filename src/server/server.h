@@ -33,8 +33,14 @@ struct sg_server_opts {
 void sg_sweep_status(json_t **out);
 /* Asks the housekeeping thread to sweep now. */
 void sg_sweep_request(void);
-/* Asks it to deliver the outbox now (a sign-in code is waiting). */
-void sg_outbox_kick(void);
+/* The category a person signs in with (their e-mail address). */
+#define SG_ME_CATEGORY "user.contact.email"
+/* Hands a request for a sign-in code (the address, in the policy's e-mail
+ * category) to the housekeeping thread, which looks the address up, queues
+ * the code (sg_person_code_send) and delivers it: the caller answers at once,
+ * in the same time whether or not anyone has the address. Copies `email`
+ * (wiped when done). Nonzero when too many are waiting or memory ran out. */
+int sg_code_later(const char *email);
 
 /* Serves until SIGTERM or SIGINT, then lets requests in flight finish.
  * Returns nonzero (with `err`) when it could not start. */

@@ -203,8 +203,21 @@ static void test_codes(void **state)
     /* An address not on file: the same answer, and nothing sent. */
     assert_int_equal(sg_person_code_send(v, "user.contact.email", "nobody@skola.lv", &e), SG_OK);
     assert_int_equal(queued(), 0);
+    memset(&id, 0xee, sizeof id);
     assert_int_equal(sign_in("nobody@skola.lv", "12345678", secret, &id, &e), SG_DENIED);
     assert_string_equal(e.msg, "wrong or expired code");
+    /* ...refused through the decoy row, which is no person's and holds no
+     * code, the same row for every unknown address; the refusal names
+     * no one. */
+    static const struct sg_uuid zero = {{0}};
+    assert_memory_equal(&id, &zero, sizeof id);
+    assert_int_equal(ts_count("SELECT count(*) FROM person_codes"), 1);
+    assert_int_equal(ts_count("SELECT count(*) FROM person_codes c JOIN subjects s "
+                              "ON s.id = c.subject"),
+                     0);
+    assert_int_equal(ts_count("SELECT count(*) FROM person_codes WHERE expires <> 0"), 0);
+    assert_int_equal(sign_in("someone@skola.lv", "12345678", secret, &id, &e), SG_DENIED);
+    assert_int_equal(ts_count("SELECT count(*) FROM person_codes"), 1);
     /* No code asked for yet: the same refusal. */
     assert_int_equal(sign_in("anna@skola.lv", "12345678", secret, &id, &e), SG_DENIED);
     assert_string_equal(e.msg, "wrong or expired code");

@@ -464,10 +464,62 @@ static void test_tamper_node(void **state)
     (void)state;
     build_log(7);
     unguard();
+    /* The subtree of level 2 over entries 0-3: key 3 << 6 | 2 (sg_node_key). */
     db_exec(ts_pg() ? "UPDATE audit_nodes SET hash = decode(repeat('00', 32), 'hex') "
-                      "WHERE id = (2::int8 << 56) | 0"
-                    : "UPDATE audit_nodes SET hash = zeroblob(32) WHERE id = (2 << 56) | 0");
+                      "WHERE id = (3 << 6) | 2"
+                    : "UPDATE audit_nodes SET hash = zeroblob(32) WHERE id = (3 << 6) | 2");
     expect_verify(0, 0, "stored tree over entries 0-3 does not match");
+}
+
+/* A log whose subtrees are keyed the way of schema steps 2-11
+ * (`level << 56 | index`) is brought forward by step 12 and verifies. */
+static void test_node_keys_migrated(void **state)
+{
+    (void)state;
+    build_log(15); /* 16 entries, 15 subtrees */
+    int64_t nodes = db_count("SELECT count(*) FROM audit_nodes");
+    assert_int_equal(nodes, 15);
+    if (ts_pg())
+        db_exec("ALTER TABLE audit_nodes DISABLE TRIGGER audit_nodes_no_change;"
+                "UPDATE audit_nodes SET id = ((id & 63) << 56) | "
+                "((((id >> 6) + 1) >> (id & 63)::int) - 1);"
+                "ALTER TABLE audit_nodes ENABLE TRIGGER audit_nodes_no_change;"
+                "DELETE FROM schema_migrations WHERE version = 12");
+    else
+        db_exec("DROP TRIGGER audit_nodes_no_update;"
+                "UPDATE audit_nodes SET id = ((id & 63) << 56) | "
+                "((((id >> 6) + 1) >> (id & 63)) - 1);"
+                "CREATE TRIGGER audit_nodes_no_update BEFORE UPDATE ON audit_nodes"
+                "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;"
+                "DELETE FROM schema_migrations WHERE version = 12");
+    /* Level 2 over entries 4-7, the old way. */
+    assert_int_equal(
+        db_count("SELECT count(*) FROM audit_nodes WHERE id = (CAST(2 AS bigint) << 56) | 1"), 1);
+    struct sg_vault *v = vopen(); /* opening applies step 12 */
+    sg_vault_close(v);
+    assert_int_equal(db_count("SELECT count(*) FROM audit_nodes"), nodes);
+    assert_int_equal(db_count("SELECT count(*) FROM audit_nodes WHERE id = (7 << 6) | 2"), 1);
+    expect_verify(1, 0, "");
+}
+
+/* A subtree removed, or one put in among them: the verifier reads them in
+ * one pass and expects each in its place. */
+static void test_tamper_node_set(void **state)
+{
+    (void)state;
+    build_log(7);
+    unguard();
+    db_exec("DELETE FROM audit_nodes WHERE id = (5 << 6) | 1"); /* entries 4-5 */
+    expect_verify(0, 4, "stored tree over entries 4-5 is missing");
+    db_exec(ts_pg() ? "INSERT INTO audit_nodes VALUES ((5 << 6) | 1, "
+                      "decode(repeat('00', 32), 'hex'))"
+                    : "INSERT INTO audit_nodes VALUES ((5 << 6) | 1, zeroblob(32))");
+    expect_verify(0, 4, "stored tree over entries 4-5 does not match");
+    /* One that belongs to no part of the tree, before the first. */
+    db_exec(ts_pg() ? "INSERT INTO audit_nodes VALUES ((0 << 6) | 3, "
+                      "decode(repeat('00', 32), 'hex'))"
+                    : "INSERT INTO audit_nodes VALUES ((0 << 6) | 3, zeroblob(32))");
+    expect_verify(0, 0, "stored tree over entries 0-1 is missing");
 }
 
 static void test_sealed_details(void **state)
@@ -696,6 +748,8 @@ int main(void)
         T(test_tamper_append_unsigned),
         T(test_tamper_head),
         T(test_tamper_node),
+        T(test_tamper_node_set),
+        T(test_node_keys_migrated),
         T(test_sealed_details),
         T(test_details_shredded),
         T(test_restore_keeps_log),

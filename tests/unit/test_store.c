@@ -330,10 +330,13 @@ static void test_audit_append_only(void **state)
     assert_memory_equal(got, node, 32);
     assert_int_equal(s->ops->audit_hash_get(s, 1, 1, got, &e), SG_NOTFOUND);
     assert_int_equal(s->ops->audit_hash_get(s, 0, 2, got, &e), SG_NOTFOUND);
-    uint8_t buf[4 * 32];
+    struct sg_store_node buf[4];
     size_t got_n = 9;
-    assert_int_equal(s->ops->audit_nodes_read(s, 1, 0, 4, buf, &got_n, &e), SG_OK);
+    assert_int_equal(s->ops->audit_nodes_read(s, 0, 4, buf, &got_n, &e), SG_OK);
     assert_int_equal(got_n, 1);
+    assert_int_equal(buf[0].level, 1);
+    assert_int_equal(buf[0].index, 0);
+    assert_memory_equal(buf[0].hash, node, 32);
     sg_store_close(s);
     /* Even with the database in hand, entries cannot be changed or removed. */
     static const char *const tries[] = {
@@ -555,26 +558,47 @@ static void test_audit_queries(void **state)
     assert_int_equal(s->ops->audit_each(s, 0, UINT64_MAX, p7, 4101, see_entry, &c, &e), SG_OK);
     assert_int_equal(c.n, 3); /* 4094, 4096, 4100: at >= 4101 */
 
-    /* Nodes: consecutive ones, up to the first gap. */
-    uint8_t nodes[3][32], buf[8 * 32];
-    for (int i = 0; i < 3; i++)
+    /* Nodes: in key order, by the last entry each covers, then the level
+     * (the order the verifier recomputes them), from a key on. */
+    uint8_t nodes[4][32];
+    struct sg_store_node buf[8];
+    for (int i = 0; i < 4; i++)
         memset(nodes[i], 0x40 + i, 32);
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->audit_node_put(s, 2, 0, nodes[0], &e), SG_OK);
-    assert_int_equal(s->ops->audit_node_put(s, 2, 1, nodes[1], &e), SG_OK);
-    assert_int_equal(s->ops->audit_node_put(s, 2, 3, nodes[2], &e), SG_OK);
-    assert_int_equal(s->ops->audit_node_put(s, 3, 0, nodes[2], &e), SG_OK);
+    assert_int_equal(s->ops->audit_node_put(s, 2, 3, nodes[3], &e), SG_OK); /* 12-15 */
+    assert_int_equal(s->ops->audit_node_put(s, 3, 0, nodes[2], &e), SG_OK); /* 0-7 */
+    assert_int_equal(s->ops->audit_node_put(s, 2, 1, nodes[1], &e), SG_OK); /* 4-7 */
+    assert_int_equal(s->ops->audit_node_put(s, 2, 0, nodes[0], &e), SG_OK); /* 0-3 */
+    assert_int_equal(s->ops->audit_node_put(s, 1, 3, nodes[0], &e), SG_OK); /* 6-7 */
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    static const struct {
+        unsigned level;
+        uint64_t index;
+        int hash;
+    } order[] = {{2, 0, 0}, {1, 3, 0}, {2, 1, 1}, {3, 0, 2}, {2, 3, 3}};
     size_t n = 0;
-    assert_int_equal(s->ops->audit_nodes_read(s, 2, 0, 8, buf, &n, &e), SG_OK);
+    assert_int_equal(s->ops->audit_nodes_read(s, 0, 8, buf, &n, &e), SG_OK);
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(buf[i].level, order[i].level);
+        assert_int_equal(buf[i].index, order[i].index);
+        assert_memory_equal(buf[i].hash, nodes[order[i].hash], 32);
+    }
+    assert_int_equal(s->ops->audit_nodes_read(s, sg_node_key(2, 1), 2, buf, &n, &e), SG_OK);
     assert_int_equal(n, 2);
-    assert_memory_equal(buf + 32, nodes[1], 32);
-    assert_int_equal(s->ops->audit_nodes_read(s, 2, 0, 1, buf, &n, &e), SG_OK);
-    assert_int_equal(n, 1);
-    assert_int_equal(s->ops->audit_nodes_read(s, 2, 2, 8, buf, &n, &e), SG_OK);
+    assert_int_equal(buf[1].level, 3);
+    assert_int_equal(s->ops->audit_nodes_read(s, sg_node_key(2, 3) + 1, 8, buf, &n, &e), SG_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(s->ops->audit_nodes_read(s, 2, 3, 8, buf, &n, &e), SG_OK);
-    assert_int_equal(n, 1); /* level 3 is not read as more of level 2 */
+    /* Keys and back, up to the largest log the keys hold. */
+    static const uint64_t at[] = {0, 1, 4095, UINT64_C(1) << 40, (UINT64_C(1) << 50) - 1};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+        for (unsigned l = 1; l < 7; l++) {
+            unsigned l2;
+            uint64_t i2;
+            sg_node_unkey(sg_node_key(l, at[i]), &l2, &i2);
+            assert_int_equal(l2, l);
+            assert_int_equal(i2, at[i]);
+        }
 
     /* Heads, by size, from a size on. */
     memset(&c, 0, sizeof c);

@@ -280,12 +280,12 @@ enum sg_rc sg_audit_check_head(const char *note, const char *vkey, uint64_t *siz
 
 #define CHUNK 1024
 
-/* Stored subtrees of one level, read in order as the recomputed tree
- * completes them. */
-struct level_reader {
-    uint64_t next; /* index of buf[pos] */
+/* The stored subtrees, read in key order, which is the order the
+ * recomputed tree completes them (sg_node_key): one pass. */
+struct node_reader {
+    uint64_t next; /* the key after the last one compared */
     size_t n, pos;
-    uint8_t *buf;
+    struct sg_store_node *buf;
 };
 
 struct head_rec {
@@ -298,7 +298,7 @@ struct verify_ctx {
     const struct sg_signer *signer;
     struct sg_audit_report *rep;
     struct sg_merkle_range range;
-    struct level_reader lv[64];
+    struct node_reader nodes;
     struct head_rec *heads;
     size_t nheads, cap, next_head;
     uint64_t archived; /* entries below have had their content archived */
@@ -325,30 +325,31 @@ static int finding(struct verify_ctx *c, uint64_t entry, const char *fmt, ...)
 static int check_node(void *ctx, unsigned level, uint64_t index, const uint8_t h[SG_HASH_BYTES])
 {
     struct verify_ctx *c = ctx;
-    struct level_reader *r = &c->lv[level];
+    struct node_reader *r = &c->nodes;
     if (r->pos == r->n) {
-        if (!r->buf && !(r->buf = malloc(CHUNK * SG_HASH_BYTES))) {
+        if (!r->buf && !(r->buf = malloc(CHUNK * sizeof *r->buf))) {
             c->rc = sg_err_set(c->err, SG_NOMEM, "out of memory");
             return 1;
         }
-        r->next = index;
         r->pos = 0;
-        if ((c->rc = c->s->ops->audit_nodes_read(c->s, level, index, CHUNK, r->buf, &r->n, c->err)))
+        if ((c->rc = c->s->ops->audit_nodes_read(c->s, r->next, CHUNK, r->buf, &r->n, c->err)))
             return 1;
     }
     uint64_t first = index << level, last = first + (UINT64_C(1) << level) - 1;
-    if (r->pos == r->n || r->next != index)
+    /* The next stored one must be this one: another (or none) means this
+     * one was removed, or one was put in. */
+    if (r->pos == r->n || r->buf[r->pos].level != level || r->buf[r->pos].index != index)
         return finding(c, first,
                        "the stored tree over entries %llu-%llu is missing: entries were "
                        "removed or the tree was edited",
                        (unsigned long long)first, (unsigned long long)last);
-    if (sodium_memcmp(r->buf + r->pos * SG_HASH_BYTES, h, SG_HASH_BYTES) != 0)
+    if (sodium_memcmp(r->buf[r->pos].hash, h, SG_HASH_BYTES) != 0)
         return finding(c, first,
                        "the stored tree over entries %llu-%llu does not match them: one of "
                        "them was altered, removed, inserted or moved",
                        (unsigned long long)first, (unsigned long long)last);
     r->pos++;
-    r->next++;
+    r->next = sg_node_key(level, index) + 1;
     return 0;
 }
 
@@ -517,8 +518,7 @@ static enum sg_rc verify(struct sg_vault *v, struct sg_audit_report *rep, struct
                 "the log ends at %llu entries but a signed head covers %llu: entries were "
                 "removed",
                 (unsigned long long)c->range.size, (unsigned long long)c->heads[c->next_head].size);
-    for (int i = 0; i < 64; i++)
-        free(c->lv[i].buf);
+    free(c->nodes.buf);
     free(c->heads);
     sg_buf_release(&c->tmp);
     free(c);

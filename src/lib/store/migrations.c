@@ -614,6 +614,23 @@ const struct sg_migration sg_migrations[] = {
      "CREATE TRIGGER audit_person_upto_no_delete BEFORE DELETE ON audit_person_upto"
      "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be deleted'); END;",
      "SELECT 1;"},
+    /* The subtrees of the audit tree are keyed by the last entry each
+     * covers, then the level (`last << 6 | level`, store.h sg_node_key),
+     * instead of `level << 56 | index`: those an append completes sit side
+     * by side, and the verifier reads them all in one pass. The old keys
+     * (2^56 and up) and the new (below 2^56 while the log has fewer than
+     * 2^50 entries) cannot meet while the rows are rewritten. The guard is
+     * lifted for this statement only, by the owner that upgrades. */
+    {12, "audit subtrees by entry",
+     "DROP TRIGGER audit_nodes_no_update;"
+     "UPDATE audit_nodes SET id = ((((((id & 72057594037927935) + 1) << (id >> 56)) - 1) << 6) "
+     "  | (id >> 56));"
+     "CREATE TRIGGER audit_nodes_no_update BEFORE UPDATE ON audit_nodes"
+     "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;",
+     "ALTER TABLE audit_nodes DISABLE TRIGGER audit_nodes_no_change;"
+     "UPDATE audit_nodes SET id = ((((((id & 72057594037927935) + 1) << (id >> 56)::int) - 1) "
+     "  << 6) | (id >> 56));"
+     "ALTER TABLE audit_nodes ENABLE TRIGGER audit_nodes_no_change;"},
 };
 
 const int sg_migrations_count = (int)(sizeof sg_migrations / sizeof sg_migrations[0]);

@@ -301,7 +301,7 @@ static const struct {
     [ST_AUDIT_SIZE] = {"SELECT s.n, g.l, CASE WHEN g.l = 0 "
                        "THEN (SELECT hash FROM audit_log WHERE idx = s.n - 1) "
                        "ELSE (SELECT hash FROM audit_nodes "
-                       "WHERE id = (g.l::int8 << 56) | ((s.n >> (g.l + 1)) << 1)) END "
+                       "WHERE id = ((((s.n >> g.l) << g.l) - 1) << 6) | g.l) END "
                        "FROM (SELECT coalesce(max(idx) + 1, 0) AS n FROM audit_log) s "
                        "LEFT JOIN generate_series(0, 62) g(l) ON (s.n >> g.l) & 1 = 1",
                        0,
@@ -315,10 +315,10 @@ static const struct {
                            {OID_INT8, OID_BYTEA}},
     [ST_AUDIT_LEAF_HASH] = {"SELECT hash FROM audit_log WHERE idx = $1", 1, {OID_INT8}},
     [ST_AUDIT_NODE_GET] = {"SELECT hash FROM audit_nodes WHERE id = $1", 1, {OID_INT8}},
-    [ST_AUDIT_NODES_READ] = {"SELECT id, hash FROM audit_nodes WHERE id >= $1 AND id < $2 "
-                             "ORDER BY id LIMIT $3",
-                             3,
-                             {OID_INT8, OID_INT8, OID_INT8}},
+    [ST_AUDIT_NODES_READ] = {"SELECT id, hash FROM audit_nodes WHERE id >= $1 ORDER BY id "
+                             "LIMIT $2",
+                             2,
+                             {OID_INT8, OID_INT8}},
     [ST_AUDIT_EACH] = {"SELECT idx, at, pseudonym, leaf, hash FROM audit_log "
                        "WHERE idx >= $1 AND idx < $2 AND at >= $3 ORDER BY idx LIMIT $4",
                        4,
@@ -1899,7 +1899,7 @@ static enum sg_rc pg_history_each(struct sg_store *s, const struct sg_uuid *id, 
 
 static uint64_t node_id(unsigned level, uint64_t index)
 {
-    return (uint64_t)level << 56 | index;
+    return sg_node_key(level, index);
 }
 
 static int64_t clamp(uint64_t v)
@@ -1988,23 +1988,25 @@ static enum sg_rc pg_audit_hash_get(struct sg_store *s, unsigned level, uint64_t
     return rc;
 }
 
-static enum sg_rc pg_audit_nodes_read(struct sg_store *s, unsigned level, uint64_t index,
-                                      size_t max, uint8_t *out, size_t *n, struct sg_err *err)
+static enum sg_rc pg_audit_nodes_read(struct sg_store *s, uint64_t from, size_t max,
+                                      struct sg_store_node *out, size_t *n, struct sg_err *err)
 {
     struct params b = {0};
     PGresult *r = NULL;
     *n = 0;
-    p_i64(&b, (int64_t)node_id(level, index));
-    p_i64(&b, (int64_t)node_id(level + 1, 0));
+    p_i64(&b, clamp(from));
     p_i64(&b, clamp(max));
     enum sg_rc rc = read_stmt(PG(s), ST_AUDIT_NODES_READ, &b, "audit", &r, err);
     if (rc)
         return rc;
-    /* Stop at the first gap: the caller sees it as a missing node. */
-    for (int i = 0, rows = PQntuples(r); i < rows; i++) {
-        if ((uint64_t)r_int(r, i, 0) != node_id(level, index + *n) || PQgetlength(r, i, 1) != 32)
-            break;
-        memcpy(out + *n * 32, PQgetvalue(r, i, 1), 32);
+    for (int i = 0, rows = PQntuples(r); i < rows && (size_t)i < max; i++) {
+        struct sg_store_node *o = &out[*n];
+        sg_node_unkey((uint64_t)r_int(r, i, 0), &o->level, &o->index);
+        /* A damaged hash reads as zeros: the verifier finds it unequal. */
+        if (PQgetlength(r, i, 1) == 32)
+            memcpy(o->hash, PQgetvalue(r, i, 1), 32);
+        else
+            memset(o->hash, 0, 32);
         (*n)++;
     }
     PQclear(r);

@@ -172,8 +172,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_NODE_PUT] = "INSERT INTO audit_nodes (id, hash) VALUES (?1, ?2)",
     [ST_AUDIT_LEAF_HASH] = "SELECT hash FROM audit_log WHERE idx = ?1",
     [ST_AUDIT_NODE_GET] = "SELECT hash FROM audit_nodes WHERE id = ?1",
-    [ST_AUDIT_NODES_READ] = "SELECT id, hash FROM audit_nodes WHERE id >= ?1 AND id < ?2 "
-                            "ORDER BY id LIMIT ?3",
+    [ST_AUDIT_NODES_READ] = "SELECT id, hash FROM audit_nodes WHERE id >= ?1 ORDER BY id LIMIT ?2",
     [ST_AUDIT_EACH] = "SELECT idx, at, pseudonym, leaf, hash FROM audit_log WHERE idx >= ?1 AND "
                       "idx < ?2 AND at >= ?3 ORDER BY idx",
     /* One range of the per-person index (migration step 11), then the
@@ -1096,10 +1095,9 @@ static enum sg_rc sq_history_each(struct sg_store *s, const struct sg_uuid *id, 
 
 /* ------------------------------------------------------------------- audit */
 
-/* Node ids pack level and index: level << 56 | index. */
 static sqlite3_int64 node_id(unsigned level, uint64_t index)
 {
-    return (sqlite3_int64)((uint64_t)level << 56 | index);
+    return (sqlite3_int64)sg_node_key(level, index);
 }
 
 static enum sg_rc sq_audit_lock(struct sg_store *s, struct sg_err *err)
@@ -1226,28 +1224,29 @@ static enum sg_rc sq_audit_hash_get(struct sg_store *s, unsigned level, uint64_t
     return r;
 }
 
-static enum sg_rc sq_audit_nodes_read(struct sg_store *s, unsigned level, uint64_t index,
-                                      size_t max, uint8_t *out, size_t *n, struct sg_err *err)
+static enum sg_rc sq_audit_nodes_read(struct sg_store *s, uint64_t from, size_t max,
+                                      struct sg_store_node *out, size_t *n, struct sg_err *err)
 {
     struct sq *q = SQ(s);
     sqlite3_stmt *st = stmt(q, ST_AUDIT_NODES_READ, err);
     if (!st)
         return err ? err->rc : SG_IO;
-    sqlite3_bind_int64(st, 1, node_id(level, index));
-    sqlite3_bind_int64(st, 2, node_id(level + 1, 0));
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+    sqlite3_bind_int64(st, 1, from > INT64_MAX ? INT64_MAX : (sqlite3_int64)from);
+    sqlite3_bind_int64(st, 2, max > INT64_MAX ? INT64_MAX : (sqlite3_int64)max);
     int rc;
     enum sg_rc r = SG_OK;
     *n = 0;
-    /* Stop at the first gap: the caller sees it as a missing node. */
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_int64(st, 0) != node_id(level, index + *n) ||
-            sqlite3_column_bytes(st, 1) != 32)
-            break;
-        memcpy(out + *n * 32, sqlite3_column_blob(st, 1), 32);
+        struct sg_store_node *o = &out[*n];
+        sg_node_unkey((uint64_t)sqlite3_column_int64(st, 0), &o->level, &o->index);
+        /* A damaged hash reads as zeros: the verifier finds it unequal. */
+        if (sqlite3_column_bytes(st, 1) == 32)
+            memcpy(o->hash, sqlite3_column_blob(st, 1), 32);
+        else
+            memset(o->hash, 0, 32);
         (*n)++;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    if (rc != SQLITE_DONE)
         r = fail(q, rc, "audit", err);
     sqlite3_reset(st);
     return r;

@@ -44,7 +44,7 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 11
+#define SG_SCHEMA_VERSION 12
 
 #define SG_PSEUDONYM_BYTES 16
 
@@ -90,6 +90,34 @@ struct sg_store_audit {
     size_t leaf_len;
     const uint8_t *hash; /* 32: the leaf hash */
 };
+
+/* A stored subtree of the audit tree (level >= 1), as the verifier reads
+ * them. */
+struct sg_store_node {
+    unsigned level;
+    uint64_t index;
+    uint8_t hash[32];
+};
+
+/*
+ * The key of a stored subtree, the same on both backends (schema step 12):
+ * the last entry it covers, then its level, `last << 6 | level`. The
+ * subtrees an append completes all end at entries of the batch, so they sit
+ * side by side (keyed `level << 56 | index`, each level had its own part of
+ * the table: a batch of ten audited reads wrote ten of its pages, two
+ * now); and the verifier, which recomputes them in this same order, reads
+ * them in one pass. Entries up to 2^56.
+ */
+static inline uint64_t sg_node_key(unsigned level, uint64_t index)
+{
+    return (((index + 1) << level) - 1) << 6 | level;
+}
+
+static inline void sg_node_unkey(uint64_t key, unsigned *level, uint64_t *index)
+{
+    *level = (unsigned)(key & 63);
+    *index = (((key >> 6) + 1) >> *level) - 1;
+}
 
 /* A signed tree head. */
 struct sg_store_head {
@@ -355,11 +383,11 @@ struct sg_store_ops {
      * when absent. */
     enum sg_rc (*audit_hash_get)(struct sg_store *s, unsigned level, uint64_t index,
                                  uint8_t out[32], struct sg_err *err);
-    /* Up to `max` consecutive node hashes of one level from `index` into
-     * `out` (32 bytes each); `*n` gets how many there were. For the verifier,
-     * which walks every level in order. */
-    enum sg_rc (*audit_nodes_read)(struct sg_store *s, unsigned level, uint64_t index, size_t max,
-                                   uint8_t *out, size_t *n, struct sg_err *err);
+    /* Up to `max` stored subtrees with keys from `from` on (sg_node_key), in
+     * key order: the order appends complete them; `*n` gets how many there
+     * were. For the verifier, which recomputes the tree in that order. */
+    enum sg_rc (*audit_nodes_read)(struct sg_store *s, uint64_t from, size_t max,
+                                   struct sg_store_node *out, size_t *n, struct sg_err *err);
     /* Entries with index in [from, to), in order; with `pseudonym`, only that
      * person's; with `since` > 0, only those at or after it. */
     enum sg_rc (*audit_each)(struct sg_store *s, uint64_t from, uint64_t to,

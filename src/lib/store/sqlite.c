@@ -187,9 +187,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                                    "idx >= ?1 AND idx < ?2 AND at >= ?3 AND pseudonym = ?4 "
                                    "ORDER BY idx",
     [ST_AUDIT_PERSON_UPTO] = "SELECT upto FROM audit_person_upto WHERE id = 1",
-    [ST_AUDIT_PERSON_FILL] = "INSERT INTO audit_person (part, pseudonym, idx) SELECT idx >> 12, "
-                             "pseudonym, idx FROM audit_log WHERE idx >= ?1 AND idx < ?2 AND "
-                             "pseudonym IS NOT NULL ORDER BY 1, 2, 3",
+    /* OR IGNORE: rows a fill put in without moving the mark (none should;
+     * a mark behind is caught up) are no conflict. */
+    [ST_AUDIT_PERSON_FILL] = "INSERT OR IGNORE INTO audit_person (part, pseudonym, idx) "
+                             "SELECT idx >> 12, pseudonym, idx FROM audit_log WHERE idx >= ?1 "
+                             "AND idx < ?2 AND pseudonym IS NOT NULL ORDER BY 1, 2, 3",
     [ST_AUDIT_PERSON_MARK] = "INSERT INTO audit_person_upto (id, upto) VALUES (1, ?1) "
                              "ON CONFLICT (id) DO UPDATE SET upto = excluded.upto",
     [ST_AUDIT_HEAD_PUT] = "INSERT INTO audit_heads (size, at, root, note) VALUES (?1, ?2, ?3, ?4)",

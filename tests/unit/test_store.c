@@ -1808,6 +1808,12 @@ static void put_messages(struct sg_store *s, struct sg_uuid *ids, int n)
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
 }
 
+/* A lease: on SQLite in the test's own time (`now` is the clock), on
+ * PostgreSQL in real microseconds of the server's clock: an hour where the
+ * test needs it running, 300 ms where it needs it over. */
+#define LEASE_LONG(logical)  (ts_pg() ? INT64_C(3600000000) : (logical))
+#define LEASE_SHORT(logical) (ts_pg() ? INT64_C(300000) : (logical))
+
 /* The outbox: messages due are claimed with a lease, a claimed message is
  * nobody else's until the lease ends or its outcome is recorded. */
 static void test_outbox_calls(void **state)
@@ -1816,38 +1822,49 @@ static void test_outbox_calls(void **state)
     struct sg_store *s = open_new();
     struct sg_err e;
     struct sg_uuid ids[3];
+    sg_time until1 = 0, until2 = 0, until = 0;
     put_messages(s, ids, 3); /* due at 10, 20, 30 */
     struct msgs l = {0};
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->outbox_claim(s, 25, 100, 10, see_message, &l, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_claim(s, 25, LEASE_LONG(75), 10, see_message, &l, &until1, &e),
+                     SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     assert_int_equal(l.n, 2);
     assert_false(l.has_subject[0] && l.has_subject[1]); /* the second has none */
+    if (!ts_pg())
+        assert_int_equal(until1, 100);
     memset(&l, 0, sizeof l);
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->outbox_claim(s, 40, 100, 10, see_message, &l, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_claim(s, 40, LEASE_SHORT(60), 10, see_message, &l, &until2, &e),
+                     SG_OK);
     assert_int_equal(l.n, 1); /* only the third: the others are leased */
     assert_memory_equal(l.id[0].b, ids[2].b, 16);
     /* An outcome under a claim that is not the message's (it ran out and
      * another worker took it) is refused and changes nothing. */
-    assert_int_equal(s->ops->outbox_update(s, &ids[0], 99, 1, 1, 10, 41, NULL, &e), SG_CONFLICT);
+    assert_int_equal(s->ops->outbox_update(s, &ids[0], until1 - 1, 1, 1, 10, 41, NULL, &e),
+                     SG_CONFLICT);
     /* The first is sent, the second failed and waits until 200. */
-    assert_int_equal(s->ops->outbox_update(s, &ids[0], 100, 1, 1, 10, 41, NULL, &e), SG_OK);
-    assert_int_equal(s->ops->outbox_update(s, &ids[1], 100, 0, 1, 200, 0, "refused", &e), SG_OK);
+    assert_int_equal(s->ops->outbox_update(s, &ids[0], until1, 1, 1, 10, 41, NULL, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_update(s, &ids[1], until1, 0, 1, 200, 0, "refused", &e), SG_OK);
     /* Recorded once: the claim is lifted with it. */
-    assert_int_equal(s->ops->outbox_update(s, &ids[0], 100, 1, 1, 10, 41, NULL, &e), SG_CONFLICT);
+    assert_int_equal(s->ops->outbox_update(s, &ids[0], until1, 1, 1, 10, 41, NULL, &e),
+                     SG_CONFLICT);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    if (ts_pg())
+        usleep(400000); /* the third's short lease runs out */
     memset(&l, 0, sizeof l);
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->outbox_claim(s, 150, 300, 10, see_message, &l, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_claim(s, 150, LEASE_LONG(150), 10, see_message, &l, &until, &e),
+                     SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
-    assert_int_equal(l.n, 1); /* the third's lease ended at 100 */
+    assert_int_equal(l.n, 1); /* the third's lease ended */
     assert_memory_equal(l.id[0].b, ids[2].b, 16);
     memset(&l, 0, sizeof l);
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->outbox_claim(s, 250, 400, 1, see_message, &l, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_claim(s, 250, LEASE_LONG(150), 1, see_message, &l, &until, &e),
+                     SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
-    assert_int_equal(l.n, 1); /* the second; the third is leased until 300 */
+    assert_int_equal(l.n, 1); /* the second; the third is leased */
     assert_memory_equal(l.id[0].b, ids[1].b, 16);
     memset(&l, 0, sizeof l);
     assert_int_equal(s->ops->outbox_each(s, -1, see_message, &l, &e), SG_OK);
@@ -2305,6 +2322,44 @@ static void test_restore_keeps_credentials(void **state)
 
 /* ------------------------------------------- PostgreSQL: consent, outbox */
 
+/* A lease runs by the server's clock: a worker whose own clock is a day
+ * ahead does not take a message another worker holds, nor one whose
+ * outcome is recorded under a lease that ran out by its clock. */
+static void test_pg_outbox_skew(void **state)
+{
+    (void)state;
+    if (!ts_pg())
+        skip();
+    struct sg_store *s = open_new();
+    struct sg_err e;
+    struct sg_uuid ids[3];
+    put_messages(s, ids, 3);
+    struct msgs l = {0};
+    sg_time until = 0, until2 = 0;
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(
+        s->ops->outbox_claim(s, 100, INT64_C(600000000), 1, see_message, &l, &until, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(l.n, 1);
+    /* The mark is the server's time and the lease. */
+    int64_t server = ts_count("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8");
+    assert_true(until > server && until <= server + INT64_C(600000000));
+    memset(&l, 0, sizeof l);
+    sg_time day_ahead = 100 + INT64_C(86400000000);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(
+        s->ops->outbox_claim(s, day_ahead, INT64_C(600000000), 10, see_message, &l, &until2, &e),
+        SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    assert_int_equal(l.n, 2); /* the other two, not the one held */
+    for (int i = 0; i < 2; i++)
+        assert_memory_not_equal(l.id[i].b, ids[0].b, 16);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->outbox_update(s, &ids[0], until, 1, 1, 10, 41, NULL, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    sg_store_close(s);
+}
+
 /* Workers on two connections never get the same message, and the second
  * does not wait for the first (SKIP LOCKED; a wait would end in its lock
  * timeout). */
@@ -2322,11 +2377,15 @@ static void test_pg_outbox_workers(void **state)
     assert_int_equal(sg_store_open(uri, 0, &s2, &e), SG_OK);
     struct msgs l = {0}, l2 = {0};
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->outbox_claim(s, 100, 200, 1, see_message, &l, &e), SG_OK);
+    sg_time until = 0;
+    assert_int_equal(
+        s->ops->outbox_claim(s, 100, INT64_C(600000000), 1, see_message, &l, &until, &e), SG_OK);
     assert_int_equal(l.n, 1);
     assert_memory_equal(l.id[0].b, ids[0].b, 16);
     assert_int_equal(s2->ops->begin(s2, &e), SG_OK);
-    assert_int_equal(s2->ops->outbox_claim(s2, 100, 200, 10, see_message, &l2, &e), SG_OK);
+    assert_int_equal(
+        s2->ops->outbox_claim(s2, 100, INT64_C(600000000), 10, see_message, &l2, &until, &e),
+        SG_OK);
     assert_int_equal(l2.n, 2);
     for (int i = 0; i < 2; i++)
         assert_memory_not_equal(l2.id[i].b, ids[0].b, 16);
@@ -2335,7 +2394,9 @@ static void test_pg_outbox_workers(void **state)
     s->ops->rollback(s);
     memset(&l2, 0, sizeof l2);
     assert_int_equal(s2->ops->begin(s2, &e), SG_OK);
-    assert_int_equal(s2->ops->outbox_claim(s2, 100, 200, 10, see_message, &l2, &e), SG_OK);
+    assert_int_equal(
+        s2->ops->outbox_claim(s2, 100, INT64_C(600000000), 10, see_message, &l2, &until, &e),
+        SG_OK);
     assert_int_equal(s2->ops->commit(s2, &e), SG_OK);
     assert_int_equal(l2.n, 1);
     assert_memory_equal(l2.id[0].b, ids[0].b, 16);
@@ -2953,6 +3014,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_code_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_keeps_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_outbox_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_outbox_skew, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_request_and_sweep_locks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_code_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_decide_reads, setup, teardown),

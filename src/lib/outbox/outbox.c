@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LEASE_USEC (INT64_C(5) * 60 * SG_USEC_PER_SEC)
 #define MSG_MAX    (256 * 1024)
@@ -298,6 +299,14 @@ static enum sg_rc open_message(struct sg_vault *v, const struct claimed *c, char
     return rc;
 }
 
+/* Microseconds since `t0` (CLOCK_MONOTONIC). */
+static int64_t since_usec(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)(t.tv_sec - t0->tv_sec) * 1000000 + (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+
 enum sg_rc sg_outbox_deliver(struct sg_vault *v, const struct sg_actor *who, struct sg_transport *t,
                              size_t max, struct sg_deliver_report *rep, struct sg_err *err)
 {
@@ -310,11 +319,15 @@ enum sg_rc sg_outbox_deliver(struct sg_vault *v, const struct sg_actor *who, str
     struct claim_ctx c = {calloc(max, sizeof *c.v), 0, max, 0};
     if (!c.v)
         return sg_err_set(err, SG_NOMEM, "out of memory");
-    sg_time now = sg_clock_now(v->clock), lease = now + LEASE_USEC;
+    sg_time now = sg_clock_now(v->clock), lease = 0;
+    /* The lease runs by the database's clock (other workers see it so); this
+     * worker keeps to it by the time elapsed since the claim. */
+    struct timespec claimed;
+    clock_gettime(CLOCK_MONOTONIC, &claimed);
     struct sg_opmark mark;
     if ((rc = sg_op_begin(v, &mark, err)))
         goto out;
-    rc = v->store->ops->outbox_claim(v->store, now, lease, max, claim_one, &c, err);
+    rc = v->store->ops->outbox_claim(v->store, now, LEASE_USEC, max, claim_one, &c, &lease, err);
     if (!rc && c.oom)
         rc = sg_err_set(err, SG_NOMEM, "out of memory");
     if ((rc = sg_op_end(v, mark, rc, err)))
@@ -325,7 +338,7 @@ enum sg_rc sg_outbox_deliver(struct sg_vault *v, const struct sg_actor *who, str
         struct claimed *m = &c.v[i];
         /* A send that could end after the claim runs out would race the
          * next worker's: leave the rest of the batch to it. */
-        if (sg_clock_now(v->clock) + SG_TRANSPORT_MAX_USEC >= lease)
+        if (since_usec(&claimed) + SG_TRANSPORT_MAX_USEC >= LEASE_USEC)
             break;
         char *text = NULL;
         size_t len = 0;

@@ -530,13 +530,20 @@ static const struct {
                        {OID_UUID, OID_UUID, OID_TEXT, OID_INT8, OID_INT8, OID_BYTEA}},
     /* Workers on several nodes: a message another worker's transaction is
      * claiming is skipped, not waited for (SKIP LOCKED), and once claimed
-     * its lease keeps it from everyone until `until` or its outcome. */
-    [ST_OUTBOX_CLAIM] = {"UPDATE outbox SET claimed_until = $2 WHERE id IN (SELECT id FROM outbox "
-                         "WHERE state = 0 AND next_attempt <= $1 AND claimed_until <= $1 "
-                         "ORDER BY next_attempt LIMIT $3 FOR UPDATE SKIP LOCKED) "
-                         "RETURNING " OUTBOX_COLS,
-                         3,
-                         {OID_INT8, OID_INT8, OID_INT8}},
+     * its lease keeps it from everyone until it runs out or its outcome is
+     * recorded. The lease runs by the server's clock, the one clock every
+     * node shares; when a message is due is the caller's `now`. The mark
+     * comes last, after the columns each_message reads. */
+    [ST_OUTBOX_CLAIM] =
+        {"WITH t AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::int8 "
+         "AS now) "
+         "UPDATE outbox SET claimed_until = t.now + $2 FROM t WHERE outbox.id IN "
+         "(SELECT o.id FROM outbox o, t WHERE o.state = 0 AND o.next_attempt <= $1 "
+         "AND o.claimed_until <= t.now ORDER BY o.next_attempt LIMIT $3 "
+         "FOR UPDATE OF o SKIP LOCKED) "
+         "RETURNING " OUTBOX_COLS ", claimed_until",
+         3,
+         {OID_INT8, OID_INT8, OID_INT8}},
     [ST_OUTBOX_UPDATE] = {"UPDATE outbox SET state = $2, attempts = $3, next_attempt = $4, "
                           "sent = $5, error = $6, claimed_until = 0, sealed = CASE $2 WHEN 0 "
                           "THEN sealed ELSE ''::bytea END WHERE id = $1 AND "
@@ -2892,17 +2899,19 @@ static void each_message(const PGresult *r, sg_message_cb cb, void *ctx)
     }
 }
 
-static enum sg_rc pg_outbox_claim(struct sg_store *s, sg_time now, sg_time until, size_t limit,
-                                  sg_message_cb cb, void *ctx, struct sg_err *err)
+static enum sg_rc pg_outbox_claim(struct sg_store *s, sg_time now, sg_time lease, size_t limit,
+                                  sg_message_cb cb, void *ctx, sg_time *until, struct sg_err *err)
 {
     struct params a = {0};
     PGresult *r = NULL;
     p_i64(&a, now);
-    p_i64(&a, until);
+    p_i64(&a, lease);
     p_i64(&a, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
     enum sg_rc rc = read_stmt(PG(s), ST_OUTBOX_CLAIM, &a, "outbox", &r, err);
     if (rc)
         return rc;
+    /* One statement, one clock reading: every row has the same mark. */
+    *until = PQntuples(r) > 0 ? r_int(r, 0, PQnfields(r) - 1) : 0;
     each_message(r, cb, ctx);
     PQclear(r);
     return SG_OK;

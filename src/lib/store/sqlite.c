@@ -2244,15 +2244,17 @@ static enum sg_rc each_message(struct sq *q, sqlite3_stmt *st, sg_message_cb cb,
     return r;
 }
 
-static enum sg_rc sq_outbox_claim(struct sg_store *s, sg_time now, sg_time until, size_t limit,
-                                  sg_message_cb cb, void *ctx, struct sg_err *err)
+static enum sg_rc sq_outbox_claim(struct sg_store *s, sg_time now, sg_time lease, size_t limit,
+                                  sg_message_cb cb, void *ctx, sg_time *until, struct sg_err *err)
 {
     struct sq *q = SQ(s);
     sqlite3_stmt *st = stmt(q, ST_OUTBOX_CLAIM, err);
     if (!st)
         return err ? err->rc : SG_IO;
+    /* One machine, one clock: the caller's. */
+    *until = now + lease;
     sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, until);
+    sqlite3_bind_int64(st, 2, *until);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
     return each_message(q, st, cb, ctx, err);
 }

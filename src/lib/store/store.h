@@ -481,17 +481,21 @@ struct sg_store_ops {
 
     /* The outbox. outbox_claim marks up to `limit` messages due at `now`
      * (queued, next attempt reached, not claimed by another worker) as
-     * claimed until `until` and hands them out: several workers never get
-     * the same message. outbox_update records a delivery's outcome and
-     * lifts the claim, only while the claim is still the one made until
-     * `lease` (SG_CONFLICT otherwise: it ran out and another worker has the
-     * message), and wipes the content of one that is no longer queued;
+     * claimed for `lease` microseconds and hands them out: several workers
+     * never get the same message. The lease is reckoned by the database's
+     * clock (PostgreSQL: the server's, one for every node, so that a node
+     * whose clock runs ahead does not take a message another still holds;
+     * SQLite: `now`); `*until` gets the claim's mark. outbox_update records
+     * a delivery's outcome and lifts the claim, only while the claim is
+     * still the one marked `lease` (SG_CONFLICT otherwise: it ran out and
+     * another worker has the message), and wipes the content of one that
+     * is no longer queued;
      * outbox_each lists messages, of one state or all (state -1),
      * oldest first. */
     enum sg_rc (*outbox_put)(struct sg_store *s, const struct sg_store_message *m,
                              struct sg_err *err);
-    enum sg_rc (*outbox_claim)(struct sg_store *s, sg_time now, sg_time until, size_t limit,
-                               sg_message_cb cb, void *ctx, struct sg_err *err);
+    enum sg_rc (*outbox_claim)(struct sg_store *s, sg_time now, sg_time lease, size_t limit,
+                               sg_message_cb cb, void *ctx, sg_time *until, struct sg_err *err);
     enum sg_rc (*outbox_update)(struct sg_store *s, const struct sg_uuid *id, sg_time lease,
                                 int state, int attempts, sg_time next_attempt, sg_time sent,
                                 const char *error, struct sg_err *err);

@@ -515,6 +515,10 @@ static void test_tamper_node_set(void **state)
                       "decode(repeat('00', 32), 'hex'))"
                     : "INSERT INTO audit_nodes VALUES ((5 << 6) | 1, zeroblob(32))");
     expect_verify(0, 4, "stored tree over entries 4-5 does not match");
+    /* A hash cut short reads as no hash. */
+    db_exec(ts_pg() ? "UPDATE audit_nodes SET hash = '\\x00'::bytea WHERE id = (5 << 6) | 1"
+                    : "UPDATE audit_nodes SET hash = x'00' WHERE id = (5 << 6) | 1");
+    expect_verify(0, 4, "stored tree over entries 4-5 does not match");
     /* One that belongs to no part of the tree, before the first. */
     db_exec(ts_pg() ? "INSERT INTO audit_nodes VALUES ((0 << 6) | 3, "
                       "decode(repeat('00', 32), 'hex'))"

@@ -1303,7 +1303,7 @@ static enum sg_rc sq_audit_each(struct sg_store *s, uint64_t from, uint64_t to,
      * through. In one read transaction, so that a range filled meanwhile
      * is neither missed nor seen twice. */
     int own = q->depth == 0;
-    if (own && (r = begin_as(s, "BEGIN DEFERRED", err)))
+    if (own && (r = sq_begin_read(s, err)))
         return r;
     uint64_t size = 0, upto = 0;
     if (!(r = sq_audit_size(s, &size, err)))

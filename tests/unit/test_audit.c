@@ -472,7 +472,9 @@ static void test_tamper_node(void **state)
 }
 
 /* A log whose subtrees are keyed the way of schema steps 2-11
- * (`level << 56 | index`) is brought forward by step 12 and verifies. */
+ * (`level << 56 | index`) is brought forward by step 12 and verifies (step
+ * 13 is taken back too, as the steps run from the last one recorded; on
+ * SQLite it creates nothing). */
 static void test_node_keys_migrated(void **state)
 {
     (void)state;
@@ -484,14 +486,14 @@ static void test_node_keys_migrated(void **state)
                 "UPDATE audit_nodes SET id = ((id & 63) << 56) | "
                 "((((id >> 6) + 1) >> (id & 63)::int) - 1);"
                 "ALTER TABLE audit_nodes ENABLE TRIGGER audit_nodes_no_change;"
-                "DELETE FROM schema_migrations WHERE version = 12");
+                "DROP INDEX lookup_subject; DELETE FROM schema_migrations WHERE version >= 12");
     else
         db_exec("DROP TRIGGER audit_nodes_no_update;"
                 "UPDATE audit_nodes SET id = ((id & 63) << 56) | "
                 "((((id >> 6) + 1) >> (id & 63)) - 1);"
                 "CREATE TRIGGER audit_nodes_no_update BEFORE UPDATE ON audit_nodes"
                 "  BEGIN SELECT RAISE(ABORT, 'audit entries cannot be changed'); END;"
-                "DELETE FROM schema_migrations WHERE version = 12");
+                "DELETE FROM schema_migrations WHERE version >= 12");
     /* Level 2 over entries 4-7, the old way. */
     assert_int_equal(
         db_count("SELECT count(*) FROM audit_nodes WHERE id = (CAST(2 AS bigint) << 56) | 1"), 1);

@@ -218,10 +218,22 @@ static void test_calls(void **state)
     assert_int_equal(s->ops->history_each(s, &sub.id, see_history, &n, &e), SG_OK);
     assert_int_equal(n, 1);
 
-    /* Shredding leaves only the tombstone (the index is the caller's job). */
-    assert_int_equal(s->ops->index_del(s, 1, bidx, &sub.id, &e), SG_OK);
-    assert_int_equal(s->ops->index_del(s, 2, other, &sub.id, &e), SG_OK);
-    assert_int_equal(s->ops->subject_shred(s, &sub.id, 4, 30, &e), SG_OK);
+    /* Shredding leaves only the tombstone: index entries and the person's
+     * own sessions go too, someone else's stay. */
+    char plogin[64], pids[SG_UUID_STR_LEN + 1];
+    snprintf(plogin, sizeof plogin, SG_PERSON_LOGIN_PREFIX "%s", sg_uuid_format(&sub.id, pids));
+    struct sg_store_session mine = {{7}, plogin, 10, 100, 10}, theirs = {{8}, "op", 10, 100, 10};
+    assert_int_equal(s->ops->session_put(s, &mine, &e), SG_OK);
+    assert_int_equal(s->ops->session_put(s, &theirs, &e), SG_OK);
+    const struct sg_store_key keys[2] = {{1, bidx}, {2, other}};
+    assert_int_equal(s->ops->subject_shred(s, &sub.id, 4, 30, 1, keys, 2, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    struct sg_store_session sgot;
+    char slogin[65];
+    assert_int_equal(s->ops->session_get(s, mine.hash, &sgot, slogin, sizeof slogin, &e),
+                     SG_NOTFOUND);
+    assert_int_equal(s->ops->session_get(s, theirs.hash, &sgot, slogin, sizeof slogin, &e), SG_OK);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
     assert_int_equal(s->ops->subject_get(s, &sub.id, &got, &back, &e), SG_OK);
     assert_int_equal(got.has_dek, 0);
     assert_int_equal(got.state, 4);
@@ -229,6 +241,8 @@ static void test_calls(void **state)
     assert_int_equal(back.len, 0);
     n = 0;
     assert_int_equal(s->ops->index_find(s, 1, bidx, see_id, &n, &e), SG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(s->ops->index_find(s, 2, other, see_id, &n, &e), SG_OK);
     assert_int_equal(n, 0);
     n = 0;
     assert_int_equal(s->ops->history_each(s, &sub.id, see_history, &n, &e), SG_OK);
@@ -239,8 +253,57 @@ static void test_calls(void **state)
     struct sg_uuid ghost;
     sg_uuid_v7(1000000, &ghost);
     assert_int_equal(s->ops->subject_get(s, &ghost, &got, NULL, &e), SG_NOTFOUND);
+    /* Without `once`, nobody to shred is no failure. */
+    assert_int_equal(s->ops->subject_shred(s, &ghost, 4, 31, 0, NULL, 0, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_INTERNAL);
+
+    /* With it, nobody to shred (no such subject, or one already in that
+     * state) fails the savepoint, at the latest when it ends, and takes
+     * back what followed; the transaction goes on. */
+    const struct sg_uuid *nobody[2] = {&ghost, &sub.id};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(s->ops->begin(s, &e), SG_OK);
+        assert_int_equal(s->ops->meta_set(s, "k", "kept", &e), SG_OK);
+        assert_int_equal(s->ops->begin(s, &e), SG_OK);
+        enum sg_rc rc = s->ops->subject_shred(s, nobody[i], 4, 32, 1, NULL, 0, &e);
+        if (rc == SG_OK) {
+            assert_int_equal(s->ops->meta_set(s, "k", "taken back", &e), SG_OK);
+            rc = s->ops->commit(s, &e);
+        } else {
+            s->ops->rollback(s);
+        }
+        assert_int_equal(rc, SG_NOTFOUND);
+        assert_non_null(strstr(e.msg, "no subject to shred"));
+        assert_int_equal(s->ops->commit(s, &e), SG_OK);
+        assert_int_equal(s->ops->meta_get(s, "k", &mv, &e), SG_OK);
+        assert_string_equal(mv, "kept");
+        free(mv);
+        assert_int_equal(s->ops->subject_get(s, &sub.id, &got, NULL, &e), SG_OK);
+        assert_int_equal(got.changed, 30);
+    }
+    /* The same at the top: the transaction is rolled back. settle() says
+     * so before the commit. */
+    for (int settle = 0; settle < 2; settle++) {
+        assert_int_equal(s->ops->begin(s, &e), SG_OK);
+        int open = 1;
+        enum sg_rc rc = s->ops->subject_shred(s, &ghost, 4, 33, 1, NULL, 0, &e);
+        if (rc == SG_OK) {
+            assert_int_equal(s->ops->meta_set(s, "k", "taken back", &e), SG_OK);
+            if (settle && s->ops->settle) {
+                rc = s->ops->settle(s, &e);
+            } else {
+                rc = s->ops->commit(s, &e);
+                open = 0;
+            }
+        }
+        if (open)
+            s->ops->rollback(s);
+        assert_int_equal(rc, SG_NOTFOUND);
+    }
+    assert_int_equal(s->ops->meta_get(s, "k", &mv, &e), SG_OK);
+    assert_string_equal(mv, "kept");
+    free(mv);
     sg_buf_release(&back);
     sg_store_close(s);
 }
@@ -733,8 +796,9 @@ static void test_policy_versions(void **state)
 
 /* A database from before the policy versions (step 4), the memberships
  * (step 5), the consent ledger (step 6), operators (step 7), retention
- * (step 8), requests (step 9), sign-in codes (step 10) and, on SQLite, the
- * per-person audit index written by ranges (step 11) is migrated forward. It is made by taking back
+ * (step 8), requests (step 9), sign-in codes (step 10), on SQLite the
+ * per-person audit index written by ranges (step 11), and on PostgreSQL the
+ * look-up entries by person (step 13) is migrated forward. It is made by taking back
  * what those steps created (on PostgreSQL the trigger function of step 4 too, so that the step's
  * text runs again on exactly the schema of step 3), with a token of step 3 in it that must survive
  * the new column. */
@@ -752,11 +816,12 @@ static void test_migrate_forward(void **state)
         "DELETE FROM schema_migrations WHERE version >= 4;";
     char sql[1024];
     if (ts_pg())
-        snprintf(sql, sizeof sql,
-                 "DROP TABLE policies; DROP FUNCTION policies_refuse(); %s"
-                 "INSERT INTO tokens (id, name, role, purpose, hash, created) "
-                 "VALUES ('old', 'n', 'r', 'p', '\\x00', 1)",
-                 later);
+        snprintf(
+            sql, sizeof sql,
+            "DROP TABLE policies; DROP FUNCTION policies_refuse(); DROP INDEX lookup_subject; %s"
+            "INSERT INTO tokens (id, name, role, purpose, hash, created) "
+            "VALUES ('old', 'n', 'r', 'p', '\\x00', 1)",
+            later);
     else
         snprintf(sql, sizeof sql,
                  "DROP TRIGGER policies_no_update; DROP TRIGGER policies_no_delete;"
@@ -775,6 +840,10 @@ static void test_migrate_forward(void **state)
     assert_int_equal(s->ops->migrate(s, 5, &e), SG_OK);
     assert_int_equal(s->ops->schema_version(s, &v, &e), SG_OK);
     assert_int_equal(v, SG_SCHEMA_VERSION);
+    if (ts_pg())
+        assert_int_equal(ts_count("SELECT count(*) FROM pg_indexes WHERE schemaname = "
+                                  "current_schema() AND indexname = 'lookup_subject'"),
+                         1);
     add_policy(s, "h", 1, "text");
     struct sg_uuid a, b;
     sg_uuid_v7(1000, &a);
@@ -943,7 +1012,7 @@ static void test_memberships(void **state)
     assert_int_equal(s->ops->member_shared(s, &a.id, &b.id, &shared, &e), SG_OK);
     assert_true(shared);
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->subject_shred(s, &b.id, 4, 7, &e), SG_OK);
+    assert_int_equal(s->ops->subject_shred(s, &b.id, 4, 7, 0, NULL, 0, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     assert_int_equal(s->ops->member_shared(s, &a.id, &b.id, &shared, &e), SG_OK);
     assert_false(shared);
@@ -1382,7 +1451,7 @@ static void test_consent_calls(void **state)
 
     /* An erasure takes the ledger and the decision row. */
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->subject_shred(s, &a.id, 4, 10, &e), SG_OK);
+    assert_int_equal(s->ops->subject_shred(s, &a.id, 4, 10, 0, NULL, 0, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     memset(&l, 0, sizeof l);
     assert_int_equal(s->ops->consent_each(s, &a.id, see_consent, &l, &e), SG_OK);
@@ -1742,7 +1811,7 @@ static void test_retention_calls(void **state)
     assert_int_equal(nh, 1);
     /* An erasure takes the person's done marks and messages. */
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
-    assert_int_equal(s->ops->subject_shred(s, &id[1], 4, 9, &e), SG_OK);
+    assert_int_equal(s->ops->subject_shred(s, &id[1], 4, 9, 0, NULL, 0, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     assert_int_equal(ts_count("SELECT count(*) FROM sweep_done"), 1);
     assert_int_equal(ts_count("SELECT count(*) FROM outbox"), 0);
@@ -2099,7 +2168,7 @@ static void test_request_calls(void **state)
     sub.id = who[0];
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
     assert_int_equal(s->ops->subject_insert(s, &sub, NULL, 0, &e), SG_OK);
-    assert_int_equal(s->ops->subject_shred(s, &who[0], 4, 9, &e), SG_OK);
+    assert_int_equal(s->ops->subject_shred(s, &who[0], 4, 9, 0, NULL, 0, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     assert_int_equal(ts_count("SELECT count(*) FROM requests"), 4);
     assert_int_equal(ts_count("SELECT count(*) FROM request_events"), 4);
@@ -2218,7 +2287,7 @@ static void test_code_calls(void **state)
     assert_int_equal(s->ops->begin(s, &e), SG_OK);
     assert_int_equal(s->ops->code_del(s, &a.id, &e), SG_OK);
     assert_int_equal(s->ops->code_del(s, &a.id, &e), SG_OK); /* again: nothing */
-    assert_int_equal(s->ops->subject_shred(s, &b.id, 4, 9, &e), SG_OK);
+    assert_int_equal(s->ops->subject_shred(s, &b.id, 4, 9, 0, NULL, 0, &e), SG_OK);
     assert_int_equal(s->ops->commit(s, &e), SG_OK);
     assert_int_equal(ts_count("SELECT count(*) FROM person_codes"), 0);
 
@@ -2821,7 +2890,7 @@ static void test_pg_old_partition(void **state)
             "sessions, sweep_done, global_events, statistics, outbox, requests, request_events, "
             "person_codes;"
             "DROP FUNCTION policies_refuse();"
-            "DROP INDEX audit_log_person;"
+            "DROP INDEX audit_log_person; DROP INDEX lookup_subject;"
             "CREATE INDEX audit_log_person ON audit_log ((idx >> 16), pseudonym) "
             "WHERE pseudonym IS NOT NULL;"
             "DELETE FROM schema_migrations WHERE version >= 3");

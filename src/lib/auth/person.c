@@ -13,12 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PERSON_PREFIX "person:"
-
 void sg_person_actor(const struct sg_uuid *id, char buf[64], struct sg_actor *out)
 {
     char ids[SG_UUID_STR_LEN + 1];
-    snprintf(buf, 64, PERSON_PREFIX "%s", sg_uuid_format(id, ids));
+    snprintf(buf, 64, SG_PERSON_LOGIN_PREFIX "%s", sg_uuid_format(id, ids));
     out->id = buf;
     out->role = SG_ROLE_SELF;
     out->purpose = "self-service";
@@ -255,9 +253,9 @@ enum sg_rc sg_person_session_check(struct sg_vault *v, const char *secret, struc
         return rc;
     sg_time now = sg_clock_now(v->clock);
     struct sg_store_subject row;
-    if (strncmp(login, PERSON_PREFIX, strlen(PERSON_PREFIX)) != 0 ||
-        sg_uuid_parse(login + strlen(PERSON_PREFIX), id, NULL) != SG_OK || now >= ss.expires ||
-        now >= ss.seen + SG_SESSION_IDLE_USEC ||
+    if (strncmp(login, SG_PERSON_LOGIN_PREFIX, strlen(SG_PERSON_LOGIN_PREFIX)) != 0 ||
+        sg_uuid_parse(login + strlen(SG_PERSON_LOGIN_PREFIX), id, NULL) != SG_OK ||
+        now >= ss.expires || now >= ss.seen + SG_SESSION_IDLE_USEC ||
         s->ops->subject_get(s, id, &row, NULL, NULL) != SG_OK || row.state == SG_STATE_ERASED ||
         row.state == SG_STATE_ANONYMISED) {
         (void)s->ops->session_del(s, h, NULL);

@@ -151,7 +151,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                            "WHERE id > ?2 ORDER BY id LIMIT ?1",
     [ST_SUBJ_SET_DEK] = "UPDATE subjects SET dek = ?2 WHERE id = ?1",
     [ST_SUBJ_SHRED] = "UPDATE subjects SET dek = NULL, record = NULL, state = ?2, changed = ?3 "
-                      "WHERE id = ?1",
+                      "WHERE id = ?1 AND (?4 = 0 OR state <> ?2)",
     [ST_INDEX_PUT] = "INSERT OR IGNORE INTO lookup (category, bidx, subject) VALUES (?1, ?2, ?3)",
     [ST_INDEX_DEL] = "DELETE FROM lookup WHERE category = ?1 AND bidx = ?2 AND subject = ?3",
     [ST_INDEX_DEL_SUBJECT] = "DELETE FROM lookup WHERE subject = ?1",
@@ -907,6 +907,8 @@ static enum sg_rc sq_subject_set_dek(struct sg_store *s, const struct sg_uuid *i
     return run(q, st, "update key", err);
 }
 
+static enum sg_rc sq_session_del_login(struct sg_store *s, const char *login, struct sg_err *err);
+
 static enum sg_rc del_by_subject(struct sq *q, enum stmt_id id, const struct sg_uuid *sid,
                                  struct sg_err *err)
 {
@@ -917,12 +919,40 @@ static enum sg_rc del_by_subject(struct sq *q, enum stmt_id id, const struct sg_
     return run(q, st, "erase", err);
 }
 
+static enum sg_rc index_op(struct sg_store *s, enum stmt_id which, int code,
+                           const uint8_t bidx[SG_BIDX_BYTES], const struct sg_uuid *id,
+                           struct sg_err *err);
+
+/* The entries named, or every entry of the person by a scan of the index
+ * (no index by person here: store.h). */
+static enum sg_rc shred_keys(struct sg_store *s, const struct sg_uuid *id,
+                             const struct sg_store_key *keys, size_t n, struct sg_err *err)
+{
+    if (!keys)
+        return del_by_subject(SQ(s), ST_INDEX_DEL_SUBJECT, id, err);
+    enum sg_rc r = SG_OK;
+    for (size_t i = 0; i < n && !r; i++)
+        r = index_op(s, ST_INDEX_DEL, keys[i].code, keys[i].bidx, id, err);
+    return r;
+}
+
 static enum sg_rc sq_subject_shred(struct sg_store *s, const struct sg_uuid *id, int state,
-                                   sg_time at, struct sg_err *err)
+                                   sg_time at, int once, const struct sg_store_key *keys, size_t n,
+                                   struct sg_err *err)
 {
     struct sq *q = SQ(s);
-    enum sg_rc r;
-    if ((r = del_by_subject(q, ST_EVENTS_DEL, id, err)) ||
+    sqlite3_stmt *st = stmt(q, ST_SUBJ_SHRED, err);
+    if (!st)
+        return err ? err->rc : SG_IO;
+    bind_id(st, 1, id);
+    sqlite3_bind_int(st, 2, state);
+    sqlite3_bind_int64(st, 3, at);
+    sqlite3_bind_int(st, 4, once != 0);
+    enum sg_rc r = run(q, st, "erase", err);
+    if (!r && once && sqlite3_changes(q->db) != 1)
+        return sg_err_set(err, SG_NOTFOUND, "no subject to shred (not found, or already done)");
+    if (r || (r = shred_keys(s, id, keys, n, err)) ||
+        (r = del_by_subject(q, ST_EVENTS_DEL, id, err)) ||
         (r = del_by_subject(q, ST_HIST_DEL, id, err)) ||
         (r = del_by_subject(q, ST_MEMBERS_DEL, id, err)) ||
         (r = del_by_subject(q, ST_CONSENT_DEL, id, err)) ||
@@ -931,13 +961,10 @@ static enum sg_rc sq_subject_shred(struct sg_store *s, const struct sg_uuid *id,
         (r = del_by_subject(q, ST_OUTBOX_DEL, id, err)) ||
         (r = del_by_subject(q, ST_CODE_DEL, id, err)))
         return r;
-    sqlite3_stmt *st = stmt(q, ST_SUBJ_SHRED, err);
-    if (!st)
-        return err ? err->rc : SG_IO;
-    bind_id(st, 1, id);
-    sqlite3_bind_int(st, 2, state);
-    sqlite3_bind_int64(st, 3, at);
-    return run(q, st, "erase", err);
+    /* The person's own sessions end with them (self-service). */
+    char login[64], ids[SG_UUID_STR_LEN + 1];
+    snprintf(login, sizeof login, SG_PERSON_LOGIN_PREFIX "%s", sg_uuid_format(id, ids));
+    return sq_session_del_login(s, login, err);
 }
 
 /* ------------------------------------------------------------ blind index */
@@ -966,12 +993,6 @@ static enum sg_rc sq_index_del(struct sg_store *s, int code, const uint8_t bidx[
                                const struct sg_uuid *id, struct sg_err *err)
 {
     return index_op(s, ST_INDEX_DEL, code, bidx, id, err);
-}
-
-static enum sg_rc sq_index_del_subject(struct sg_store *s, const struct sg_uuid *id,
-                                       struct sg_err *err)
-{
-    return del_by_subject(SQ(s), ST_INDEX_DEL_SUBJECT, id, err);
 }
 
 static enum sg_rc sq_index_find(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
@@ -3081,7 +3102,6 @@ const struct sg_store_ops sg_store_sqlite = {
     .subject_shred = sq_subject_shred,
     .index_put = sq_index_put,
     .index_del = sq_index_del,
-    .index_del_subject = sq_index_del_subject,
     .index_find = sq_index_find,
     .event_put = sq_event_put,
     .events_each = sq_events_each,

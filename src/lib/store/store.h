@@ -44,9 +44,19 @@
 
 /* The schema version this binary writes; a newer one in a database is
  * refused, an older one is migrated forward. */
-#define SG_SCHEMA_VERSION 12
+#define SG_SCHEMA_VERSION 13
 
 #define SG_PSEUDONYM_BYTES 16
+
+/* A blind-index entry of a person: category code and keyed hash. */
+struct sg_store_key {
+    int code;
+    const uint8_t *bidx; /* SG_BIDX_BYTES */
+};
+
+/* The login of a person's own sessions is this prefix and their id
+ * (auth/person.c); subject_shred ends them. */
+#define SG_PERSON_LOGIN_PREFIX "person:"
 
 struct sg_store;
 
@@ -307,6 +317,11 @@ struct sg_store_ops {
     enum sg_rc (*begin_read)(struct sg_store *s, struct sg_err *err);
     enum sg_rc (*commit)(struct sg_store *s, struct sg_err *err);
     void (*rollback)(struct sg_store *s);
+    /* Reports now any failure still to come of the writes of the open
+     * transaction that commit() would report (subject_shred's `once`), so
+     * that the caller can stop before doing what a rollback cannot take
+     * back (the erasure journal). NULL when a backend has none. */
+    enum sg_rc (*settle)(struct sg_store *s, struct sg_err *err);
 
     /* Vault-wide settings (vault id, master-key fingerprint ...). meta_get:
      * SG_NOTFOUND when unset; *out is malloc'd. */
@@ -339,21 +354,36 @@ struct sg_store_ops {
                                sg_subject_cb cb, void *ctx, struct sg_err *err);
     enum sg_rc (*subject_set_dek)(struct sg_store *s, const struct sg_uuid *id,
                                   const uint8_t wrapped[SG_WRAPPED_DEK_BYTES], struct sg_err *err);
-    /* Crypto-shredding: drops the wrapped key, the record, every event and
-     * history entry of the subject and leaves a tombstone row in state
-     * `state`. The caller removes the blind-index entries first. */
+    /* Crypto-shredding: drops the wrapped key and the record, and every
+     * row stored of the subject (blind-index entries, events, history,
+     * memberships, consents and decisions, done marks, outbox messages,
+     * sign-in code, the sessions of login "person:<id>"), and leaves a
+     * tombstone row in state `state`.
+     *
+     * The blind-index entries: `keys` (n of them) are the person's, when
+     * the caller has them from a record it trusts; with NULL every entry of
+     * the person is found, by an index of the entries by person where the
+     * backend keeps one (shred_by_person: PostgreSQL, where reading the
+     * record first would cost a round trip), else by a scan of the index
+     * (SQLite, for the rare damaged record; reading a record costs SQLite
+     * next to nothing, and the second index would cost every person added).
+     *
+     * Without `once`, a subject that does not exist is no failure. With it,
+     * SG_NOTFOUND ("no subject to shred ...") when no subject `id` is in a
+     * state other than `state`; PostgreSQL reports it at the latest when
+     * the operation's savepoint or transaction ends (commit(), or settle()),
+     * which then takes back what was done since begin(): the caller does
+     * nothing it cannot take back before. */
     enum sg_rc (*subject_shred)(struct sg_store *s, const struct sg_uuid *id, int state, sg_time at,
+                                int once, const struct sg_store_key *keys, size_t n,
                                 struct sg_err *err);
+    int shred_by_person; /* 1: subject_shred finds the entries by person */
 
     /* The blind index: (category code, keyed hash) -> subject. */
     enum sg_rc (*index_put)(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
                             const struct sg_uuid *id, struct sg_err *err);
     enum sg_rc (*index_del)(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
                             const struct sg_uuid *id, struct sg_err *err);
-    /* Every entry of one subject, whatever its category: a full scan, for
-     * the rare erasure of a person whose record is damaged. */
-    enum sg_rc (*index_del_subject)(struct sg_store *s, const struct sg_uuid *id,
-                                    struct sg_err *err);
     enum sg_rc (*index_find)(struct sg_store *s, int code, const uint8_t bidx[SG_BIDX_BYTES],
                              sg_id_cb cb, void *ctx, struct sg_err *err);
 

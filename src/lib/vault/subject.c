@@ -1199,52 +1199,80 @@ static int record_trusted(const struct sg_key *kek, uint8_t *scratch, const stru
     return ok;
 }
 
+/* subject_shred, with the blind-index entries listed by the record the
+ * caller read (`row`, `rec`) when the backend wants them (store.h) and the
+ * record's tag proves the list complete. A tampered or damaged record must
+ * not stop an erasure nor leave an entry behind: then, or without a record,
+ * every entry of the person is looked for. */
+static enum sg_rc shred_loaded(struct sg_store *s, const struct sg_key *kek, uint8_t *scratch,
+                               const struct sg_uuid *id, const struct sg_store_subject *row,
+                               const struct sg_buf *rec, int state, sg_time at, int once,
+                               struct sg_err *err)
+{
+    struct sg_rec_entry *e = NULL;
+    struct sg_store_key *k = NULL;
+    size_t n = 0, nk = 0;
+    if (!s->ops->shred_by_person && row && rec && record_trusted(kek, scratch, id, row, rec)) {
+        e = malloc(SG_RECORD_MAX_ENTRIES * sizeof *e);
+        k = malloc(SG_RECORD_MAX_ENTRIES * sizeof *k);
+        if (!e || !k) {
+            free(e);
+            free(k);
+            return sg_err_set(err, SG_NOMEM, "out of memory");
+        }
+        if (sg_record_parse((const uint8_t *)rec->ptr, rec->len, e, SG_RECORD_MAX_ENTRIES, &n,
+                            NULL) == SG_OK) {
+            for (size_t i = 0; i < n; i++)
+                if (e[i].bidx)
+                    k[nk++] = (struct sg_store_key){e[i].code, e[i].bidx};
+        } else {
+            free(k);
+            k = NULL;
+        }
+    }
+    enum sg_rc rc = s->ops->subject_shred(s, id, state, at, once, k, nk, err);
+    free(k);
+    free(e);
+    return rc;
+}
+
 enum sg_rc sg_shred_subject(struct sg_store *s, const struct sg_key *kek, uint8_t *scratch,
                             const struct sg_uuid *id, int state, sg_time at, struct sg_err *err)
 {
+    if (s->ops->shred_by_person)
+        return s->ops->subject_shred(s, id, state, at, 0, NULL, 0, err);
     struct sg_buf rec;
     struct sg_store_subject row;
     sg_buf_init(&rec, SIZE_MAX / 2);
     enum sg_rc rc = s->ops->subject_get(s, id, &row, &rec, err);
-    if (!rc)
-        rc = sg_shred_loaded(s, kek, scratch, id, &row, &rec, state, at, err);
+    if (rc == SG_NOTFOUND)
+        rc = SG_OK; /* nobody to shred, as subject_shred would say */
+    else if (!rc)
+        rc = shred_loaded(s, kek, scratch, id, &row, &rec, state, at, 0, err);
     sg_buf_release(&rec);
     return rc;
 }
 
-enum sg_rc sg_shred_loaded(struct sg_store *s, const struct sg_key *kek, uint8_t *scratch,
-                           const struct sg_uuid *id, const struct sg_store_subject *row,
-                           const struct sg_buf *rec, int state, sg_time at, struct sg_err *err)
+/* After a checked shred found nothing to erase: says why, from the row
+ * (SG_NOTFOUND, or SG_CONFLICT for a person already erased). */
+static enum sg_rc erase_refused(struct sg_vault *v, const struct sg_uuid *id, struct sg_err *err)
 {
-    struct sg_rec_entry *e = malloc(SG_RECORD_MAX_ENTRIES * sizeof *e);
-    size_t n = 0;
-    enum sg_rc rc = SG_OK;
-    if (!e)
-        return sg_err_set(err, SG_NOMEM, "out of memory");
-    /* The blind index holds no value, but it proves that a value existed:
-     * its entries go with the person. They are found through the record when
-     * its tag proves it complete; a tampered or damaged record must not stop
-     * an erasure nor leave an entry behind, so then every entry of the
-     * person is looked for instead. */
-    if (record_trusted(kek, scratch, id, row, rec) &&
-        sg_record_parse((const uint8_t *)rec->ptr, rec->len, e, SG_RECORD_MAX_ENTRIES, &n, NULL) ==
-            SG_OK) {
-        for (size_t i = 0; i < n && !rc; i++)
-            if (e[i].bidx)
-                rc = s->ops->index_del(s, e[i].code, e[i].bidx, id, err);
-    } else {
-        rc = s->ops->index_del_subject(s, id, err);
-    }
-    if (!rc)
-        rc = s->ops->subject_shred(s, id, state, at, err);
-    /* The person's own sessions end with them (self-service, login
-     * "person:<id>"). */
-    if (!rc) {
-        char login[64], ids[SG_UUID_STR_LEN + 1];
-        snprintf(login, sizeof login, "person:%s", sg_uuid_format(id, ids));
-        rc = s->ops->session_del_login(s, login, err);
-    }
-    free(e);
+    char ids[SG_UUID_STR_LEN + 1];
+    struct sg_store_subject row;
+    struct sg_opmark mark;
+    enum sg_rc rc = sg_op_begin(v, &mark, err);
+    if (rc)
+        return rc;
+    rc = v->store->ops->subject_get(v->store, id, &row, NULL, err);
+    rc = sg_op_end(v, mark, rc, err);
+    if (rc == SG_NOTFOUND)
+        return sg_err_set(err, SG_NOTFOUND, "subject %s not found", sg_uuid_format(id, ids));
+    if (!rc && row.state == SG_STATE_ERASED)
+        return sg_err_set(err, SG_CONFLICT, "subject %s is already erased",
+                          sg_uuid_format(id, ids));
+    if (!rc) /* changed in between: the caller may try again */
+        return sg_err_set(err, SG_CONFLICT, "subject %s changed during its erasure",
+                          sg_uuid_format(id, ids));
     return rc;
 }
 
@@ -1262,33 +1290,44 @@ enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
     }
     struct sg_opmark mark;
     struct sg_store *s = v->store;
-    struct sg_store_subject row;
     sg_time now = sg_clock_now(v->clock);
     char ids[SG_UUID_STR_LEN + 1];
     if ((rc = sg_op_begin(v, &mark, err))) {
         sg_view_close(&w);
         return rc;
     }
-    /* One read: the row and the record the shredding needs. */
+    /* A role that sees some rows only, or a person at their own record,
+     * needs the row to know whether it may, and a backend that does not
+     * find blind-index entries by person needs the record that lists them.
+     * Else the erasure reads nothing: the shred itself finds out whether
+     * there is someone to erase (on PostgreSQL, with the answers of the
+     * operation's end, one round trip for the whole). */
+    int looked = w.role || w.only_self || !s->ops->shred_by_person;
+    struct sg_store_subject row;
     struct sg_buf rec;
     sg_buf_init(&rec, SIZE_MAX / 2);
-    rc = s->ops->subject_get(s, id, &row, &rec, err);
-    if (rc == SG_NOTFOUND)
-        rc = sg_err_set(err, SG_NOTFOUND, "subject %s not found", sg_uuid_format(id, ids));
-    else if (!rc && row.state == SG_STATE_ERASED)
-        rc = sg_err_set(err, SG_CONFLICT, "subject %s is already erased", sg_uuid_format(id, ids));
-    if (!rc && (w.role || w.only_self) && !(rc = sg_view_row(v, &w, id, &row, 0, &verdict, err)) &&
-        verdict != SG_SEES)
-        rc = SG_DENIED;
+    if (looked) {
+        rc = s->ops->subject_get(s, id, &row, s->ops->shred_by_person ? NULL : &rec, err);
+        if (rc == SG_NOTFOUND)
+            rc = sg_err_set(err, SG_NOTFOUND, "subject %s not found", sg_uuid_format(id, ids));
+        else if (!rc && row.state == SG_STATE_ERASED)
+            rc = sg_err_set(err, SG_CONFLICT, "subject %s is already erased",
+                            sg_uuid_format(id, ids));
+        if (!rc && !(rc = sg_view_row(v, &w, id, &row, 0, &verdict, err)) && verdict != SG_SEES)
+            rc = SG_DENIED;
+    }
     sg_vault_forget_key(v);
     if (!rc)
-        rc = sg_shred_loaded(s, v->kek, v->scratch, id, &row, &rec, SG_STATE_ERASED, now, err);
+        rc = shred_loaded(s, v->kek, v->scratch, id, looked ? &row : NULL, looked ? &rec : NULL,
+                          SG_STATE_ERASED, now, 1, err);
     sg_buf_release(&rec);
     if (!rc)
         rc = sg_op_journal(v, 'E', id, err);
     if (!rc)
         rc = sg_audit_record(&v->audit, s, who, now, "subject.erase", id, "ok", err);
     rc = sg_op_end(v, mark, rc, err);
+    if (rc == SG_NOTFOUND && !looked)
+        rc = erase_refused(v, id, err);
     if (rc == SG_DENIED && verdict != SG_SEES)
         rc = refuse(v, who, &w, "subject.erase", id, verdict, err);
     sg_view_close(&w);

@@ -483,7 +483,12 @@ enum sg_rc sg_op_begin(struct sg_vault *v, struct sg_opmark *mark, struct sg_err
  * the journal (unless its outcome is unknown). */
 static enum sg_rc commit_all(struct sg_vault *v, struct sg_err *err)
 {
-    enum sg_rc rc = sg_auditlog_seal(&v->audit, v->store, sg_clock_now(v->clock), err);
+    enum sg_rc rc = SG_OK;
+    /* An erasure that finds nobody fails here, not after its journal line. */
+    if (v->npending && v->store->ops->settle)
+        rc = v->store->ops->settle(v->store, err);
+    if (!rc)
+        rc = sg_auditlog_seal(&v->audit, v->store, sg_clock_now(v->clock), err);
     if (!rc)
         rc = sg_journal_append(v->journal_path, v->pending, v->npending, err);
     if (rc) {
@@ -519,8 +524,16 @@ enum sg_rc sg_op_end(struct sg_vault *v, struct sg_opmark mark, enum sg_rc rc, s
         sg_auditlog_rollback_to(&v->audit, mark.audit);
         return rc;
     }
-    if (!sg_vault_top_level(v))
-        return v->store->ops->commit(v->store, err); /* releases the savepoint */
+    if (!sg_vault_top_level(v)) {
+        /* Releases the savepoint. A release can fail (a write of the
+         * operation whose answer it reads, pg.c): the store then takes the
+         * savepoint back, and its journal lines and audit entries go too. */
+        if ((rc = v->store->ops->commit(v->store, err))) {
+            v->npending = mark.journal;
+            sg_auditlog_rollback_to(&v->audit, mark.audit);
+        }
+        return rc;
+    }
     return commit_all(v, err);
 }
 

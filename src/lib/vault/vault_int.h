@@ -140,18 +140,13 @@ enum sg_rc sg_vault_drop_fields(struct sg_vault *v, const struct sg_uuid *id,
                                 int (*drop)(void *ctx, const char *category, sg_time changed),
                                 void *ctx, sg_time now, size_t *removed, struct sg_err *err);
 
-/* Crypto-shreds a subject in `s`: its blind-index entries (found through its
- * record, authenticated with `kek`, or by a scan when the record cannot be
- * trusted), key, record, events and history go; a tombstone in `state` stays.
- * `scratch` is 2 * SG_KEY_BYTES of guarded memory, wiped before return. */
+/* Crypto-shreds a subject in `s` (store.h subject_shred) if it exists: its
+ * blind-index entries (found through its record, authenticated with `kek`,
+ * where the backend wants them listed, or by person), key, record and every
+ * row of theirs go; a tombstone in `state` stays. `scratch` is
+ * 2 * SG_KEY_BYTES of guarded memory, wiped before return. */
 enum sg_rc sg_shred_subject(struct sg_store *s, const struct sg_key *kek, uint8_t *scratch,
                             const struct sg_uuid *id, int state, sg_time at, struct sg_err *err);
-
-/* The same for a subject whose row and record the caller has just read in
- * its transaction (one read less). */
-enum sg_rc sg_shred_loaded(struct sg_store *s, const struct sg_key *kek, uint8_t *scratch,
-                           const struct sg_uuid *id, const struct sg_store_subject *row,
-                           const struct sg_buf *rec, int state, sg_time at, struct sg_err *err);
 
 /* Re-wraps every data key sealed under `from` with `to` (inside a transaction). */
 enum sg_rc sg_vault_rewrap_all(struct sg_store *store, const struct sg_key *from,

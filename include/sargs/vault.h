@@ -417,4 +417,17 @@ struct sg_restore_report {
 enum sg_rc sg_vault_restore(const struct sg_vault_opts *o, const struct sg_actor *who,
                             const char *path, struct sg_restore_report *rep, struct sg_err *err);
 
+/*
+ * Re-applies the erasure journal to the vault's database in place: every
+ * person journaled as erased (or anonymised), and not cancelled since, who
+ * is present in another state is shredded again, in one transaction,
+ * audited as "vault.reapply_erasures"; `*reerased` counts them. For after
+ * a restore that sargs did not make (PostgreSQL's pg_dump, base backups,
+ * point-in-time recovery): without it, people erased after the recovery
+ * point come back. Idempotent. SG_NOTFOUND when the journal is missing,
+ * SG_CONFLICT when it is of another vault or inside sg_vault_begin().
+ */
+enum sg_rc sg_vault_reapply_erasures(struct sg_vault *v, const struct sg_actor *who,
+                                     size_t *reerased, struct sg_err *err);
+
 #endif

@@ -66,6 +66,7 @@ int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_key(struct cli *c, int argc, char **argv);
 int cmd_backup(struct cli *c, int argc, char **argv);
 int cmd_restore(struct cli *c, int argc, char **argv);
+int cmd_erasures(struct cli *c, int argc, char **argv);
 int cmd_subject(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_token(struct cli *c, int argc, char **argv);

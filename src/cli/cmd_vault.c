@@ -133,6 +133,32 @@ int cmd_backup(struct cli *c, int argc, char **argv)
     return 0;
 }
 
+int cmd_erasures(struct cli *c, int argc, char **argv)
+{
+    static const char *const spec[] = {NULL};
+    struct cli_args a;
+    struct sg_err err;
+    sg_err_clear(&err);
+    if (cli_parse(c, argc, argv, spec, &a, &err))
+        return cli_fail(c, &err);
+    if (a.npos != 1 || strcmp(a.pos[0], "reapply") != 0) {
+        sg_err_set(&err, SG_USAGE, "usage: sargs erasures reapply");
+        return cli_fail(c, &err);
+    }
+    struct sg_vault *v = NULL;
+    if (cli_open(c, &v, &err))
+        return cli_fail(c, &err);
+    size_t n = 0;
+    enum sg_rc rc = sg_vault_reapply_erasures(v, &c->actor, &n, &err);
+    sg_vault_close(v);
+    if (rc)
+        return cli_fail(c, &err);
+    if (c->json)
+        return cli_print_json(json_pack("{s:I}", "erasures_reapplied", (json_int_t)n));
+    printf("re-applied %zu erasure(s) the database had lost\n", n);
+    return 0;
+}
+
 int cmd_restore(struct cli *c, int argc, char **argv)
 {
     static const char *const spec[] = {NULL};

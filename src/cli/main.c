@@ -28,6 +28,8 @@ static const char usage[] =
     "  key rotate                            re-wrap every data key under a new master key\n"
     "  backup FILE                           consistent copy of the data, without keys\n"
     "  restore FILE                          restore it, re-applying later erasures\n"
+    "  erasures reapply                      re-apply the erasure journal in place (after a\n"
+    "                                        restore by other means: pg_dump, PITR)\n"
     "  policy check FILE                     report every problem as FILE:LINE:COL: message\n"
     "  policy apply FILE [--effective TIME]  record a new version (older ones are kept)\n"
     "  policy list                           the recorded versions\n"
@@ -336,6 +338,8 @@ int main(int argc, char **argv)
         return cmd_backup(&c, rest, rv);
     if (!strcmp(cmd, "restore"))
         return cmd_restore(&c, rest, rv);
+    if (!strcmp(cmd, "erasures"))
+        return cmd_erasures(&c, rest, rv);
     if (!strcmp(cmd, "policy"))
         return cmd_policy(&c, rest, rv);
     if (!strcmp(cmd, "notice"))

@@ -300,6 +300,38 @@ def test_backup_restore_never_resurrects(vault, tmp_path):
     assert vault.run("restore", str(tmp_path / "missing.db")).code == 3
 
 
+def test_erasures_reapply_after_a_restore_by_other_means(vault):
+    """A point-in-time recovery of the database (here: its people and
+    look-up entries put back as they were) brings back someone erased
+    since; the journal, kept with the keys, erases them again in place."""
+    keep = vault.add("name=Keep", "email=keep@example.lv")
+    gone = vault.add(*PERSON)
+    for t in ["subjects", "lookup"]:
+        vault.sql(f"CREATE TABLE pitr_{t} AS SELECT * FROM {t}")
+    vault.ok("subject", "erase", gone)
+    for t in ["subjects", "lookup"]:
+        vault.sql(f"DELETE FROM {t}")
+        vault.sql(f"INSERT INTO {t} SELECT * FROM pitr_{t}")
+        vault.sql(f"DROP TABLE pitr_{t}")
+    vault.ok("subject", "show", gone)  # back, as after the recovery
+    journal = os.path.join(vault.dir, "keys", "erasures.log")
+    os.rename(journal, journal + ".away")
+    before = vault.dump()
+    r = vault.run("erasures", "reapply")
+    assert r.code == 3 and "journal" in r.err
+    assert vault.dump() == before
+    os.rename(journal + ".away", journal)
+    r = vault.ok("--json", "erasures", "reapply")
+    assert r.json()["erasures_reapplied"] == 1
+    assert vault.run("subject", "show", gone).code == 3
+    assert vault.run("subject", "find", "email=janis.b@example.lv").code == 3
+    vault.ok("subject", "show", keep)
+    assert "re-applied 0 erasure" in vault.ok("erasures", "reapply").out
+    actions = [e["action"] for e in vault.ok("--json", "audit", "log").json()]
+    assert actions.count("vault.reapply_erasures") == 2
+    assert vault.run("erasures", "again").code == 2
+
+
 def test_restore_other_vault_refused(vault, tmp_path):
     vault.add("name=A")
     other = type(vault)(tmp_path / "other")

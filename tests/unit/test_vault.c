@@ -964,6 +964,33 @@ static void test_batch(void **state)
     assert_int_equal(journaled_erasures(), 1);
 }
 
+/* Re-applying the journal in place: idempotent, not inside a batch (a
+ * restore by other means is its use: tests/cli, test_cli.py). */
+static void test_reapply_erasures(void **state)
+{
+    (void)state;
+    struct sg_vault *v = vopen();
+    struct sg_uuid a = add_person(v, "a@example.lv");
+    struct sg_err e;
+    assert_int_equal(sg_subject_erase(v, &who, &a, &e), SG_OK);
+    size_t n = 9;
+    assert_int_equal(sg_vault_reapply_erasures(v, &who, &n, &e), SG_OK);
+    assert_int_equal(n, 0); /* nothing was lost */
+    assert_int_equal(sg_vault_begin(v, &e), SG_OK);
+    assert_int_equal(sg_vault_reapply_erasures(v, &who, &n, &e), SG_CONFLICT);
+    assert_int_equal(sg_vault_commit(v, &e), SG_OK);
+    /* The row brought back as it was before the erasure (a recovery to a
+     * point before it would): erased again. */
+    db_exec(ts_pg() ? "UPDATE subjects SET state = 0, dek = '\\x00', record = '\\x00'"
+                    : "UPDATE subjects SET state = 0, dek = x'00', record = x'00'");
+    assert_int_equal(sg_vault_reapply_erasures(v, &who, &n, &e), SG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(db_count("SELECT count(*) FROM subjects WHERE state = 4 AND dek IS NULL AND "
+                              "record IS NULL"),
+                     1);
+    sg_vault_close(v);
+}
+
 /* An operation inside another (a fulfilment that erases) is a savepoint of
  * it: when the outer one fails, the inner one's erasure leaves no journal
  * line behind (a restore would erase the person after all) and nothing is
@@ -1383,6 +1410,7 @@ int main(void)
         T(test_nested_ops),
         T(test_groups),
         T(test_batch),
+        T(test_reapply_erasures),
         T(test_audit_failure_stops_operation),
         T(test_move_to_postgres),
         T(test_server_away),

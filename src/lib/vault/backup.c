@@ -147,6 +147,43 @@ static enum sg_rc apply_erasures(struct sg_store *s, const struct sg_key *kek,
     return rc;
 }
 
+enum sg_rc sg_vault_reapply_erasures(struct sg_vault *v, const struct sg_actor *who,
+                                     size_t *reerased, struct sg_err *err)
+{
+    enum sg_rc rc;
+    char jid[37] = "";
+    struct erased_set set = {0};
+    size_t count = 0;
+    if ((rc = sg_actor_check(who, err)))
+        return rc;
+    if (v->explicit_tx)
+        return sg_err_set(err, SG_CONFLICT, "erasures cannot be re-applied inside a transaction");
+    if ((rc = read_erasures(v->journal_path, jid, &set, err)))
+        goto out;
+    if (strcmp(jid, v->vault_id) != 0) {
+        rc =
+            sg_err_set(err, SG_CONFLICT, "the erasure journal is of vault %s, but this is vault %s",
+                       jid, v->vault_id);
+        goto out;
+    }
+    struct sg_opmark mark;
+    sg_time now = sg_clock_now(v->clock);
+    if ((rc = sg_op_begin(v, &mark, err)))
+        goto out;
+    rc = apply_erasures(v->store, v->kek, &set, now, &count, err);
+    if (!rc)
+        rc = sg_audit_record(&v->audit, v->store, who, now, "vault.reapply_erasures", NULL, "ok",
+                             err);
+    if ((rc = sg_op_end(v, mark, rc, err)))
+        goto out;
+    if (reerased)
+        *reerased = count;
+out:
+    free(set.ids);
+    free(set.kinds);
+    return rc;
+}
+
 /* Reads a meta value of a store into `out` (size `len`); "" when unset. */
 static enum sg_rc meta_copy(struct sg_store *s, const char *key, char *out, size_t len,
                             struct sg_err *err)

@@ -7,6 +7,7 @@
  */
 #include "teststore.h"
 
+#include <pthread.h>
 #include <sys/wait.h>
 
 #include "../../src/lib/store/migrations.h"
@@ -2544,6 +2545,58 @@ static void test_pg_request_and_sweep_locks(void **state)
     sg_store_close(w);
 }
 
+struct later_commit {
+    struct sg_store *s;
+    enum sg_rc rc;
+};
+
+static void *commit_later(void *arg)
+{
+    struct later_commit *c = arg;
+    struct sg_err e;
+    usleep(300 * 1000);
+    c->rc = c->s->ops->commit(c->s, &e);
+    return NULL;
+}
+
+/* An erasure on one node while another holds the person to add a value:
+ * the erasure waits for it, then takes the new look-up entry too (its
+ * statements must not have looked before the other committed). */
+static void test_pg_shred_waits_for_writer(void **state)
+{
+    (void)state;
+    if (!ts_pg())
+        skip();
+    struct sg_store *s = open_new(), *w = NULL;
+    struct sg_err e;
+    assert_int_equal(sg_store_open(where, 0, &w, &e), SG_OK);
+    struct sg_store_subject sub = {0}, got;
+    sg_uuid_v7(1000, &sub.id);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_insert(s, &sub, NULL, 0, &e), SG_OK);
+    assert_int_equal(s->ops->commit(s, &e), SG_OK);
+    uint8_t k[SG_BIDX_BYTES];
+    memset(k, 5, sizeof k);
+    assert_int_equal(s->ops->begin(s, &e), SG_OK);
+    assert_int_equal(s->ops->subject_get(s, &sub.id, &got, NULL, &e), SG_OK); /* holds it */
+    assert_int_equal(s->ops->index_put(s, 1, k, &sub.id, &e), SG_OK);
+    struct later_commit c = {s, SG_INTERNAL};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, commit_later, &c), 0);
+    assert_int_equal(w->ops->begin(w, &e), SG_OK);
+    assert_int_equal(w->ops->subject_shred(w, &sub.id, 4, 9, 1, NULL, 0, &e), SG_OK);
+    assert_int_equal(w->ops->commit(w, &e), SG_OK); /* waits for s */
+    pthread_join(t, NULL);
+    assert_int_equal(c.rc, SG_OK);
+    int n = 0;
+    assert_int_equal(s->ops->index_find(s, 1, k, see_id, &n, &e), SG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(s->ops->subject_get(s, &sub.id, &got, NULL, &e), SG_OK);
+    assert_int_equal(got.state, 4);
+    sg_store_close(s);
+    sg_store_close(w);
+}
+
 /* A sign-in takes the person's code row locked: a second node checking a
  * guess for the same person waits (here, up to its lock timeout), then
  * reads the first's count; a code used up is gone for the next. */
@@ -3086,6 +3139,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pg_outbox_skew, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_request_and_sweep_locks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_code_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_shred_waits_for_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_decide_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_read_takes_no_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_pending_meets_add, setup, teardown),

@@ -928,6 +928,7 @@ static void test_batch(void **state)
     (void)state;
     struct sg_vault *v = vopen();
     struct sg_err e;
+    int64_t entries = db_count("SELECT count(*) FROM audit_log");
     assert_int_equal(sg_vault_begin(v, &e), SG_OK);
     assert_int_equal(sg_vault_begin(v, &e), SG_CONFLICT);
     struct sg_uuid a = add_person(v, "a@example.lv");
@@ -943,7 +944,9 @@ static void test_batch(void **state)
     assert_int_equal(sg_vault_commit(v, &e), SG_OK);
     assert_int_equal(sg_vault_commit(v, &e), SG_CONFLICT);
     /* The failed erasures left no audit entry behind (on PostgreSQL they
-     * fail when their savepoint is released, after their entry was sent). */
+     * fail when their savepoint is released, after their entry was made):
+     * two people added, one erased. */
+    assert_int_equal(db_count("SELECT count(*) FROM audit_log"), entries + 3);
     struct sg_audit_report rep0 = {0};
     assert_int_equal(sg_audit_verify(v, &who, &rep0, &e), SG_OK);
     assert_true(rep0.ok);
@@ -988,6 +991,13 @@ static void test_reapply_erasures(void **state)
     assert_int_equal(db_count("SELECT count(*) FROM subjects WHERE state = 4 AND dek IS NULL AND "
                               "record IS NULL"),
                      1);
+    /* Someone anonymised, then erased: their last line counts, once. */
+    struct sg_uuid b = add_person(v, "b@example.lv");
+    struct sg_journal_entry an = {'A', clk.at, b};
+    assert_int_equal(sg_journal_append(v->journal_path, &an, 1, &e), SG_OK);
+    assert_int_equal(sg_subject_erase(v, &who, &b, &e), SG_OK);
+    assert_int_equal(sg_vault_reapply_erasures(v, &who, &n, &e), SG_OK);
+    assert_int_equal(n, 0);
     sg_vault_close(v);
 }
 

@@ -950,7 +950,7 @@ static enum sg_rc sq_subject_shred(struct sg_store *s, const struct sg_uuid *id,
     sqlite3_bind_int(st, 4, once != 0);
     enum sg_rc r = run(q, st, "erase", err);
     if (!r && once && sqlite3_changes(q->db) != 1)
-        return sg_err_set(err, SG_NOTFOUND, "no subject to shred (not found, or already done)");
+        return sg_err_set(err, SG_NOTFOUND, SG_STORE_NOBODY);
     if (r || (r = shred_keys(s, id, keys, n, err)) ||
         (r = del_by_subject(q, ST_EVENTS_DEL, id, err)) ||
         (r = del_by_subject(q, ST_HIST_DEL, id, err)) ||

@@ -48,6 +48,9 @@
 
 #define SG_PSEUDONYM_BYTES 16
 
+/* The message of subject_shred's SG_NOTFOUND with `once`: nobody to shred. */
+#define SG_STORE_NOBODY "no subject to shred (not found, or already done)"
+
 /* A blind-index entry of a person: category code and keyed hash. */
 struct sg_store_key {
     int code;

@@ -75,10 +75,13 @@ static int collect_erasure(void *ctx, const struct sg_journal_entry *e)
 {
     struct erased_set *s = ctx;
     if (e->kind == 'C') {
+        /* Taken out in place: the order is the journal's (keep_last). A
+         * cancellation is rare (a commit that failed after its line). */
         for (size_t i = s->n; i-- > 0;) {
             if (sg_uuid_equal(&s->ids[i], &e->id)) {
-                s->ids[i] = s->ids[--s->n];
-                s->kinds[i] = s->kinds[s->n];
+                memmove(&s->ids[i], &s->ids[i + 1], (s->n - i - 1) * sizeof *s->ids);
+                memmove(&s->kinds[i], &s->kinds[i + 1], s->n - i - 1);
+                s->n--;
                 break;
             }
         }
@@ -102,6 +105,43 @@ static int collect_erasure(void *ctx, const struct sg_journal_entry *e)
     return 0;
 }
 
+struct journal_pos {
+    struct sg_uuid id;
+    size_t at; /* place in the journal */
+    char kind;
+};
+
+static int by_id_then_place(const void *a, const void *b)
+{
+    const struct journal_pos *x = a, *y = b;
+    int c = memcmp(x->id.b, y->id.b, sizeof x->id.b);
+    return c ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+/* One entry per person, their last: someone anonymised, then erased, is
+ * erased once (applying both would shred them twice and count two). */
+static enum sg_rc keep_last(struct erased_set *set, struct sg_err *err)
+{
+    if (set->n < 2)
+        return SG_OK;
+    struct journal_pos *p = malloc(set->n * sizeof *p);
+    if (!p)
+        return sg_err_set(err, SG_NOMEM, "out of memory reading the erasure journal");
+    for (size_t i = 0; i < set->n; i++)
+        p[i] = (struct journal_pos){set->ids[i], i, set->kinds[i]};
+    qsort(p, set->n, sizeof *p, by_id_then_place);
+    size_t k = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        if (i + 1 < set->n && sg_uuid_equal(&p[i].id, &p[i + 1].id))
+            continue;
+        set->ids[k] = p[i].id;
+        set->kinds[k++] = p[i].kind;
+    }
+    set->n = k;
+    free(p);
+    return SG_OK;
+}
+
 static enum sg_rc read_erasures(const char *journal, char vault_id[37], struct erased_set *set,
                                 struct sg_err *err)
 {
@@ -110,11 +150,13 @@ static enum sg_rc read_erasures(const char *journal, char vault_id[37], struct e
     enum sg_rc rc = sg_journal_read(journal, vault_id, collect_erasure, set, err);
     if (rc == SG_NOTFOUND)
         return sg_err_set(err, SG_NOTFOUND,
-                          "erasure journal '%s' is missing; refusing to restore, as people "
-                          "erased after the backup would come back",
+                          "erasure journal '%s' is missing; refusing to go on, as people "
+                          "erased since would come back",
                           journal);
     if (!rc && set->oom)
         return sg_err_set(err, SG_NOMEM, "out of memory reading the erasure journal");
+    if (!rc)
+        rc = keep_last(set, err);
     return rc;
 }
 

@@ -1280,6 +1280,9 @@ enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
                             const struct sg_uuid *id, struct sg_err *err)
 {
     enum sg_rc rc;
+    struct sg_err own;
+    if (!err)
+        err = &own; /* its message tells the shred's "nobody" from the rest */
     struct sg_view w;
     enum sg_verdict verdict = SG_SEES;
     if ((rc = sg_view_open(v, who, "subject.erase", &w, err)))
@@ -1326,7 +1329,7 @@ enum sg_rc sg_subject_erase(struct sg_vault *v, const struct sg_actor *who,
     if (!rc)
         rc = sg_audit_record(&v->audit, s, who, now, "subject.erase", id, "ok", err);
     rc = sg_op_end(v, mark, rc, err);
-    if (rc == SG_NOTFOUND && !looked)
+    if (rc == SG_NOTFOUND && !looked && strstr(err->msg, SG_STORE_NOBODY))
         rc = erase_refused(v, id, err);
     if (rc == SG_DENIED && verdict != SG_SEES)
         rc = refuse(v, who, &w, "subject.erase", id, verdict, err);

@@ -248,11 +248,12 @@ static const struct {
                             2,
                             {OID_INT8, OID_UUID}},
     [ST_SUBJ_SET_DEK] = {"UPDATE subjects SET dek = $2 WHERE id = $1", 2, {OID_UUID, OID_BYTEA}},
-    /* An erasure: the person's rows in every table kept by person, and the
-     * key and the record, in one statement. The server's work is per table
-     * touched whether rows are found or not; one statement instead of nine
-     * spares it the protocol and executor round of each (about 1.5 times
-     * the erasures a second, measured with pgbench). */
+    /* An erasure: the person's row locked first (pg_subject_shred says
+     * why), then their rows in every table kept by person, their sessions,
+     * and the key and the record, in one statement. The server's work is
+     * per table touched whether rows are found or not; one statement
+     * instead of nine spared it the protocol and executor round of each
+     * (about 1.5 times the erasures a second, measured with pgbench). */
     [ST_SUBJ_LOCK] = {"SELECT 1 FROM subjects WHERE id = $1 FOR NO KEY UPDATE", 1, {OID_UUID}},
     [ST_SUBJ_SHRED] = {"WITH l AS (DELETE FROM lookup WHERE subject = $1), "
                        "e AS (DELETE FROM events WHERE subject = $1), "

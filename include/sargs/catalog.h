@@ -23,6 +23,10 @@
 #include "sargs/err.h"
 #include "sargs/text.h"
 
+/* The category of a person's e-mail address: where notices, answers to
+ * requests and sign-in codes go, and what a person signs in with. */
+#define SG_CATEGORY_EMAIL "user.contact.email"
+
 enum sg_vtype {
     SG_VT_TEXT,          /* UTF-8, may span lines */
     SG_VT_LINE,          /* UTF-8, one line, trimmed */

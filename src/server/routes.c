@@ -1034,7 +1034,7 @@ static void me_session_open(struct sg_req *r)
     char secret[SG_SESSION_MAX];
     struct sg_uuid id;
     struct sg_err err;
-    enum sg_rc rc = sg_person_session_open(r->vault, SG_ME_CATEGORY, json_string_value(e),
+    enum sg_rc rc = sg_person_session_open(r->vault, SG_CATEGORY_EMAIL, json_string_value(e),
                                            json_string_value(c), secret, &id, &err);
     if (rc) {
         sg_req_fail(r, &err);

@@ -745,7 +745,7 @@ static void send_codes(struct sg_vault *v)
     if (v && n && !tx)
         fprintf(stderr, "sargs: sign-in codes: %s\n", err.msg);
     for (size_t i = 0; i < n; i++) {
-        if (tx && sg_person_code_send(v, SG_ME_CATEGORY, addr[i], &err))
+        if (tx && sg_person_code_send(v, SG_CATEGORY_EMAIL, addr[i], &err))
             fprintf(stderr, "sargs: sign-in code: %s\n", err.msg);
         sodium_memzero(addr[i], strlen(addr[i]));
         free(addr[i]);

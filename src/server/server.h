@@ -33,8 +33,6 @@ struct sg_server_opts {
 void sg_sweep_status(json_t **out);
 /* Asks the housekeeping thread to sweep now. */
 void sg_sweep_request(void);
-/* The category a person signs in with (their e-mail address). */
-#define SG_ME_CATEGORY "user.contact.email"
 /* Hands a request for a sign-in code (the address, in the policy's e-mail
  * category) to the housekeeping thread, which looks the address up, queues
  * the code (sg_person_code_send) and delivers it: the caller answers at once,

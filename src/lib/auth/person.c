@@ -86,7 +86,7 @@ enum sg_rc sg_person_code_send(struct sg_vault *v, const char *category, const c
     char *to = NULL;
     size_t len = 0;
     char code[SG_CODE_DIGITS + 1] = "";
-    const struct sg_category *email = sg_catalog_find(v->catalog, "user.contact.email");
+    const struct sg_category *email = sg_catalog_find(v->catalog, SG_CATEGORY_EMAIL);
     if ((rc = sg_op_begin(v, &mark, err)))
         return rc;
     if ((rc = s->ops->code_lock(s, &id, &c, err)))

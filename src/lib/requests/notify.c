@@ -266,7 +266,7 @@ enum sg_rc sg_req_erasure_answer(struct sg_vault *v, const struct sg_store_reque
                                  struct sg_err *err)
 {
     const struct sg_policy *p = v->policy;
-    const char *to = value_of(before, "user.contact.email");
+    const char *to = value_of(before, SG_CATEGORY_EMAIL);
     if (!p || !to)
         return SG_OK; /* no address: the answer goes on the channel of the request */
     const char *lang = sg_req_lang(p, before);

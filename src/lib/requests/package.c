@@ -476,7 +476,7 @@ static enum sg_rc send_answer(struct sg_vault *v, const struct sg_uuid *id, cons
     rc = sg_vault_load_subject(v, id, &row, 1, err);
     char *to = NULL;
     size_t len = 0;
-    const struct sg_category *c = sg_catalog_find(v->catalog, "user.contact.email");
+    const struct sg_category *c = sg_catalog_find(v->catalog, SG_CATEGORY_EMAIL);
     enum sg_rc frc = !rc && c ? sg_vault_loaded_field(v, id, c, &to, &len, err) : SG_NOTFOUND;
     if (!rc && frc == SG_OK)
         rc = sg_outbox_queue(v, id, row.dek_version, "request-answer", to, subj, body,

@@ -153,7 +153,7 @@ static int field_text(struct sg_vault *v, const struct sg_uuid *id, const char *
  * first e-mail category the person has. */
 static int address_of(struct sg_vault *v, const struct sg_uuid *id, char *buf, size_t cap)
 {
-    if (field_text(v, id, "user.contact.email", buf, cap))
+    if (field_text(v, id, SG_CATEGORY_EMAIL, buf, cap))
         return 1;
     for (size_t i = 0; i < v->catalog->n; i++)
         if (v->catalog->cats[i].type == SG_VT_EMAIL &&

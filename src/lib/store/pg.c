@@ -1423,12 +1423,6 @@ static enum sg_rc pg_commit(struct sg_store *s, struct sg_err *err)
     return rc;
 }
 
-static enum sg_rc pg_settle(struct sg_store *s, struct sg_err *err)
-{
-    struct pg *p = PG(s);
-    return p->checks ? drain(p, NULL, err) : SG_OK;
-}
-
 static void pg_rollback(struct sg_store *s)
 {
     struct pg *p = PG(s);
@@ -3899,7 +3893,6 @@ const struct sg_store_ops sg_store_postgres = {
     .begin_read = pg_begin_read,
     .commit = pg_commit,
     .rollback = pg_rollback,
-    .settle = pg_settle,
     .meta_get = pg_meta_get,
     .meta_set = pg_meta_set,
     .category_add = pg_category_add,

@@ -320,11 +320,6 @@ struct sg_store_ops {
     enum sg_rc (*begin_read)(struct sg_store *s, struct sg_err *err);
     enum sg_rc (*commit)(struct sg_store *s, struct sg_err *err);
     void (*rollback)(struct sg_store *s);
-    /* Reports now any failure still to come of the writes of the open
-     * transaction that commit() would report (subject_shred's `once`), so
-     * that the caller can stop before doing what a rollback cannot take
-     * back (the erasure journal). NULL when a backend has none. */
-    enum sg_rc (*settle)(struct sg_store *s, struct sg_err *err);
 
     /* Vault-wide settings (vault id, master-key fingerprint ...). meta_get:
      * SG_NOTFOUND when unset; *out is malloc'd. */
@@ -374,7 +369,7 @@ struct sg_store_ops {
      * Without `once`, a subject that does not exist is no failure. With it,
      * SG_NOTFOUND ("no subject to shred ...") when no subject `id` is in a
      * state other than `state`; PostgreSQL reports it at the latest when
-     * the operation's savepoint or transaction ends (commit(), or settle()),
+     * the operation's savepoint or transaction ends (commit()),
      * which then takes back what was done since begin(): the caller does
      * nothing it cannot take back before. */
     enum sg_rc (*subject_shred)(struct sg_store *s, const struct sg_uuid *id, int state, sg_time at,

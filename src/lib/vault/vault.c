@@ -483,12 +483,7 @@ enum sg_rc sg_op_begin(struct sg_vault *v, struct sg_opmark *mark, struct sg_err
  * the journal (unless its outcome is unknown). */
 static enum sg_rc commit_all(struct sg_vault *v, struct sg_err *err)
 {
-    enum sg_rc rc = SG_OK;
-    /* An erasure that finds nobody fails here, not after its journal line. */
-    if (v->npending && v->store->ops->settle)
-        rc = v->store->ops->settle(v->store, err);
-    if (!rc)
-        rc = sg_auditlog_seal(&v->audit, v->store, sg_clock_now(v->clock), err);
+    enum sg_rc rc = sg_auditlog_seal(&v->audit, v->store, sg_clock_now(v->clock), err);
     if (!rc)
         rc = sg_journal_append(v->journal_path, v->pending, v->npending, err);
     if (rc) {
